@@ -1,0 +1,38 @@
+# Set-up and the two commands the README documents. Everything installs into .venv with pinned
+# versions: torch first (CPU build; an unpinned torch pulls a multi-GB CUDA build), then the lock.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf out/demo-store
+	OPENBLAS_NUM_THREADS=1 $(BIN)/curate ingest datasets/samples/news_en.jsonl --store out/demo-store --lang en --dataset news
+	OPENBLAS_NUM_THREADS=1 $(BIN)/curate ingest datasets/samples/ner_en.conll --store out/demo-store --lang en --dataset ner
+	$(BIN)/curate sql --store out/demo-store "SELECT lang, count(*) AS documents, sum(n_segments) AS sentences FROM documents GROUP BY lang"
+	$(BIN)/curate sql --store out/demo-store "SELECT label, count(*) AS spans FROM (SELECT unnest(spans).label AS label FROM examples) GROUP BY label ORDER BY spans DESC"
+	$(BIN)/curate stats --store out/demo-store
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	$(BIN)/ruff check curate beam_jobs tests benchmarks
+	$(BIN)/ruff format --check curate beam_jobs tests benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check curate beam_jobs tests benchmarks
+	$(BIN)/ruff format --check curate beam_jobs tests benchmarks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

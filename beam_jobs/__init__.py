@@ -1,0 +1,1 @@
+"""Beam pipelines that compose curate's stage functions. Nothing here does stage work itself."""

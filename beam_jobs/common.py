@@ -1,0 +1,115 @@
+"""What every job shares: choosing the runner, writing stage tables, collecting what was written.
+
+Stage DoFns write their output tables with :class:`~curate.store.PartitionedWriter` into the run's
+staging directory, one file per partition per bundle, and emit the complete files and their
+counts when the bundle finishes. :func:`collect` gathers those into one JSON file that the driver
+reads after the pipeline, and commits in the run manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from curate.records import load_schema
+from curate.store import PartitionedWriter, Run, StageCounts, WrittenFile
+
+LOCAL_RUNNERS = {None, "", "direct", "directrunner", "fnapirunner", "local"}
+RESULT_PREFIX = "_result-"
+
+
+def pipeline_options(beam_args: list[str] | None = None, workers: int = 1) -> PipelineOptions:
+    """Pipeline options from Beam command-line arguments; ``workers > 1`` uses processes."""
+    options = PipelineOptions(beam_args or [], save_main_session=False)
+    if workers > 1:
+        direct = options.view_as(DirectOptions)
+        direct.direct_num_workers = workers
+        direct.direct_running_mode = "multi_processing"
+    return options
+
+
+def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """A pipeline on the local in-process runner unless ``--runner`` names another one.
+
+    Beam's default runner first tries to download the Prism binary, which fails offline, so the
+    local runner is always chosen explicitly.
+    """
+    runner = options.view_as(StandardOptions).runner
+    if (runner or "").lower() in LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        return beam.Pipeline(runner=FnApiRunner(), options=options)
+    return beam.Pipeline(options=options)
+
+
+def quiet_beam_logging() -> None:
+    """``import apache_beam`` attaches a root handler; keep Beam's chatter out of the CLI."""
+    logging.basicConfig(level=logging.WARNING, force=True)
+    for name in ("apache_beam", "root"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+StageFn = Callable[[Any], tuple[dict[str, Any], dict[str, StageCounts]]]
+
+
+class WriteStagesFn(beam.DoFn):
+    """Runs a stage function on each element and writes the tables it returns.
+
+    ``stage_fn(element) -> ({stage: table}, {stage: counts})`` must be picklable (a module-level
+    function or a ``functools.partial`` of one). Tables are streamed into one file per stage and
+    partition for the bundle; the files and the summed counts are emitted when the bundle ends.
+    """
+
+    def __init__(self, stage_fn: StageFn, staging_dir: str, prefix: str) -> None:
+        self.stage_fn = stage_fn
+        self.staging_dir = staging_dir
+        self.prefix = prefix
+
+    def start_bundle(self) -> None:
+        self._writers: dict[str, PartitionedWriter] = {}
+        self._counts: dict[str, StageCounts] = {}
+
+    def process(self, element: Any) -> Iterator[Any]:
+        tables, counts = self.stage_fn(element)
+        for stage, table in tables.items():
+            if stage not in self._writers:
+                self._writers[stage] = PartitionedWriter(self.staging_dir, load_schema(stage), self.prefix)
+            self._writers[stage].write(table)
+        for stage, c in counts.items():
+            self._counts.setdefault(stage, StageCounts()).add(c)
+        return iter(())
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        files = [f.to_json() for w in self._writers.values() for f in w.close()]
+        counts = {stage: c.to_json() for stage, c in self._counts.items()}
+        yield WindowedValue({"files": files, "counts": counts}, MIN_TIMESTAMP, [GlobalWindow()])
+
+
+def collect(results: beam.PCollection, staging_dir: str) -> beam.PCollection:
+    """Write all bundle results into one ``_result-*.json`` file in the staging directory."""
+
+    def write(items: list[dict[str, Any]]) -> str:
+        path = Path(staging_dir) / f"{RESULT_PREFIX}{uuid.uuid4().hex}.json"
+        path.write_text(json.dumps(items), encoding="utf-8")
+        return str(path)
+
+    return results | "CollectResults" >> beam.combiners.ToList() | "WriteResults" >> beam.Map(write)
+
+
+def absorb_results(run: Run) -> None:
+    """Add what the pipeline wrote (files and counts) to the run, for its commit."""
+    for path in sorted(run.staging_dir.glob(f"{RESULT_PREFIX}*.json")):
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            run.add_files([WrittenFile.from_json(f) for f in item["files"]])
+            for stage, data in item["counts"].items():
+                run.count(stage, StageCounts.from_json(data))

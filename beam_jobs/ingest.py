@@ -1,0 +1,85 @@
+"""Ingest as a Beam pipeline: read files in batches, run curate's ingest stage, write the store.
+
+``run_ingest`` is what ``curate ingest`` calls; the same pipeline runs on Dataflow, Flink or Spark
+when Beam options name those runners (the store path must then be shared storage).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import apache_beam as beam
+
+from beam_jobs.common import (
+    WriteStagesFn,
+    absorb_results,
+    collect,
+    make_pipeline,
+    pipeline_options,
+    quiet_beam_logging,
+)
+from curate.ingest import IngestConfig, ingest_batch
+from curate.io import READERS, FieldMap, ReadBatch, resolve_format
+from curate.records import content_id
+from curate.store import StageCounts, Store
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    path: str
+    format: str
+    fields: FieldMap = field(default_factory=FieldMap)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def read_input(spec: InputSpec) -> Any:
+    yield from READERS[spec.format](spec.path, spec.fields, spec.options)
+
+
+def ingest_tables(batch: ReadBatch, config: IngestConfig) -> tuple[dict[str, Any], dict[str, StageCounts]]:
+    result = ingest_batch(batch, config)
+    return result.tables, {"ingest": result.counts}
+
+
+def build(p: beam.Pipeline, inputs: list[InputSpec], config: IngestConfig, staging_dir: str, reshuffle: bool) -> None:
+    batches = p | "Inputs" >> beam.Create(inputs) | "Read" >> beam.FlatMap(read_input)
+    if reshuffle:
+        batches = batches | "Spread" >> beam.Reshuffle()
+    stage_fn = functools.partial(ingest_tables, config=config)
+    results = batches | "Ingest" >> beam.ParDo(WriteStagesFn(stage_fn, staging_dir, config.run_id))
+    collect(results, staging_dir)
+
+
+def run_ingest(
+    store: Store,
+    inputs: list[InputSpec],
+    config: IngestConfig,
+    beam_args: list[str] | None = None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Ingest ``inputs`` into ``store`` as run ``config.run_id``; returns the run manifest."""
+    inputs = [
+        InputSpec(i.path, resolve_format(i.path, i.format or None), i.fields, i.options) for i in inputs
+    ]
+    options = {
+        "inputs": [{"path": i.path, "format": i.format, "fields": asdict(i.fields), **i.options} for i in inputs],
+        "config": asdict(config),
+        "workers": workers,
+    }
+    fingerprint = content_id(repr(options), *(_file_stamp(i.path) for i in inputs))
+    quiet_beam_logging()
+    with store.open_run("ingest", config.run_id, options, fingerprint) as run:
+        with make_pipeline(pipeline_options(beam_args, workers)) as p:
+            build(p, inputs, config, str(run.staging_dir), reshuffle=workers > 1)
+        absorb_results(run)
+    manifest = store.manifest(config.run_id)
+    assert manifest is not None
+    return manifest
+
+
+def _file_stamp(path: str) -> str:
+    st = os.stat(path)
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"

@@ -1,0 +1,74 @@
+"""The ``curate`` command line. Each command group lives in its own module of this package.
+
+Errors the user can fix are printed as one line (plus a hint) with exit status 2; a traceback is
+shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from curate.cli import ingest as _ingest
+from curate.cli import inspect as _inspect
+from curate.errors import UserError
+
+app = typer.Typer(
+    name="curate",
+    help="Cross-lingual data curation: ingest, translate, project labels, detect artifacts, build.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_state = {"debug": False}
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only results and errors."),
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING, force=True)
+
+
+_ingest.register(app)
+_inspect.register(app)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        sys.exit(2)
+    except FileNotFoundError as exc:
+        if debug:
+            raise
+        print(f"error: file not found: {exc.filename}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a click usage error or a bug
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: run again with --debug for the traceback", file=sys.stderr)
+        sys.exit(1)

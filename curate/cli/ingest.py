@@ -1,0 +1,91 @@
+"""``curate ingest``: read files into a store (runs the Beam job ``beam_jobs.ingest``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from curate.errors import UserError
+from curate.io import FieldMap
+from curate.store import Store
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "ingest",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(ingest)
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Input files (or a Hugging Face dataset folder)."),
+    store: Path = typer.Option(Path("store"), "--store", "-s", help="Store directory."),
+    dataset: str | None = typer.Option(None, help="Dataset name (default: the first file's stem)."),
+    format: str | None = typer.Option(None, "--format", help="jsonl, csv, tsv, parquet, conll, bitext, hf."),
+    kind: str = typer.Option("auto", help="auto, documents or examples."),
+    lang: str | None = typer.Option(None, help="Declared language (ISO 639) where records give none."),
+    target_lang: str | None = typer.Option(None, help="Declared language of the bitext target side."),
+    target_file: Path | None = typer.Option(None, help="Bitext: file of translations, line by line."),
+    text_field: str = typer.Option("text", help="Field holding the text."),
+    id_field: str | None = typer.Option(None, help="Field holding the record id."),
+    lang_field: str | None = typer.Option(None, help="Field holding the language code."),
+    spans_field: str | None = typer.Option(None, help="Field holding [{start, end, label}] spans."),
+    text_b_field: str | None = typer.Option(None, help="Second text field (NLI hypothesis, question)."),
+    target_field: str | None = typer.Option(None, help="Field holding a translation (tabular bitext)."),
+    split: str | None = typer.Option(None, help="Split of a Hugging Face dataset."),
+    tag_column: int = typer.Option(-1, help="CoNLL: column of the tag."),
+    run_id: str | None = typer.Option(None, help="Run id (default: ingest-<dataset>); re-running replaces it."),
+    workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+    langid: bool = typer.Option(True, "--langid/--no-langid", help="Identify the language of every text."),
+    segment: bool = typer.Option(True, "--segment/--no-segment", help="Split documents into sentences."),
+) -> None:
+    """Ingest files into the store; extra --options are passed to Beam (e.g. --runner)."""
+    from beam_jobs.ingest import InputSpec, run_ingest
+    from curate.ingest import IngestConfig
+
+    if kind not in ("auto", "documents", "examples"):
+        raise UserError(f"unknown --kind {kind!r}", hint="auto, documents or examples")
+    if target_file is not None:
+        format = "bitext"
+        if not target_file.exists():
+            raise UserError(f"input not found: {target_file}")
+    name = dataset or re.sub(r"[^A-Za-z0-9_.\-]", "_", paths[0].stem) or "dataset"
+    fields = FieldMap(
+        text=text_field,
+        id=id_field,
+        lang=lang_field,
+        spans=spans_field,
+        text_b=text_b_field,
+        target=target_field,
+    )
+    options: dict[str, object] = {"tag_column": tag_column}
+    if split:
+        options["split"] = split
+    if target_file:
+        options["target_file"] = str(target_file)
+    inputs = [InputSpec(str(p), format or "", fields, options) for p in paths]
+    config = IngestConfig(
+        dataset=name,
+        run_id=run_id or f"ingest-{name}",
+        kind=kind,
+        lang=lang,
+        target_lang=target_lang,
+        segment=segment,
+        identify_language=langid,
+    )
+    manifest = run_ingest(Store(store), inputs, config, beam_args=list(ctx.args), workers=workers)
+    counts = manifest["counts"].get("ingest", {})
+    console = Console(stderr=True)
+    quarantined = counts.get("quarantined", {})
+    console.print(
+        f"[bold]{config.run_id}[/bold]: {counts.get('in', 0)} read, {counts.get('out', 0)} written, "
+        f"{sum(quarantined.values())} quarantined"
+        + (f" ({', '.join(f'{k}={v}' for k, v in quarantined.items())})" if quarantined else "")
+        + f" in {manifest['seconds']:.1f}s -> {store}"
+    )
+    for stage, rows in manifest["rows"].items():
+        console.print(f"  {stage}: {rows} rows   curate sql --store {store} 'SELECT * FROM {stage} LIMIT 5'")

@@ -1,0 +1,297 @@
+"""The ingest stage: raw records from a reader -> documents, segments, examples or bitext.
+
+``ingest_batch(batch, config)`` is a pure function over one :class:`~curate.io.ReadBatch`:
+it normalises text (recording the original where it changed and moving spans with it),
+identifies the language of every text in one vectorised call, segments documents into
+sentences, assigns stable content-hash ids, and sends whatever it cannot use to quarantine with a
+reason. Its counts satisfy ``in == out + quarantined + filtered`` for every batch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from curate.io.base import Quarantined, RawRecord, ReadBatch
+from curate.records import Span, content_id, load_schema, spans_to_column
+from curate.store.run import StageCounts
+from curate.text.bio import char_spans, detect_scheme
+from curate.text.langid import detect_batch
+from curate.text.normalize import normalize
+from curate.text.segment import split_sentences
+
+STAGE = "ingest"
+_LANG_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    dataset: str
+    run_id: str
+    kind: str = "auto"  # auto | documents | examples
+    lang: str | None = None  # declared language for records without one (source side of bitext)
+    target_lang: str | None = None  # declared language of the target side of bitext
+    segment: bool = True
+    identify_language: bool = True
+
+
+@dataclass
+class IngestResult:
+    tables: dict[str, pa.Table]
+    counts: StageCounts = field(default_factory=StageCounts)
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
+    texts: list[str] = []
+    prepared: list[tuple[RawRecord, dict[str, Any]]] = []
+    quarantine: list[Quarantined] = list(batch.quarantined)
+    for record in batch.records:
+        try:
+            row = _prepare(record, config)
+        except _Reject as exc:
+            quarantine.append(
+                Quarantined(exc.reason, str(exc), record.source_file, record.source_line, record.payload)
+            )
+            continue
+        prepared.append((record, row))
+        texts.append(row["text"])
+        if record.kind == "pair":
+            texts.append(row["target"])
+    detected = detect_batch(texts) if config.identify_language else [(None, None)] * len(texts)
+
+    documents: list[dict[str, Any]] = []
+    segments: list[dict[str, Any]] = []
+    examples: list[dict[str, Any]] = []
+    translations: list[dict[str, Any]] = []
+    position = 0
+    for record, row in prepared:
+        lang_detected, confidence = detected[position]
+        position += 1
+        declared = _declared(record.lang or config.lang)
+        if declared is False:
+            quarantine.append(
+                Quarantined(
+                    "bad_language_code",
+                    f"language {record.lang!r} is not an ISO 639 code",
+                    record.source_file,
+                    record.source_line,
+                    record.payload,
+                )
+            )
+            if record.kind == "pair":
+                position += 1
+            continue
+        lineage = _lineage(record, config)
+        lang = declared or lang_detected or "und"
+        common = {
+            "lang": lang,
+            "lang_declared": declared,
+            "lang_detected": lang_detected,
+            "lang_confidence": confidence,
+            "text": row["text"],
+            "text_original": row["text_original"],
+            "source_file": record.source_file,
+            "source_line": record.source_line,
+            "meta": json.dumps(record.meta, ensure_ascii=False, default=str) if record.meta else None,
+            **lineage,
+        }
+        if record.kind == "pair":
+            target_detected = detected[position][0]
+            position += 1
+            tgt_lang = _declared(config.target_lang) or target_detected or "und"
+            translations.append(
+                {
+                    "id": content_id(config.dataset, lineage["source_id"], row["text"], row["target"]),
+                    "src_lang": lang,
+                    "tgt_lang": tgt_lang,
+                    "source_kind": "bitext",
+                    "source_text": row["text"],
+                    "text": row["target"],
+                    "origin": "reference",
+                    "source_file": record.source_file,
+                    "source_line": record.source_line,
+                    "meta": common["meta"],
+                    **lineage,
+                }
+            )
+        elif row["is_example"]:
+            examples.append(
+                {
+                    **common,
+                    "id": content_id(config.dataset, lineage["source_id"], row["text"], str(row["spans"])),
+                    "text_b": row["text_b"],
+                    "spans": spans_to_column(row["spans"]),
+                    "tokens": row.get("tokens"),
+                    "token_offsets": row.get("token_offsets"),
+                    "tags": record.tags,
+                    "tag_scheme": row.get("tag_scheme"),
+                    "task": record.task or ("ner" if record.tags else None),
+                }
+            )
+        else:
+            doc_id = content_id(config.dataset, lineage["source_id"], row["text"])
+            sentences = split_sentences(row["text"], lang) if config.segment else []
+            documents.append({**common, "id": doc_id, "n_segments": len(sentences)})
+            for index, sentence in enumerate(sentences):
+                segments.append(
+                    {
+                        "id": content_id(doc_id, str(index)),
+                        "doc_id": doc_id,
+                        "seg_index": index,
+                        "paragraph_index": sentence.paragraph,
+                        "char_start": sentence.start,
+                        "char_end": sentence.end,
+                        "ws_after": sentence.ws_after,
+                        "text": sentence.text,
+                        "lang": lang,
+                        **lineage,
+                        "source_id": doc_id,
+                        "stage": "segment",
+                    }
+                )
+
+    reasons = Counter(q.reason for q in quarantine)
+    counts = StageCounts(
+        records_in=len(batch),
+        records_out=len(documents) + len(examples) + len(translations),
+        quarantined=reasons,
+        filtered=Counter({"blank_line": batch.skipped} if batch.skipped else {}),
+    )
+    tables = {
+        "documents": load_schema("documents").table(documents),
+        "segments": load_schema("segments").table(segments),
+        "examples": load_schema("examples").table(examples),
+        "translations": load_schema("translations").table(translations),
+        "quarantine": quarantine_table(quarantine, config.dataset, config.run_id, STAGE),
+    }
+    return IngestResult({k: v for k, v in tables.items() if v.num_rows}, counts)
+
+
+def quarantine_table(entries: list[Quarantined], dataset: str, run_id: str, stage: str) -> pa.Table:
+    """Quarantine rows for any stage (the payload is kept byte for byte)."""
+    rows = [
+        {
+            "id": content_id(stage, q.source_file, str(q.source_line), q.reason, q.payload.hex()[:64]),
+            "reason": q.reason,
+            "detail": q.detail,
+            "source_file": q.source_file,
+            "source_line": q.source_line,
+            "payload": q.payload,
+            "dataset": dataset,
+            "source_id": f"{Path(q.source_file).name}:{q.source_line}",
+            "run_id": run_id,
+            "stage": stage,
+        }
+        for q in entries
+    ]
+    return load_schema("quarantine").table(rows)
+
+
+def _lineage(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
+    return {
+        "dataset": config.dataset,
+        "source_id": record.id or f"{Path(record.source_file).name}:{record.source_line}",
+        "run_id": config.run_id,
+        "stage": STAGE,
+        "model_id": None,
+        "model_version": None,
+    }
+
+
+def _declared(code: str | None) -> str | None | bool:
+    """A cleaned declared language code, None if none was given, False if it is not a code."""
+    if code is None or not str(code).strip():
+        return None
+    cleaned = str(code).strip().lower().replace("_", "-")
+    return cleaned if _LANG_CODE.match(cleaned) else False
+
+
+def _prepare(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
+    """Normalise a record's texts and spans; raise _Reject for what cannot be used."""
+    if record.kind == "tokens":
+        return _prepare_tokens(record)
+    norm = normalize(record.text)
+    if not norm.text:
+        raise _Reject("empty_text", "text is empty after normalisation")
+    row: dict[str, Any] = {
+        "text": norm.text,
+        "text_original": record.text if norm.changed else None,
+        "text_b": normalize(record.text_b).text if record.text_b else None,
+        "is_example": False,
+    }
+    if record.kind == "pair":
+        target = normalize(record.target or "")
+        if not target.text:
+            raise _Reject("empty_text", "target text is empty after normalisation")
+        row["target"] = target.text
+        return row
+    if record.spans is not None or config.kind == "examples":
+        spans = _parse_spans(record.spans, record.text)
+        mapped = [Span(*norm.map_span(s.start, s.end), s.label) for s in spans]
+        row["spans"] = mapped
+        row["is_example"] = True
+    elif config.kind == "examples":
+        row["spans"] = []
+        row["is_example"] = True
+    return row
+
+
+def _prepare_tokens(record: RawRecord) -> dict[str, Any]:
+    tokens = [normalize(t).text for t in record.tokens or []]
+    if not tokens or not all(tokens):
+        raise _Reject("empty_text", "a token is empty after normalisation")
+    offsets: list[tuple[int, int]] = []
+    cursor = 0
+    for token in tokens:
+        offsets.append((cursor, cursor + len(token)))
+        cursor += len(token) + 1
+    text = " ".join(tokens)
+    tags = record.tags or []
+    return {
+        "text": text,
+        "text_original": None if tokens == record.tokens else " ".join(record.tokens or []),
+        "text_b": None,
+        "is_example": True,
+        "spans": char_spans(offsets, tags),
+        "tokens": tokens,
+        "token_offsets": [{"start": s, "end": e} for s, e in offsets],
+        "tag_scheme": detect_scheme(tags),
+    }
+
+
+def _parse_spans(value: Any, text: str) -> list[Span]:
+    """Spans given as ``[{"start", "end", "label"}]`` or ``[[start, end, label]]`` on ``text``."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise _Reject("bad_span", "spans field is not JSON") from None
+    if not isinstance(value, list):
+        raise _Reject("bad_span", "spans must be a list")
+    spans: list[Span] = []
+    for item in value:
+        try:
+            if isinstance(item, dict):
+                start, end, label = int(item["start"]), int(item["end"]), str(item["label"])
+            else:
+                start, end, label = int(item[0]), int(item[1]), str(item[2])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise _Reject("bad_span", f"cannot read span {item!r}") from None
+        if not 0 <= start < end <= len(text):
+            raise _Reject("bad_span", f"span [{start}, {end}) is outside the text (length {len(text)})")
+        spans.append(Span(start, end, label))
+    return sorted(spans)

@@ -1,0 +1,109 @@
+"""CoNLL reader: one token per line, blank lines between sentences, ``-DOCSTART-`` skipped.
+
+Both column layouts are read: CoNLL-2002 (``token tag``) and CoNLL-2003 (``token POS chunk tag``),
+whitespace- or tab-separated. The token is the first column and the tag the last, unless
+``token_column``/``tag_column`` options say otherwise. The column count is fixed by a file's
+first token line; a sentence with a line of another width, or a malformed tag, is quarantined
+whole, with the number of the offending line. Sentence text is the tokens joined by single
+spaces, and each token's character range is recorded, so spans and tags convert both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, RawRecord, ReadBatch
+from curate.text.bio import TagError, parse_tag
+
+
+def read_conll(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
+    token_column = int(options.get("token_column", 0))
+    tag_column = int(options.get("tag_column", -1))
+    width: int | None = None
+    batch = ReadBatch()
+    sentence: list[tuple[int, bytes, list[str]]] = []
+
+    def flush() -> None:
+        nonlocal sentence
+        if sentence:
+            _sentence_to_record(sentence, path, width or 0, token_column, tag_column, batch)
+        sentence = []
+
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.rstrip(b"\r\n")
+            if not line.strip():
+                if sentence:
+                    flush()
+                else:
+                    batch.skipped += 1
+            else:
+                try:
+                    columns = line.decode("utf-8").split()
+                except UnicodeDecodeError:
+                    columns = ["\udcff"]  # marks the line invalid; reported below
+                if columns[0] == "-DOCSTART-":
+                    flush()
+                    batch.skipped += 1
+                    continue
+                if width is None and columns != ["\udcff"]:
+                    width = len(columns)
+                sentence.append((number, line, columns))
+            if len(batch) >= BATCH_SIZE:
+                yield batch
+                batch = ReadBatch()
+        flush()
+    if len(batch):
+        yield batch
+
+
+def _sentence_to_record(
+    lines: list[tuple[int, bytes, list[str]]],
+    path: str,
+    width: int,
+    token_column: int,
+    tag_column: int,
+    batch: ReadBatch,
+) -> None:
+    first_line = lines[0][0]
+    payload = b"\n".join(raw for _, raw, _ in lines)
+    tokens: list[str] = []
+    tags: list[str] = []
+    for number, _, columns in lines:
+        if columns == ["\udcff"]:
+            batch.quarantined.append(
+                Quarantined("invalid_utf8", f"invalid UTF-8 on line {number}", path, first_line, payload)
+            )
+            return
+        if len(columns) != width:
+            batch.quarantined.append(
+                Quarantined(
+                    "wrong_column_count",
+                    f"line {number} has {len(columns)} columns, expected {width}",
+                    path,
+                    first_line,
+                    payload,
+                )
+            )
+            return
+        tag = columns[tag_column]
+        try:
+            parse_tag(tag)
+        except TagError as exc:
+            batch.quarantined.append(Quarantined("bad_tag", f"line {number}: {exc}", path, first_line, payload))
+            return
+        tokens.append(columns[token_column])
+        tags.append(tag)
+    batch.records.append(
+        RawRecord(
+            kind="tokens",
+            source_file=path,
+            source_line=first_line,
+            payload=payload,
+            text=" ".join(tokens),
+            tokens=tokens,
+            tags=tags,
+            task="ner",
+        )
+    )

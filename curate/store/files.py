@@ -1,0 +1,108 @@
+"""Writing one stage's records as hive-partitioned, zstd-compressed Parquet files.
+
+Files are written under a staging directory with an ``.inprogress`` suffix and renamed when they
+are complete, so a file without the suffix is always whole. Nothing here makes them visible in the
+store: :mod:`curate.store.run` commits the list of complete files in the run manifest. The same
+writer runs in-process and inside a Beam worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate.records import RecordSchema
+
+_SAFE_VALUE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def partition_value(value: object) -> str:
+    """A partition value that is safe as a directory name (``und`` for a missing value)."""
+    text = "und" if value is None or value == "" else str(value)
+    return _SAFE_VALUE.sub("_", text)[:64]
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A complete Parquet file in a staging directory, ready to be committed."""
+
+    stage: str
+    relpath: str  # relative to the staging directory, e.g. "documents/lang=en/part-....parquet"
+    rows: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"stage": self.stage, "relpath": self.relpath, "rows": self.rows}
+
+    @staticmethod
+    def from_json(data: dict[str, object]) -> WrittenFile:
+        return WrittenFile(str(data["stage"]), str(data["relpath"]), int(data["rows"]))  # type: ignore[arg-type]
+
+
+class PartitionedWriter:
+    """Streams tables of one stage into one Parquet file per partition.
+
+    Call :meth:`write` any number of times, then :meth:`close`, which returns the complete files.
+    """
+
+    def __init__(self, staging_dir: str | Path, schema: RecordSchema, prefix: str = "part") -> None:
+        self.staging_dir = Path(staging_dir)
+        self.schema = schema
+        self.prefix = prefix
+        self._writers: dict[tuple[str, ...], tuple[pq.ParquetWriter, Path, str]] = {}
+        self._rows: dict[tuple[str, ...], int] = {}
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        table = table.select(self.schema.arrow.names).cast(self.schema.arrow)
+        keys = self.schema.partition_by
+        if not keys:
+            self._write_part((), table)
+            return
+        key_columns = [table.column(k).to_pylist() for k in keys]
+        values = [tuple(partition_value(v) for v in row) for row in zip(*key_columns, strict=True)]
+        for part in sorted(set(values)):
+            mask = pa.array([v == part for v in values])
+            self._write_part(part, table.filter(mask))
+
+    def _write_part(self, part: tuple[str, ...], table: pa.Table) -> None:
+        if part not in self._writers:
+            subdir = "/".join(f"{k}={v}" for k, v in zip(self.schema.partition_by, part, strict=True))
+            name = f"{self.prefix}--{uuid.uuid4().hex[:12]}.parquet"
+            relpath = "/".join(p for p in (self.schema.name, subdir, name) if p)
+            path = self.staging_dir / relpath
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".inprogress")
+            writer = pq.ParquetWriter(tmp, self.schema.file_schema, compression="zstd")
+            self._writers[part] = (writer, path, relpath)
+            self._rows[part] = 0
+        writer = self._writers[part][0]
+        writer.write_table(table.drop_columns(list(self.schema.partition_by)))
+        self._rows[part] += table.num_rows
+
+    def close(self) -> list[WrittenFile]:
+        done: list[WrittenFile] = []
+        for part, (writer, path, relpath) in self._writers.items():
+            writer.close()
+            tmp = path.with_name(path.name + ".inprogress")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            done.append(WrittenFile(self.schema.name, relpath, self._rows[part]))
+        self._writers.clear()
+        return done
+
+
+def count_by(table: pa.Table, column: str) -> dict[str, int]:
+    """``{value: rows}`` for one column of a table (used for quarantine reasons)."""
+    if table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table.column(column)).to_pylist()
+    return {str(c["values"]): int(c["counts"]) for c in counts}

@@ -1,0 +1,196 @@
+"""The store: a directory of committed runs, and DuckDB views over it.
+
+``Store(path).sql("SELECT ...")`` answers read-only SQL with one view per stage (``documents``,
+``segments``, ``examples``, ``translations``, ...), plus ``runs`` (one row per run manifest),
+``quarantine`` and ``memory`` (the translation memory). Views list only committed files, so a
+query never sees a run that is still writing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from curate.errors import UserError
+from curate.records import load_schema, schema_names
+from curate.store.run import Run, StageCounts, check_run_id
+
+#: Statement types `curate sql` accepts; everything else (COPY, ATTACH, INSTALL, SET, PRAGMA,
+#: CREATE, INSERT, ...) is refused before it runs.
+_READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
+#: Stages that are not written through run manifests and so have no schema of their own here.
+_MANIFEST_STAGES_EXCLUDED = {"run_manifest", "translation_memory"}
+
+
+class Store:
+    """A store directory. Creating the object creates nothing; writing a run creates the layout."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.root = Path(path).resolve()
+
+    # -- runs --------------------------------------------------------------------------------
+    @contextmanager
+    def open_run(
+        self,
+        job: str,
+        run_id: str,
+        options: dict[str, Any] | None = None,
+        fingerprint: str | None = None,
+    ) -> Iterator[Run]:
+        """Open a run (locked); its outputs are committed when the block exits without error."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with Run(self.root, job, check_run_id(run_id), options or {}, fingerprint) as run:
+            yield run
+
+    def manifests(self) -> list[dict[str, Any]]:
+        runs_dir = self.root / "_runs"
+        if not runs_dir.is_dir():
+            return []
+        return [
+            json.loads(p.read_text(encoding="utf-8")) for p in sorted(runs_dir.glob("*.json"))
+        ]
+
+    def manifest(self, run_id: str) -> dict[str, Any] | None:
+        path = self.root / "_runs" / f"{run_id}.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def stage_files(self, stage: str, run_id: str | None = None) -> list[Path]:
+        """Committed files of a stage (optionally of one run), in a stable order."""
+        files: list[Path] = []
+        for manifest in self.manifests():
+            if run_id is not None and manifest["run_id"] != run_id:
+                continue
+            files.extend(self.root / rel for rel in manifest.get("files", {}).get(stage, []))
+        return sorted(files)
+
+    def read(self, stage: str, run_id: str | None = None) -> pa.Table:
+        """A committed stage (or one run's part of it) as one Arrow table, partitions included."""
+        return self.connect(run_id=run_id).execute(f'SELECT * FROM "{stage}"').to_arrow_table()
+
+    def counts(self) -> dict[str, StageCounts]:
+        total: dict[str, StageCounts] = {}
+        for manifest in self.manifests():
+            for stage, data in manifest.get("counts", {}).items():
+                total.setdefault(stage, StageCounts()).add(StageCounts.from_json(data))
+        return total
+
+    # -- SQL ---------------------------------------------------------------------------------
+    def stages(self) -> list[str]:
+        return [n for n in schema_names() if n not in _MANIFEST_STAGES_EXCLUDED]
+
+    def connect(self, run_id: str | None = None) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per stage, locked against writes.
+
+        The connection may read only the store directory; its configuration is locked, so a
+        query cannot re-enable file access or load extensions.
+        """
+        if run_id is not None:
+            check_run_id(run_id)
+        con = duckdb.connect(":memory:")
+        for stage in self.stages():
+            files = self.stage_files(stage, run_id)
+            if files:
+                paths = ", ".join(_quote(str(p)) for p in files)
+                con.execute(
+                    f'CREATE VIEW "{stage}" AS SELECT * FROM read_parquet([{paths}], '
+                    "hive_partitioning = true, union_by_name = true)"
+                )
+            else:
+                con.register(f"_{stage}_empty", load_schema(stage).arrow.empty_table())
+                con.execute(f'CREATE VIEW "{stage}" AS SELECT * FROM "_{stage}_empty"')
+        con.register("_runs_table", self._runs_table(run_id))
+        con.execute('CREATE VIEW "runs" AS SELECT * FROM "_runs_table"')
+        memory = self.root / "memory"
+        if any(memory.glob("**/*.parquet")):
+            glob = _quote(str(memory / "**" / "*.parquet"))
+            con.execute(
+                f'CREATE VIEW "memory" AS SELECT * FROM read_parquet({glob}, '
+                "hive_partitioning = true, union_by_name = true)"
+            )
+        con.execute(f"SET allowed_directories = [{_quote(str(self.root) + '/')}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        con.execute("SET lock_configuration = true")
+        return con
+
+    def _runs_table(self, run_id: str | None) -> pa.Table:
+        rows = []
+        for m in self.manifests():
+            if run_id is not None and m["run_id"] != run_id:
+                continue
+            counts = m.get("counts", {})
+            rows.append(
+                {
+                    "run_id": m["run_id"],
+                    "job": m["job"],
+                    "status": m["status"],
+                    "started_at": m["started_at"],
+                    "finished_at": m.get("finished_at"),
+                    "seconds": m.get("seconds"),
+                    "fingerprint": m.get("fingerprint"),
+                    "records_in": sum(c.get("in", 0) for c in counts.values()),
+                    "records_out": sum(c.get("out", 0) for c in counts.values()),
+                    "quarantined": sum(sum(c.get("quarantined", {}).values()) for c in counts.values()),
+                    "filtered": sum(sum(c.get("filtered", {}).values()) for c in counts.values()),
+                    "options": json.dumps(m.get("options", {})),
+                    "versions": json.dumps(m.get("versions", {})),
+                    "counts": json.dumps(counts),
+                }
+            )
+        schema = pa.schema(
+            [
+                ("run_id", pa.string()),
+                ("job", pa.string()),
+                ("status", pa.string()),
+                ("started_at", pa.string()),
+                ("finished_at", pa.string()),
+                ("seconds", pa.float64()),
+                ("fingerprint", pa.string()),
+                ("records_in", pa.int64()),
+                ("records_out", pa.int64()),
+                ("quarantined", pa.int64()),
+                ("filtered", pa.int64()),
+                ("options", pa.string()),
+                ("versions", pa.string()),
+                ("counts", pa.string()),
+            ]
+        )
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    def sql(self, query: str, run_id: str | None = None) -> pa.Table:
+        """Run one read-only statement; anything that could write or reconfigure is refused."""
+        con = self.connect(run_id)
+        check_read_only(con, query)
+        try:
+            return con.sql(query).to_arrow_table()
+        except duckdb.Error as exc:
+            raise UserError(f"SQL error: {str(exc).splitlines()[0]}") from None
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise UserError(f"SQL error: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise UserError(
+            f"curate sql runs exactly one statement, got {len(statements)}",
+            hint="send one SELECT at a time",
+        )
+    kind = statements[0].type.name
+    if kind not in _READ_ONLY_STATEMENTS:
+        raise UserError(
+            f"curate sql is read-only: {kind} statements are refused",
+            hint="use SELECT (or EXPLAIN) over the stage views",
+        )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
