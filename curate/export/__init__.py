@@ -1,0 +1,1 @@
+"""Export of result sets: Hugging Face Hub dataset folders and pushing them (``hub``)."""
