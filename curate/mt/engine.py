@@ -1,0 +1,454 @@
+"""The translation engine: a CTranslate2 translator loaded once, fed in token-sized batches.
+
+``TranslationEngine.load(model)`` resolves the model (path or registry name), picks device,
+precision and threads (:mod:`curate.mt.device`), loads the translator and its tokenizer once.
+The engine is thread-safe: a Beam ``ModelHandler`` builds one per worker process in
+``load_model`` and calls :meth:`TranslationEngine.translate_texts` from any thread.
+
+What ``translate_texts`` guarantees, for every input, in input order:
+
+* empty or whitespace-only inputs come back unchanged, without a model call (``passthrough``);
+* with a :class:`~curate.mt.memory.TranslationMemory`, remembered segments are not translated
+  again (``from_memory``) and repeats inside the call are translated once;
+* inputs are translated length-sorted in calls of about ``batch_call_tokens`` tokens,
+  CTranslate2 cutting each call into batches of ``max_batch_tokens`` (``batch_type="tokens"``)
+  that run in parallel on its ``inter_threads`` replicas;
+* an input longer than the model's limit is split at punctuation or whitespace, translated in
+  pieces and joined (``pieces > 1``), or, when it cannot be split, truncated and flagged
+  (``truncated``); an output that reaches ``max_decoding_length`` is flagged the same way;
+* a call that raises is split in halves until the input that raises is isolated; that input
+  comes back as a failure (``error`` holds the exception text, for the quarantine), the
+  others are translated;
+* ``score`` is the length-normalised log-probability of the output (mean per-token log-prob,
+  ``</s>`` included): the cheap hallucination signal used by artifact detection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+from curate.errors import UserError
+from curate.mt.device import DeviceChoice, choose_device
+from curate.mt.families import LanguageFraming
+from curate.mt.languages import ResolvedLanguage
+from curate.mt.memory import MemoryEntry, TranslationMemory, normalize_text
+from curate.mt.registry import ModelInfo, resolve_model
+from curate.mt.splitting import Piece, split_to_fit
+from curate.mt.tokenizers import Tokenizer, load_tokenizer
+
+log = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    """What the engine needs from ``ctranslate2.Translator`` (a wrapper may stand in for it)."""
+
+    def translate_batch(self, source: list[list[str]], **kwargs: Any) -> list[Any]: ...
+
+
+#: Options that change what the model outputs, hence part of the translation-memory key.
+_OUTPUT_OPTIONS = (
+    "beam_size",
+    "length_penalty",
+    "max_decoding_length",
+    "min_decoding_length",
+    "repetition_penalty",
+    "no_repeat_ngram_size",
+    "sampling_topk",
+    "sampling_topp",
+    "sampling_temperature",
+    "max_input_tokens",
+    "long_inputs",
+)
+
+
+@dataclass(frozen=True)
+class TranslateConfig:
+    """Decoding and batching options (the ``translate`` section of a recipe)."""
+
+    beam_size: int = 4
+    length_penalty: float = 1.0
+    max_decoding_length: int = 256
+    min_decoding_length: int = 0
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    sampling_topk: int = 1  # 1 = no sampling
+    sampling_topp: float = 1.0
+    sampling_temperature: float = 1.0
+    max_input_tokens: int | None = None  # None: the model's own limit
+    long_inputs: str = "split"  # "split" at punctuation/whitespace, or "truncate" (flagged)
+    max_batch_tokens: int = 2048  # CTranslate2 max_batch_size, batch_type="tokens"
+    batch_call_tokens: int | None = None  # tokens per translate_batch call; None: automatic
+
+    def __post_init__(self) -> None:
+        positive = ("beam_size", "max_decoding_length", "max_batch_tokens", "sampling_topk")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise UserError(f"translate option {name} must be at least 1")
+        if self.long_inputs not in ("split", "truncate"):
+            raise UserError("translate option long_inputs must be 'split' or 'truncate'")
+        if not 0 < self.sampling_topp <= 1:
+            raise UserError("translate option sampling_topp must be in (0, 1]")
+        if self.max_input_tokens is not None and self.max_input_tokens < 4:
+            raise UserError("translate option max_input_tokens must be at least 4")
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any]) -> TranslateConfig:
+        """Build from a recipe mapping; unknown options are an error, not silently ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise UserError(
+                f"unknown translate option(s): {', '.join(unknown)}",
+                hint=f"known: {', '.join(sorted(known))}",
+            )
+        return cls(**options)
+
+    def decoding_key(self) -> str:
+        """Short hash of the options that change the output (translation-memory key part)."""
+        values = {k: v for k, v in asdict(self).items() if k in _OUTPUT_OPTIONS}
+        blob = json.dumps(values, sort_keys=True).encode()
+        return hashlib.blake2b(blob, digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The translation of one input (``error`` set: it failed and belongs in the quarantine)."""
+
+    source: str
+    text: str | None
+    score: float | None = None
+    truncated: bool = False
+    pieces: int = 1
+    from_memory: bool = False
+    passthrough: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class EngineStats:
+    """Counters over the engine's life (``model_segments`` is what the model translated)."""
+
+    inputs: int = 0
+    passthrough: int = 0
+    memory_hits: int = 0
+    duplicates: int = 0
+    model_segments: int = 0
+    model_tokens: int = 0
+    batch_calls: int = 0
+    failed_calls: int = 0
+    failures: int = 0
+    split_inputs: int = 0
+    truncated: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class _Unit:
+    """One piece of one distinct input, as sent to the model."""
+
+    owner: int
+    index: int  # position of the piece within its input
+    tokens: list[str]
+    text: str | None = None
+    cum_logprob: float = 0.0
+    length: int = 0
+    truncated: bool = False
+    error: str | None = None
+
+
+@dataclass
+class _Outcome:
+    text: str | None
+    score: float | None
+    truncated: bool
+    pieces: int
+    error: str | None = None
+    units: list[_Unit] = field(default_factory=list)
+
+
+class TranslationEngine:
+    """A loaded model, ready to translate; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        backend: Backend,
+        tokenizer: Tokenizer,
+        *,
+        device: DeviceChoice | None = None,
+        config: TranslateConfig | None = None,
+    ) -> None:
+        self.model = model
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.device = device
+        self.config = config or TranslateConfig()
+        self.stats = EngineStats()
+        self._lock = threading.Lock()
+        self._pairs: dict[tuple[str, str], tuple[ResolvedLanguage, ResolvedLanguage]] = {}
+
+    # ---------------------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        model: str | Path | ModelInfo | None = None,
+        *,
+        device: str = "auto",
+        compute_type: str = "auto",
+        strict_device: bool = False,
+        inter_threads: int | None = None,
+        intra_threads: int | None = None,
+        cores: int | None = None,
+        config: TranslateConfig | None = None,
+        wrap_backend: Callable[[Any], Backend] | None = None,
+        download: bool = True,
+    ) -> TranslationEngine:
+        """Load ``model`` (path, registry name, or :class:`ModelInfo`; default NLLB-200 600M).
+
+        ``strict_device``: the user named the device (``--device cuda``); no CPU fallback.
+        ``cores``: this worker's share of the CPU cores (default: all it may use).
+        ``wrap_backend``: receives the ``ctranslate2.Translator`` and returns what the engine
+        calls instead; for instrumentation and fault injection (a wrapper that raises on
+        chosen inputs is how poison-record handling is tested).
+        """
+        import ctranslate2
+
+        info = model if isinstance(model, ModelInfo) else resolve_model(model, download=download)
+        choice = choose_device(
+            device,
+            compute_type,
+            strict=strict_device,
+            inter_threads=inter_threads,
+            intra_threads=intra_threads,
+            cores=cores,
+        )
+        try:
+            translator = ctranslate2.Translator(str(info.path), **choice.translator_kwargs())
+        except RuntimeError as exc:
+            if choice.device != "cuda" or strict_device:
+                raise
+            log.warning("loading on CUDA failed (%s); loading on the CPU instead", exc)
+            choice = choose_device("cpu", "auto", cores=cores, intra_threads=intra_threads)
+            translator = ctranslate2.Translator(str(info.path), **choice.translator_kwargs())
+        tokenizer = load_tokenizer(info.path, info.tokenizer_spec)
+        backend = wrap_backend(translator) if wrap_backend else translator
+        return cls(info, backend, tokenizer, device=choice, config=config)
+
+    @property
+    def replicas(self) -> int:
+        if self.device is None:
+            return 1
+        return self.device.inter_threads * len(self.device.device_index)
+
+    def languages(self, src: str, tgt: str) -> tuple[ResolvedLanguage, ResolvedLanguage]:
+        """Resolve a user's language pair for this model (cached); :class:`UserError` if not."""
+        key = (src, tgt)
+        if key not in self._pairs:
+            sources, targets = self.model.language_tables()
+            self._pairs[key] = (sources.resolve(src, "source"), targets.resolve(tgt, "target"))
+        return self._pairs[key]
+
+    # ---------------------------------------------------------------------------------------
+    def translate_texts(
+        self,
+        texts: Sequence[str],
+        src: str,
+        tgt: str,
+        *,
+        memory: TranslationMemory | None = None,
+        config: TranslateConfig | None = None,
+    ) -> list[Translation]:
+        """Translate ``texts`` from ``src`` to ``tgt``; one :class:`Translation` per input."""
+        cfg = config or self.config
+        src_lang, tgt_lang = self.languages(src, tgt)
+        results: list[Translation | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        passthrough = 0
+        for i, text in enumerate(texts):
+            if not text or not text.strip():
+                results[i] = Translation(text, text, passthrough=True)
+                passthrough += 1
+                continue
+            normalized = normalize_text(text)
+            if memory is None:
+                todo[f"{i}\x00{normalized}"] = [i]  # no memory: every input is translated
+            else:
+                todo.setdefault(normalized, []).append(i)
+
+        def model_text(key: str) -> str:
+            return key.split("\x00", 1)[1] if memory is None else key
+
+        hits = 0
+        decoding = cfg.decoding_key()
+        if memory is not None and todo:
+            found = memory.lookup(
+                self.model.model_id,
+                self.model.version,
+                src_lang.tag,
+                tgt_lang.tag,
+                list(todo),
+                decoding=decoding,
+            )
+            for key, entry in found.items():
+                for i in todo.pop(key):
+                    results[i] = Translation(
+                        texts[i], entry.text, entry.score, entry.truncated, entry.pieces, True
+                    )
+                    hits += 1
+
+        keys = list(todo)
+        outcomes = self._translate_distinct([model_text(k) for k in keys], src_lang, tgt_lang, cfg)
+        learned: dict[str, MemoryEntry] = {}
+        for key, outcome in zip(keys, outcomes, strict=True):
+            for i in todo[key]:
+                results[i] = Translation(
+                    texts[i],
+                    outcome.text,
+                    outcome.score,
+                    outcome.truncated,
+                    outcome.pieces,
+                    error=outcome.error,
+                )
+            if outcome.error is None and outcome.text is not None:
+                learned[key] = MemoryEntry(
+                    outcome.text, outcome.score, outcome.truncated, outcome.pieces
+                )
+        if memory is not None and learned:
+            memory.add(
+                self.model.model_id,
+                self.model.version,
+                src_lang.tag,
+                tgt_lang.tag,
+                learned,
+                decoding=decoding,
+            )
+        with self._lock:
+            s = self.stats
+            s.inputs += len(texts)
+            s.passthrough += passthrough
+            s.memory_hits += hits
+            s.duplicates += sum(len(v) - 1 for v in todo.values())
+            s.failures += sum(1 for o in outcomes if o.error is not None)
+            s.split_inputs += sum(1 for o in outcomes if o.pieces > 1)
+            s.truncated += sum(1 for o in outcomes if o.truncated)
+        return [r for r in results if r is not None]
+
+    # ---------------------------------------------------------------------------------------
+    def _translate_distinct(
+        self,
+        texts: list[str],
+        src: ResolvedLanguage,
+        tgt: ResolvedLanguage,
+        cfg: TranslateConfig,
+    ) -> list[_Outcome]:
+        if not texts:
+            return []
+        framing = self.model.family.framing(src.native, tgt.native)
+        limit = (cfg.max_input_tokens or self.model.max_input_tokens) - framing.extra_tokens
+        encoded = self.tokenizer.encode(texts)
+        units: list[_Unit] = []
+        for owner, (text, tokens) in enumerate(zip(texts, encoded, strict=True)):
+            if len(tokens) <= limit:
+                pieces = [Piece(text, tokens)]
+            elif cfg.long_inputs == "truncate":
+                pieces = [Piece(text, tokens[:limit], truncated=True)]
+            else:
+                pieces = split_to_fit(text, tokens, limit, lambda t: self.tokenizer.encode([t])[0])
+            units.extend(
+                _Unit(owner, k, p.tokens, truncated=p.truncated) for k, p in enumerate(pieces)
+            )
+        with self._lock:
+            self.stats.model_segments += len(units)
+            self.stats.model_tokens += sum(len(u.tokens) + framing.extra_tokens for u in units)
+
+        units.sort(key=lambda u: len(u.tokens))
+        call_tokens = cfg.batch_call_tokens or cfg.max_batch_tokens * max(2, 2 * self.replicas)
+        chunk: list[_Unit] = []
+        size = 0
+        for unit in units:
+            chunk.append(unit)
+            size += len(unit.tokens) + framing.extra_tokens
+            if size >= call_tokens:
+                self._run(chunk, framing, cfg)
+                chunk, size = [], 0
+        if chunk:
+            self._run(chunk, framing, cfg)
+
+        by_owner: list[list[_Unit]] = [[] for _ in texts]
+        for unit in units:  # sorted by length; restore the text order of the pieces
+            by_owner[unit.owner].append(unit)
+        return [_combine(sorted(owner_units, key=lambda u: u.index)) for owner_units in by_owner]
+
+    def _run(self, units: list[_Unit], framing: LanguageFraming, cfg: TranslateConfig) -> None:
+        """Translate ``units`` in place; bisect on error until the failing unit is alone."""
+        source = [[*framing.before, *u.tokens, *framing.after] for u in units]
+        prefix = [list(framing.target_prefix)] * len(units) if framing.target_prefix else None
+        max_len = cfg.max_decoding_length
+        with self._lock:
+            self.stats.batch_calls += 1
+        try:
+            results = self.backend.translate_batch(
+                source,
+                target_prefix=prefix,
+                max_batch_size=cfg.max_batch_tokens,
+                batch_type="tokens",
+                beam_size=cfg.beam_size,
+                length_penalty=cfg.length_penalty,
+                max_decoding_length=max_len,
+                min_decoding_length=cfg.min_decoding_length,
+                repetition_penalty=cfg.repetition_penalty,
+                no_repeat_ngram_size=cfg.no_repeat_ngram_size,
+                sampling_topk=cfg.sampling_topk,
+                sampling_topp=cfg.sampling_topp,
+                sampling_temperature=cfg.sampling_temperature,
+                max_input_length=0,  # we enforce the limit ourselves: never cut silently
+                return_scores=True,
+            )
+            hypotheses = [self.model.family.strip_output(r.hypotheses[0], framing) for r in results]
+            scores = [float(r.scores[0]) for r in results]
+            texts = self.tokenizer.decode(hypotheses)
+        except Exception as exc:
+            with self._lock:
+                self.stats.failed_calls += 1
+            if len(units) == 1:
+                units[0].error = f"{type(exc).__name__}: {exc}"
+                log.warning("translation failed for one input: %s", units[0].error)
+                return
+            mid = len(units) // 2
+            self._run(units[:mid], framing, cfg)
+            self._run(units[mid:], framing, cfg)
+            return
+        n_prefix = len(framing.target_prefix)
+        for unit, hyp, score, text in zip(units, hypotheses, scores, texts, strict=True):
+            hit_limit = len(hyp) + n_prefix >= max_len
+            length = len(hyp) + (0 if hit_limit else 1)  # + </s> when the model ended
+            unit.text = text
+            unit.length = max(length, 1)
+            unit.cum_logprob = score * unit.length**cfg.length_penalty
+            unit.truncated = unit.truncated or hit_limit
+
+
+def _combine(units: list[_Unit]) -> _Outcome:
+    errors = [u.error for u in units if u.error]
+    if errors:
+        return _Outcome(None, None, any(u.truncated for u in units), len(units), errors[0])
+    length = sum(u.length for u in units)
+    return _Outcome(
+        text=" ".join(u.text or "" for u in units).strip(),
+        score=sum(u.cum_logprob for u in units) / length if length else None,
+        truncated=any(u.truncated for u in units),
+        pieces=len(units),
+    )

@@ -1,0 +1,239 @@
+"""Translation memory: every segment is translated once per model, across runs and datasets.
+
+Entries are keyed by (model id, model version, decoding options, source language, target
+language, hash of the normalised source text) and kept in the store as Parquet (zstd)::
+
+    <store>/memory/src_lang=en/tgt_lang=de/part-<time>-<uuid>.parquet
+
+one file per flush, written under a temporary name and renamed into place, so a reader never
+sees half a file and concurrent writers never collide. The schema is
+``schemas/translation_memory.json``; any SQL engine can read it, e.g. in DuckDB::
+
+    SELECT src_lang, tgt_lang, count(*) FROM
+    read_parquet('<store>/memory/**/*.parquet', hive_partitioning = true) GROUP BY ALL;
+
+Lookups see entries added earlier in the same process before they are flushed, so repeats
+inside one run are also translated once. The object is thread-safe (one lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.records import load_schema
+
+MEMORY_DIR = "memory"
+
+
+def normalize_text(text: str) -> str:
+    """The form a segment is translated and remembered in: NFC, whitespace runs collapsed."""
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def text_hash(normalized: str) -> str:
+    return hashlib.blake2b(normalized.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class MemoryEntry:
+    """A remembered translation."""
+
+    text: str
+    score: float | None = None
+    truncated: bool = False
+    pieces: int = 1
+
+
+_Partition = tuple[str, str]
+_Key = tuple[str, str, str]  # model id, model version, decoding
+
+
+class TranslationMemory:
+    """Parquet-backed translation memory under ``<store_dir>/memory``."""
+
+    def __init__(self, store_dir: str | Path, *, flush_rows: int = 50_000) -> None:
+        self.root = Path(store_dir) / MEMORY_DIR
+        self.flush_rows = flush_rows
+        self._schema = load_schema("translation_memory")
+        self._pending: dict[_Partition, dict[_Key, dict[str, dict[str, object]]]] = {}
+        self._pending_rows = 0
+        self._lock = threading.RLock()
+        self._con = None
+        self.lookups = 0
+        self.hits = 0
+
+    # ---------------------------------------------------------------------------------------
+    def partition_dir(self, src: str, tgt: str) -> Path:
+        return self.root / f"src_lang={src}" / f"tgt_lang={tgt}"
+
+    def files(self, src: str, tgt: str) -> list[Path]:
+        return sorted(self.partition_dir(src, tgt).glob("*.parquet"))
+
+    def lookup(
+        self,
+        model_id: str,
+        model_version: str,
+        src: str,
+        tgt: str,
+        texts: Iterable[str],
+        *,
+        decoding: str = "",
+    ) -> dict[str, MemoryEntry]:
+        """Remembered translations of ``texts``, keyed by the text as given (misses absent)."""
+        by_hash: dict[str, list[str]] = {}
+        for text in texts:
+            by_hash.setdefault(text_hash(normalize_text(text)), []).append(text)
+        found: dict[str, MemoryEntry] = {}
+        with self._lock:
+            self.lookups += len(by_hash)
+            pending = self._pending.get((src, tgt), {}).get((model_id, model_version, decoding), {})
+            for h in list(by_hash):
+                if h in pending:
+                    row = pending[h]
+                    entry = MemoryEntry(
+                        str(row["text"]), row["score"], bool(row["truncated"]), int(row["pieces"])
+                    )
+                    for text in by_hash.pop(h):
+                        found[text] = entry
+            if by_hash:
+                for h, entry in self._lookup_files(
+                    src, tgt, (model_id, model_version, decoding), list(by_hash)
+                ).items():
+                    for text in by_hash[h]:
+                        found[text] = entry
+            self.hits += len({text_hash(normalize_text(t)) for t in found})
+        return found
+
+    def _lookup_files(
+        self, src: str, tgt: str, key: _Key, hashes: list[str]
+    ) -> dict[str, MemoryEntry]:
+        files = self.files(src, tgt)
+        if not files:
+            return {}
+        import duckdb
+
+        if self._con is None:
+            self._con = duckdb.connect()
+        wanted = pa.table({"h": pa.array(hashes, pa.string())})
+        self._con.register("wanted", wanted)
+        try:
+            rows = self._con.execute(
+                "SELECT text_hash, text, score, truncated, pieces FROM read_parquet(?) "
+                "WHERE model_id = ? AND model_version = ? AND decoding = ? "
+                "AND text_hash IN (SELECT h FROM wanted)",
+                [[str(f) for f in files], *key],
+            ).fetchall()
+        finally:
+            self._con.unregister("wanted")
+        out: dict[str, MemoryEntry] = {}
+        for h, text, score, truncated, pieces in rows:
+            out.setdefault(h, MemoryEntry(text, score, bool(truncated), int(pieces)))
+        return out
+
+    def add(
+        self,
+        model_id: str,
+        model_version: str,
+        src: str,
+        tgt: str,
+        entries: Mapping[str, MemoryEntry],
+        *,
+        decoding: str = "",
+    ) -> None:
+        """Remember ``{source text: entry}``; written at the next :meth:`flush`."""
+        if not entries:
+            return
+        now = datetime.now(UTC)
+        with self._lock:
+            bucket = self._pending.setdefault((src, tgt), {}).setdefault(
+                (model_id, model_version, decoding), {}
+            )
+            for source, entry in entries.items():
+                normalized = normalize_text(source)
+                h = text_hash(normalized)
+                if h in bucket:
+                    continue
+                bucket[h] = {
+                    "text_hash": h,
+                    "model_id": model_id,
+                    "model_version": model_version,
+                    "decoding": decoding,
+                    "source_text": normalized,
+                    "text": entry.text,
+                    "score": entry.score,
+                    "truncated": entry.truncated,
+                    "pieces": entry.pieces,
+                    "created_at": now,
+                }
+                self._pending_rows += 1
+            if self._pending_rows >= self.flush_rows:
+                self.flush()
+
+    def flush(self) -> list[Path]:
+        """Write pending entries: one new file per language pair. Returns the files written."""
+        written: list[Path] = []
+        with self._lock:
+            for (src, tgt), buckets in self._pending.items():
+                rows = [row for bucket in buckets.values() for row in bucket.values()]
+                if rows:
+                    written.append(self._write(src, tgt, rows))
+            self._pending.clear()
+            self._pending_rows = 0
+        return written
+
+    def _write(self, src: str, tgt: str, rows: list[dict[str, object]]) -> Path:
+        schema = self._schema.file_schema
+        table = pa.Table.from_pylist(rows, schema=schema)
+        directory = self.partition_dir(src, tgt)
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.parquet"
+        tmp = directory / f".{name}.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        final = directory / name
+        tmp.replace(final)
+        return final
+
+    def compact(self, src: str, tgt: str) -> Path | None:
+        """Merge a language pair's files into one (one row per key); returns the new file."""
+        with self._lock:
+            self.flush()
+            files = self.files(src, tgt)
+            if len(files) < 2:
+                return files[0] if files else None
+            schema = self._schema.file_schema
+            table = pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
+            seen: set[tuple[str, ...]] = set()
+            keep = []
+            cols = [table.column(c).to_pylist() for c in ("model_id", "model_version", "decoding")]
+            for i, h in enumerate(table.column("text_hash").to_pylist()):
+                key = (cols[0][i], cols[1][i], cols[2][i], h)
+                if key not in seen:
+                    seen.add(key)
+                    keep.append(i)
+            final = self._write(src, tgt, table.take(keep).to_pylist())
+            for f in files:
+                f.unlink()
+            return final
+
+    def close(self) -> None:
+        self.flush()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> TranslationMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,120 @@
+"""Build a randomly initialised Marian model, in Hugging Face format, from nothing but text.
+
+No model can be downloaded in tests or on an offline machine, yet the conversion path, the
+engine and the benchmarks need a real Hugging Face directory to work on. This module trains a
+small SentencePiece vocabulary on the given texts and saves a ``MarianMTModel`` with random
+weights plus its ``MarianTokenizer`` files, ready for :func:`curate.mt.convert.convert`.
+
+The outputs are meaningless, but deterministic for a given seed, so they exercise every code
+path (tokenisation, batching, scores, length limits) exactly as a trained model would.
+Imports torch and transformers: only call it from tests, benchmarks and model-building scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RandomMarianConfig:
+    """Size of the random model; the defaults make a tiny model that converts in a second."""
+
+    vocab_size: int = 400
+    d_model: int = 32
+    encoder_layers: int = 1
+    decoder_layers: int = 1
+    attention_heads: int = 2
+    ffn_dim: int = 64
+    max_position_embeddings: int = 128
+    init_std: float = 0.5  # large enough that the output depends on the input tokens
+    seed: int = 0
+
+
+def _train_sentencepiece(texts: list[str], prefix: Path, vocab_size: int, seed: int) -> None:
+    import sentencepiece as spm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        corpus.write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(prefix),
+            vocab_size=vocab_size,
+            model_type="unigram",
+            hard_vocab_limit=False,  # a tiny corpus may not have vocab_size pieces
+            character_coverage=1.0,
+            unk_id=0,
+            bos_id=-1,
+            eos_id=-1,
+            pad_id=-1,
+            minloglevel=2,
+            num_threads=1,
+        )
+
+
+def build_random_marian(
+    out_dir: str | Path, texts: list[str], config: RandomMarianConfig | None = None
+) -> Path:
+    """Write a random ``MarianMTModel`` and its tokenizer to ``out_dir``; return the path.
+
+    One SentencePiece model trained on ``texts`` serves as both source and target vocabulary.
+    The ``<pad>`` embedding row is zeroed: Marian starts the decoder from that row while
+    CTranslate2 starts it from a zero vector, so a non-zero row would make the two disagree.
+    """
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    cfg = config or RandomMarianConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp) / "spm"
+        _train_sentencepiece(texts, prefix, cfg.vocab_size, cfg.seed)
+        sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+        vocab = {"</s>": 0, "<unk>": 1}
+        for piece in pieces:
+            vocab.setdefault(piece, len(vocab))
+        vocab["<pad>"] = len(vocab)
+        vocab_file = Path(tmp) / "vocab.json"
+        vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        # Saved through the tokenizer class (not copied) so its files agree with each other.
+        tokenizer = MarianTokenizer(
+            source_spm=f"{prefix}.model",
+            target_spm=f"{prefix}.model",
+            vocab=str(vocab_file),
+            model_max_length=cfg.max_position_embeddings,
+        )
+        tokenizer.save_pretrained(out)
+
+    torch.manual_seed(cfg.seed)
+    model_config = MarianConfig(
+        vocab_size=len(vocab),
+        decoder_vocab_size=len(vocab),
+        d_model=cfg.d_model,
+        encoder_layers=cfg.encoder_layers,
+        decoder_layers=cfg.decoder_layers,
+        encoder_attention_heads=cfg.attention_heads,
+        decoder_attention_heads=cfg.attention_heads,
+        encoder_ffn_dim=cfg.ffn_dim,
+        decoder_ffn_dim=cfg.ffn_dim,
+        max_position_embeddings=cfg.max_position_embeddings,
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=vocab["</s>"],
+        decoder_start_token_id=vocab["<pad>"],
+        forced_eos_token_id=vocab["</s>"],
+        share_encoder_decoder_embeddings=True,
+        scale_embedding=True,
+        num_beams=1,
+        init_std=cfg.init_std,
+    )
+    model = MarianMTModel(model_config)
+    with torch.no_grad():
+        model.get_input_embeddings().weight[vocab["<pad>"]].zero_()
+    model.eval()
+    model.save_pretrained(out)
+    return out
