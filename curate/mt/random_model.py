@@ -118,3 +118,29 @@ def build_random_marian(
     model.eval()
     model.save_pretrained(out)
     return out
+
+
+def random_ct2_model(
+    out_dir: str | Path,
+    texts: list[str],
+    config: RandomMarianConfig | None = None,
+    *,
+    src: str = "en",
+    tgt: str = "de",
+    name: str = "random-marian",
+) -> Path:
+    """A converted (CTranslate2 int8) random Marian model at ``out_dir``, built once.
+
+    When ``out_dir`` already holds a converted model it is returned as it is, so tests and
+    benchmarks can keep one in a cache directory.
+    """
+    from curate.mt.convert import convert
+
+    out = Path(out_dir)
+    if (out / "model.bin").exists() and (out / "curate_model.json").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        hf = build_random_marian(Path(tmp) / "hf", texts, config)
+        convert(hf, out, name=name, source_languages=[src], target_languages=[tgt], force=True)
+    return out

@@ -13,7 +13,9 @@ Face Hub and converted once (:func:`curate.mt.convert.fetch`).
      "max_input_tokens": 512, "quantization": "int8", "hub_id": "Helsinki-NLP/opus-mt-en-de",
      "tokenizer": {"type": "sentencepiece", "source": "source.spm", "target": "target.spm"}}
 
-``src``/``tgt`` (or ``src_lang``/``tgt_lang``) strings are accepted for the language lists.
+``source_langs``/``target_langs``, or ``src``/``tgt`` (``src_lang``/``tgt_lang``) strings, are
+accepted for the language lists; a "tokenizer" with "source"/"target" but no "type" is
+SentencePiece.
 """
 
 from __future__ import annotations
@@ -205,6 +207,8 @@ class ModelInfo:
     def tokenizer_spec(self) -> dict[str, Any]:
         spec = self.metadata.get("tokenizer")
         if isinstance(spec, dict):
+            if "type" not in spec and "source" in spec:
+                return {"type": "sentencepiece", **spec}
             return spec
         if (self.path / "source.spm").exists() and (self.path / "target.spm").exists():
             return {"type": "sentencepiece", "source": "source.spm", "target": "target.spm"}
@@ -233,8 +237,12 @@ def load_model_info(path: str | Path, name: str | None = None) -> ModelInfo:
     if meta_file.exists():
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta = dict(meta)
-    meta["source_languages"] = _languages(meta, "source_languages", "src_lang", "src")
-    meta["target_languages"] = _languages(meta, "target_languages", "tgt_lang", "tgt")
+    meta["source_languages"] = _languages(
+        meta, "source_languages", "source_langs", "src_lang", "src"
+    )
+    meta["target_languages"] = _languages(
+        meta, "target_languages", "target_langs", "tgt_lang", "tgt"
+    )
     vocabulary = tuple(read_vocabulary(p))
     family = meta.get("family") or guess_family(_ct2_model_type(p), vocabulary)
     if family is None:

@@ -1,0 +1,111 @@
+"""The translate stage: input records in, ``translations`` and ``quarantine`` records out.
+
+``translate_rows`` is the ``batch -> batch`` function the Beam job and the CLI wrap: it takes
+rows of any record kind with an ``id`` and a text column (segments, examples, documents), and
+returns rows of ``schemas/translations.json`` plus, for inputs the model failed on, rows of
+``schemas/quarantine.json`` carrying the original row as payload. For every call
+``len(rows) == len(translations) + len(quarantine)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from curate.mt.engine import TranslateConfig, TranslationEngine
+from curate.mt.memory import TranslationMemory
+from curate.records import content_id, load_schema
+
+STAGE = "translate"
+QUARANTINE_REASON = "translation_failed"
+
+
+@dataclass
+class TranslateResult:
+    translations: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        return (
+            load_schema("translations").table(self.translations),
+            load_schema("quarantine").table(self.quarantine),
+        )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def translate_rows(
+    engine: TranslationEngine,
+    rows: Sequence[dict[str, Any]],
+    src: str,
+    tgt: str,
+    *,
+    run_id: str,
+    text_column: str = "text",
+    source_kind: str = "segments",
+    dataset: str | None = None,
+    memory: TranslationMemory | None = None,
+    config: TranslateConfig | None = None,
+) -> TranslateResult:
+    """Translate ``rows[i][text_column]`` from ``src`` to ``tgt`` (ISO codes)."""
+    src_lang, tgt_lang = engine.languages(src, tgt)
+    texts = [str(row.get(text_column) or "") for row in rows]
+    results = engine.translate_texts(texts, src, tgt, memory=memory, config=config)
+    out = TranslateResult()
+    model_id, model_version = engine.model.model_id, engine.model.version
+    for row, result in zip(rows, results, strict=True):
+        source_id = str(row.get("id") or row.get("source_id") or "")
+        lineage = {
+            "dataset": row.get("dataset") or dataset or "",
+            "source_id": source_id,
+            "run_id": run_id,
+            "stage": STAGE,
+            "model_id": model_id,
+            "model_version": model_version,
+        }
+        if not result.ok:
+            payload = json.dumps(row, ensure_ascii=False, default=_json_default).encode()
+            out.quarantine.append(
+                {
+                    "id": content_id(STAGE, source_id, tgt_lang.tag, QUARANTINE_REASON),
+                    "reason": QUARANTINE_REASON,
+                    "detail": result.error,
+                    "source_file": row.get("source_file"),
+                    "source_line": row.get("source_line"),
+                    "payload": payload,
+                    **lineage,
+                }
+            )
+            out.counts["quarantined"] += 1
+            continue
+        out.translations.append(
+            {
+                "id": content_id(source_id, src_lang.tag, tgt_lang.tag, model_id, model_version),
+                "src_lang": src_lang.tag,
+                "tgt_lang": tgt_lang.tag,
+                "source_kind": source_kind,
+                "source_text": result.source,
+                "text": result.text,
+                "origin": "mt",
+                "score": result.score,
+                "truncated": result.truncated,
+                "from_memory": result.from_memory,
+                "source_file": row.get("source_file"),
+                "source_line": row.get("source_line"),
+                "meta": json.dumps({"pieces": result.pieces}) if result.pieces > 1 else None,
+                **lineage,
+            }
+        )
+        out.counts["passthrough" if result.passthrough else "translated"] += 1
+        out.counts["from_memory"] += int(result.from_memory)
+    return out
