@@ -83,7 +83,9 @@ class WriteStagesFn(beam.DoFn):
         tables, counts = self.stage_fn(element)
         for stage, table in tables.items():
             if stage not in self._writers:
-                self._writers[stage] = PartitionedWriter(self.staging_dir, load_schema(stage), self.prefix)
+                self._writers[stage] = PartitionedWriter(
+                    self.staging_dir, load_schema(stage), self.prefix
+                )
             self._writers[stage].write(table)
         for stage, c in counts.items():
             self._counts.setdefault(stage, StageCounts()).add(c)

@@ -39,12 +39,20 @@ def read_input(spec: InputSpec) -> Any:
     yield from READERS[spec.format](spec.path, spec.fields, spec.options)
 
 
-def ingest_tables(batch: ReadBatch, config: IngestConfig) -> tuple[dict[str, Any], dict[str, StageCounts]]:
+def ingest_tables(
+    batch: ReadBatch, config: IngestConfig
+) -> tuple[dict[str, Any], dict[str, StageCounts]]:
     result = ingest_batch(batch, config)
     return result.tables, {"ingest": result.counts}
 
 
-def build(p: beam.Pipeline, inputs: list[InputSpec], config: IngestConfig, staging_dir: str, reshuffle: bool) -> None:
+def build(
+    p: beam.Pipeline,
+    inputs: list[InputSpec],
+    config: IngestConfig,
+    staging_dir: str,
+    reshuffle: bool,
+) -> None:
     batches = p | "Inputs" >> beam.Create(inputs) | "Read" >> beam.FlatMap(read_input)
     if reshuffle:
         batches = batches | "Spread" >> beam.Reshuffle()
@@ -62,10 +70,14 @@ def run_ingest(
 ) -> dict[str, Any]:
     """Ingest ``inputs`` into ``store`` as run ``config.run_id``; returns the run manifest."""
     inputs = [
-        InputSpec(i.path, resolve_format(i.path, i.format or None), i.fields, i.options) for i in inputs
+        InputSpec(i.path, resolve_format(i.path, i.format or None), i.fields, i.options)
+        for i in inputs
     ]
     options = {
-        "inputs": [{"path": i.path, "format": i.format, "fields": asdict(i.fields), **i.options} for i in inputs],
+        "inputs": [
+            {"path": i.path, "format": i.format, "fields": asdict(i.fields), **i.options}
+            for i in inputs
+        ],
         "config": asdict(config),
         "workers": workers,
     }

@@ -62,7 +62,9 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             row = _prepare(record, config)
         except _Reject as exc:
             quarantine.append(
-                Quarantined(exc.reason, str(exc), record.source_file, record.source_line, record.payload)
+                Quarantined(
+                    exc.reason, str(exc), record.source_file, record.source_line, record.payload
+                )
             )
             continue
         prepared.append((record, row))
@@ -104,7 +106,9 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             "text_original": row["text_original"],
             "source_file": record.source_file,
             "source_line": record.source_line,
-            "meta": json.dumps(record.meta, ensure_ascii=False, default=str) if record.meta else None,
+            "meta": json.dumps(record.meta, ensure_ascii=False, default=str)
+            if record.meta
+            else None,
             **lineage,
         }
         if record.kind == "pair":
@@ -113,7 +117,9 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             tgt_lang = _declared(config.target_lang) or target_detected or "und"
             translations.append(
                 {
-                    "id": content_id(config.dataset, lineage["source_id"], row["text"], row["target"]),
+                    "id": content_id(
+                        config.dataset, lineage["source_id"], row["text"], row["target"]
+                    ),
                     "src_lang": lang,
                     "tgt_lang": tgt_lang,
                     "source_kind": "bitext",
@@ -130,7 +136,9 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             examples.append(
                 {
                     **common,
-                    "id": content_id(config.dataset, lineage["source_id"], row["text"], str(row["spans"])),
+                    "id": content_id(
+                        config.dataset, lineage["source_id"], row["text"], str(row["spans"])
+                    ),
                     "text_b": row["text_b"],
                     "spans": spans_to_column(row["spans"]),
                     "tokens": row.get("tokens"),
@@ -183,7 +191,9 @@ def quarantine_table(entries: list[Quarantined], dataset: str, run_id: str, stag
     """Quarantine rows for any stage (the payload is kept byte for byte)."""
     rows = [
         {
-            "id": content_id(stage, q.source_file, str(q.source_line), q.reason, q.payload.hex()[:64]),
+            "id": content_id(
+                stage, q.source_file, str(q.source_line), q.reason, q.payload.hex()[:64]
+            ),
             "reason": q.reason,
             "detail": q.detail,
             "source_file": q.source_file,
@@ -210,7 +220,7 @@ def _lineage(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
     }
 
 
-def _declared(code: str | None) -> str | None | bool:
+def _declared(code: str | None) -> str | bool | None:
     """A cleaned declared language code, None if none was given, False if it is not a code."""
     if code is None or not str(code).strip():
         return None
@@ -292,6 +302,8 @@ def _parse_spans(value: Any, text: str) -> list[Span]:
         except (KeyError, IndexError, TypeError, ValueError):
             raise _Reject("bad_span", f"cannot read span {item!r}") from None
         if not 0 <= start < end <= len(text):
-            raise _Reject("bad_span", f"span [{start}, {end}) is outside the text (length {len(text)})")
+            raise _Reject(
+                "bad_span", f"span [{start}, {end}) is outside the text (length {len(text)})"
+            )
         spans.append(Span(start, end, label))
     return sorted(spans)

@@ -148,7 +148,9 @@ def load_schema(name: str) -> RecordSchema:
         name=spec["name"],
         version=int(spec["version"]),
         description=spec["description"],
-        arrow=pa.schema(fields, metadata={"curate.schema": name, "curate.version": str(spec["version"])}),
+        arrow=pa.schema(
+            fields, metadata={"curate.schema": name, "curate.version": str(spec["version"])}
+        ),
         partition_by=tuple(spec.get("partition_by", ())),
         required=tuple(required),
     )

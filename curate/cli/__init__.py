@@ -31,7 +31,9 @@ def _options(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only results and errors."),
 ) -> None:
     _state["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING, force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING, force=True
+    )
 
 
 _ingest.register(app)

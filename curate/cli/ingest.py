@@ -25,23 +25,41 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="Input files (or a Hugging Face dataset folder)."),
     store: Path = typer.Option(Path("store"), "--store", "-s", help="Store directory."),
     dataset: str | None = typer.Option(None, help="Dataset name (default: the first file's stem)."),
-    format: str | None = typer.Option(None, "--format", help="jsonl, csv, tsv, parquet, conll, bitext, hf."),
+    format: str | None = typer.Option(
+        None, "--format", help="jsonl, csv, tsv, parquet, conll, bitext, hf."
+    ),
     kind: str = typer.Option("auto", help="auto, documents or examples."),
-    lang: str | None = typer.Option(None, help="Declared language (ISO 639) where records give none."),
-    target_lang: str | None = typer.Option(None, help="Declared language of the bitext target side."),
-    target_file: Path | None = typer.Option(None, help="Bitext: file of translations, line by line."),
+    lang: str | None = typer.Option(
+        None, help="Declared language (ISO 639) where records give none."
+    ),
+    target_lang: str | None = typer.Option(
+        None, help="Declared language of the bitext target side."
+    ),
+    target_file: Path | None = typer.Option(
+        None, help="Bitext: file of translations, line by line."
+    ),
     text_field: str = typer.Option("text", help="Field holding the text."),
-    id_field: str | None = typer.Option(None, help="Field holding the record id."),
-    lang_field: str | None = typer.Option(None, help="Field holding the language code."),
+    id_field: str = typer.Option("id", help="Field holding the record id (used when present)."),
+    lang_field: str = typer.Option("lang", help="Field holding the language code (when present)."),
     spans_field: str | None = typer.Option(None, help="Field holding [{start, end, label}] spans."),
-    text_b_field: str | None = typer.Option(None, help="Second text field (NLI hypothesis, question)."),
-    target_field: str | None = typer.Option(None, help="Field holding a translation (tabular bitext)."),
+    text_b_field: str | None = typer.Option(
+        None, help="Second text field (NLI hypothesis, question)."
+    ),
+    target_field: str | None = typer.Option(
+        None, help="Field holding a translation (tabular bitext)."
+    ),
     split: str | None = typer.Option(None, help="Split of a Hugging Face dataset."),
     tag_column: int = typer.Option(-1, help="CoNLL: column of the tag."),
-    run_id: str | None = typer.Option(None, help="Run id (default: ingest-<dataset>); re-running replaces it."),
+    run_id: str | None = typer.Option(
+        None, help="Run id (default: ingest-<dataset>); re-running replaces it."
+    ),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
-    langid: bool = typer.Option(True, "--langid/--no-langid", help="Identify the language of every text."),
-    segment: bool = typer.Option(True, "--segment/--no-segment", help="Split documents into sentences."),
+    langid: bool = typer.Option(
+        True, "--langid/--no-langid", help="Identify the language of every text."
+    ),
+    segment: bool = typer.Option(
+        True, "--segment/--no-segment", help="Split documents into sentences."
+    ),
 ) -> None:
     """Ingest files into the store; extra --options are passed to Beam (e.g. --runner)."""
     from beam_jobs.ingest import InputSpec, run_ingest
@@ -81,11 +99,16 @@ def ingest(
     counts = manifest["counts"].get("ingest", {})
     console = Console(stderr=True)
     quarantined = counts.get("quarantined", {})
+    reasons = ", ".join(f"{k}={v}" for k, v in quarantined.items())
     console.print(
-        f"[bold]{config.run_id}[/bold]: {counts.get('in', 0)} read, {counts.get('out', 0)} written, "
-        f"{sum(quarantined.values())} quarantined"
-        + (f" ({', '.join(f'{k}={v}' for k, v in quarantined.items())})" if quarantined else "")
-        + f" in {manifest['seconds']:.1f}s -> {store}"
+        f"[bold]{config.run_id}[/bold]: {counts.get('in', 0)} read, "
+        f"{counts.get('out', 0)} written, {sum(quarantined.values())} quarantined"
+        + (f" ({reasons})" if reasons else "")
+        + f" in {manifest['seconds']:.1f}s -> {store}",
+        soft_wrap=True,
     )
     for stage, rows in manifest["rows"].items():
-        console.print(f"  {stage}: {rows} rows   curate sql --store {store} 'SELECT * FROM {stage} LIMIT 5'")
+        console.print(
+            f"  {stage}: {rows} rows   curate sql --store {store} 'SELECT * FROM {stage} LIMIT 5'",
+            soft_wrap=True,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +19,7 @@ from curate.store import Store
 STORE_OPTION = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -32,9 +32,13 @@ def register(app: typer.Typer) -> None:
 
 
 def sql(
-    query: str = typer.Argument(..., help="One SELECT over the stage views (documents, segments, ...)."),
+    query: str = typer.Argument(
+        ..., help="One SELECT over the stage views (documents, segments, ...)."
+    ),
     store: Path = STORE_OPTION,
-    format: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
+    format: OutputFormat = typer.Option(
+        OutputFormat.table, "--format", "-f", help="Output format."
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="File for --format parquet."),
     run_id: str | None = typer.Option(None, "--run-id", help="Only this run's records."),
     limit: int = typer.Option(50, help="Rows shown in table format."),
@@ -45,7 +49,9 @@ def sql(
     print_table(table, format, output, limit)
 
 
-def stats(store: Path = STORE_OPTION, as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+def stats(
+    store: Path = STORE_OPTION, as_json: bool = typer.Option(False, "--json", help="JSON output.")
+) -> None:
     """Summarise a store: records per stage and language, quarantine and filter reasons."""
     _require_store(store)
     st = Store(store)
@@ -61,11 +67,18 @@ def stats(store: Path = STORE_OPTION, as_json: bool = typer.Option(False, "--jso
             key = "reason"
         else:
             key = "config" if "config" in columns else "'all'"
-        rows = con.execute(f'SELECT {key} AS k, count(*) FROM "{stage}" GROUP BY k ORDER BY k').fetchall()
+        rows = con.execute(
+            f'SELECT {key} AS k, count(*) FROM "{stage}" GROUP BY k ORDER BY k'
+        ).fetchall()
         if rows:
             per_stage[stage] = {str(k): int(n) for k, n in rows}
     counts = {stage: c.to_json() for stage, c in st.counts().items()}
-    summary = {"store": str(st.root), "runs": len(st.manifests()), "records": per_stage, "counts": counts}
+    summary = {
+        "store": str(st.root),
+        "runs": len(st.manifests()),
+        "records": per_stage,
+        "counts": counts,
+    }
     if as_json:
         print(json.dumps(summary, indent=1))
         return
@@ -110,7 +123,9 @@ def print_table(table: pa.Table, format: OutputFormat, output: Path | None, limi
         console = Console()
         console.print(view)
         if table.num_rows > limit:
-            console.print(f"({table.num_rows} rows, first {limit} shown; --limit or --format csv for all)")
+            console.print(
+                f"({table.num_rows} rows, first {limit} shown; --limit or --format csv for all)"
+            )
 
 
 def _cell(value: object) -> str:
@@ -126,4 +141,7 @@ def _require_store(store: Path) -> None:
     if not (store / "_runs").is_dir():
         from curate.errors import UserError
 
-        raise UserError(f"no store at {store}", hint="run `curate ingest ... --store DIR` first, or pass --store")
+        raise UserError(
+            f"no store at {store}",
+            hint="run `curate ingest ... --store DIR` first, or pass --store",
+        )

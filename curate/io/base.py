@@ -21,8 +21,8 @@ class FieldMap:
     """Which input fields hold what. Unmapped fields are kept as JSON in ``meta``."""
 
     text: str = "text"
-    id: str | None = None
-    lang: str | None = None
+    id: str | None = "id"  # used when present
+    lang: str | None = "lang"  # used when present
     spans: str | None = None
     text_b: str | None = None
     task: str | None = None
@@ -72,7 +72,9 @@ class ReadBatch:
 
 
 class Reader(Protocol):
-    def __call__(self, path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]: ...
+    def __call__(
+        self, path: str, fields: FieldMap, options: dict[str, Any]
+    ) -> Iterator[ReadBatch]: ...
 
 
 def json_bytes(value: Any) -> bytes:
@@ -90,7 +92,11 @@ def record_from_mapping(
     text = row.get(fields.text)
     if fields.text not in row or text is None:
         return Quarantined(
-            "missing_field", f"required field {fields.text!r} is missing", source_file, line, payload
+            "missing_field",
+            f"required field {fields.text!r} is missing",
+            source_file,
+            line,
+            payload,
         )
     if not isinstance(text, str):
         return Quarantined(
@@ -107,7 +113,11 @@ def record_from_mapping(
             )
     if fields.target and row.get(fields.target) is None:
         return Quarantined(
-            "missing_field", f"required field {fields.target!r} is missing", source_file, line, payload
+            "missing_field",
+            f"required field {fields.target!r} is missing",
+            source_file,
+            line,
+            payload,
         )
     used = fields.used()
     return RawRecord(

@@ -27,7 +27,9 @@ def read_bitext(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterato
             yield from _pairs_one_file(path, src_fh, batch)
 
 
-def _pairs_two_files(path: str, target_path: str, src_fh: Any, tgt_fh: Any, batch: ReadBatch) -> Iterator[ReadBatch]:
+def _pairs_two_files(
+    path: str, target_path: str, src_fh: Any, tgt_fh: Any, batch: ReadBatch
+) -> Iterator[ReadBatch]:
     counts = [0, 0]
     for number, (src, tgt) in enumerate(zip_longest(src_fh, tgt_fh), start=1):
         if src is not None:
@@ -61,7 +63,9 @@ def _pairs_one_file(path: str, fh: Any, batch: ReadBatch) -> Iterator[ReadBatch]
             batch.skipped += 1
         elif b"|||" not in line:
             batch.quarantined.append(
-                Quarantined("missing_separator", "no '|||' between source and target", path, number, line)
+                Quarantined(
+                    "missing_separator", "no '|||' between source and target", path, number, line
+                )
             )
         else:
             src, tgt = line.split(b"|||", 1)
@@ -73,16 +77,27 @@ def _pairs_one_file(path: str, fh: Any, batch: ReadBatch) -> Iterator[ReadBatch]
         yield batch
 
 
-def _add_pair(src: bytes, tgt: bytes, path: str, number: int, batch: ReadBatch, payload: bytes | None = None) -> None:
+def _add_pair(
+    src: bytes, tgt: bytes, path: str, number: int, batch: ReadBatch, payload: bytes | None = None
+) -> None:
     payload = payload if payload is not None else src + SEPARATOR.encode() + tgt
     try:
         src_text, tgt_text = src.decode("utf-8"), tgt.decode("utf-8")
     except UnicodeDecodeError:
-        batch.quarantined.append(Quarantined("invalid_utf8", "invalid UTF-8", path, number, payload))
+        batch.quarantined.append(
+            Quarantined("invalid_utf8", "invalid UTF-8", path, number, payload)
+        )
         return
     if not src_text.strip() and not tgt_text.strip():
         batch.skipped += 1
         return
     batch.records.append(
-        RawRecord(kind="pair", source_file=path, source_line=number, payload=payload, text=src_text, target=tgt_text)
+        RawRecord(
+            kind="pair",
+            source_file=path,
+            source_line=number,
+            payload=payload,
+            text=src_text,
+            target=tgt_text,
+        )
     )

@@ -73,7 +73,9 @@ def _sentence_to_record(
     for number, _, columns in lines:
         if columns == ["\udcff"]:
             batch.quarantined.append(
-                Quarantined("invalid_utf8", f"invalid UTF-8 on line {number}", path, first_line, payload)
+                Quarantined(
+                    "invalid_utf8", f"invalid UTF-8 on line {number}", path, first_line, payload
+                )
             )
             return
         if len(columns) != width:
@@ -91,7 +93,9 @@ def _sentence_to_record(
         try:
             parse_tag(tag)
         except TagError as exc:
-            batch.quarantined.append(Quarantined("bad_tag", f"line {number}: {exc}", path, first_line, payload))
+            batch.quarantined.append(
+                Quarantined("bad_tag", f"line {number}: {exc}", path, first_line, payload)
+            )
             return
         tokens.append(columns[token_column])
         tags.append(tag)

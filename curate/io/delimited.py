@@ -48,7 +48,9 @@ def _read(path: str, fields: FieldMap, delimiter: str) -> Iterator[ReadBatch]:
                     )
                 )
             else:
-                result = record_from_mapping(dict(zip(header, row, strict=True)), fields, path, number, payload)
+                result = record_from_mapping(
+                    dict(zip(header, row, strict=True)), fields, path, number, payload
+                )
                 if isinstance(result, Quarantined):
                     batch.quarantined.append(result)
                 else:

@@ -1,4 +1,4 @@
-"""Hugging Face ``datasets`` reader: a dataset saved with ``save_to_disk``, or a local dataset folder.
+"""Hugging Face ``datasets`` reader: a dataset saved with ``save_to_disk``, or a local folder.
 
 Nothing is downloaded: a saved dataset is opened with ``load_from_disk``; any other folder is read
 with ``load_dataset(folder)`` (local files only; set ``HF_HUB_OFFLINE=1`` offline).
@@ -32,6 +32,9 @@ def read_hf(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[Re
         loaded = loaded[chosen]
     offset = 0
     for rows in loaded.iter(batch_size=BATCH_SIZE):
-        as_rows = [dict(zip(rows.keys(), values, strict=True)) for values in zip(*rows.values(), strict=True)]
+        as_rows = [
+            dict(zip(rows.keys(), values, strict=True))
+            for values in zip(*rows.values(), strict=True)
+        ]
         yield rows_to_batch(as_rows, fields, path, offset)
         offset += len(as_rows)

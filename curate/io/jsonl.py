@@ -1,4 +1,4 @@
-"""JSON Lines reader: one JSON object per line, read as bytes so invalid UTF-8 is caught per line."""
+"""JSON Lines reader: one JSON object per line, read as bytes so bad UTF-8 is caught per line."""
 
 from __future__ import annotations
 
@@ -41,7 +41,13 @@ def _parse_line(line: bytes, fields: FieldMap, path: str, number: int, batch: Re
         return
     if not isinstance(obj, dict):
         batch.quarantined.append(
-            Quarantined("not_an_object", f"a JSON {type(obj).__name__}, expected an object", path, number, line)
+            Quarantined(
+                "not_an_object",
+                f"a JSON {type(obj).__name__}, expected an object",
+                path,
+                number,
+                line,
+            )
         )
         return
     result = record_from_mapping(obj, fields, path, number, line)

@@ -7,7 +7,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, ReadBatch, json_bytes, record_from_mapping
+from curate.io.base import (
+    BATCH_SIZE,
+    FieldMap,
+    Quarantined,
+    ReadBatch,
+    json_bytes,
+    record_from_mapping,
+)
 
 
 def read_parquet(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
@@ -17,7 +24,9 @@ def read_parquet(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterat
         row_number += record_batch.num_rows
 
 
-def rows_to_batch(rows: list[dict[str, Any]], fields: FieldMap, path: str, offset: int) -> ReadBatch:
+def rows_to_batch(
+    rows: list[dict[str, Any]], fields: FieldMap, path: str, offset: int
+) -> ReadBatch:
     """Map already-parsed rows (Parquet, Hugging Face datasets) into a batch; rows are 1-based."""
     batch = ReadBatch()
     for i, row in enumerate(rows, start=offset + 1):

@@ -74,7 +74,9 @@ class PartitionedWriter:
 
     def _write_part(self, part: tuple[str, ...], table: pa.Table) -> None:
         if part not in self._writers:
-            subdir = "/".join(f"{k}={v}" for k, v in zip(self.schema.partition_by, part, strict=True))
+            subdir = "/".join(
+                f"{k}={v}" for k, v in zip(self.schema.partition_by, part, strict=True)
+            )
             name = f"{self.prefix}--{uuid.uuid4().hex[:12]}.parquet"
             relpath = "/".join(p for p in (self.schema.name, subdir, name) if p)
             path = self.staging_dir / relpath

@@ -124,7 +124,7 @@ class Run:
     def __enter__(self) -> Run:
         lock_path = self.root / "_locks" / f"{self.run_id}.lock"
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(lock_path, "a+")  # noqa: SIM115 - held for the run's lifetime
+        self._lock_fh = open(lock_path, "a+")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

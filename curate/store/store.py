@@ -52,9 +52,7 @@ class Store:
         runs_dir = self.root / "_runs"
         if not runs_dir.is_dir():
             return []
-        return [
-            json.loads(p.read_text(encoding="utf-8")) for p in sorted(runs_dir.glob("*.json"))
-        ]
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(runs_dir.glob("*.json"))]
 
     def manifest(self, run_id: str) -> dict[str, Any] | None:
         path = self.root / "_runs" / f"{run_id}.json"
@@ -137,7 +135,9 @@ class Store:
                     "fingerprint": m.get("fingerprint"),
                     "records_in": sum(c.get("in", 0) for c in counts.values()),
                     "records_out": sum(c.get("out", 0) for c in counts.values()),
-                    "quarantined": sum(sum(c.get("quarantined", {}).values()) for c in counts.values()),
+                    "quarantined": sum(
+                        sum(c.get("quarantined", {}).values()) for c in counts.values()
+                    ),
                     "filtered": sum(sum(c.get("filtered", {}).values()) for c in counts.values()),
                     "options": json.dumps(m.get("options", {})),
                     "versions": json.dumps(m.get("versions", {})),

@@ -51,7 +51,9 @@ def detect_scheme(tags: list[str]) -> str:
     return "iob2"
 
 
-def tags_from_token_spans(n_tokens: int, spans: list[tuple[int, int, str]], scheme: str = "iob2") -> list[str]:
+def tags_from_token_spans(
+    n_tokens: int, spans: list[tuple[int, int, str]], scheme: str = "iob2"
+) -> list[str]:
     tags = ["O"] * n_tokens
     previous_end, previous_label = -1, None
     for start, end, label in sorted(spans):
@@ -71,7 +73,9 @@ def char_spans(offsets: list[tuple[int, int]], tags: list[str]) -> list[Span]:
     ]
 
 
-def spans_to_tags(offsets: list[tuple[int, int]], spans: list[Span], scheme: str = "iob2") -> list[str]:
+def spans_to_tags(
+    offsets: list[tuple[int, int]], spans: list[Span], scheme: str = "iob2"
+) -> list[str]:
     """Tags for tokens at ``offsets``: a token is inside a span if its range overlaps it."""
     token_level: list[tuple[int, int, str]] = []
     for span in spans:

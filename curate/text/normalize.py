@@ -29,7 +29,9 @@ _DIRTY_ASCII = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]|  |^ | $| \n|\n |\n\n\n|^
 @dataclass(frozen=True)
 class Normalized:
     text: str
-    offsets: list[int] | None  # original offset -> new offset (len(original) + 1), None if unchanged
+    offsets: (
+        list[int] | None
+    )  # original offset -> new offset (len(original) + 1), None if unchanged
 
     @property
     def changed(self) -> bool:

@@ -30,7 +30,9 @@ def split_sentences(text: str, lang: str) -> list[Sentence]:
     pieces: list[tuple[int, int, int]] = []  # (start, end, paragraph)
     paragraph_start = 0
     paragraph = 0
-    bounds = [(m.start(), m.end()) for m in _PARAGRAPH_BREAK.finditer(text)] + [(len(text), len(text))]
+    bounds = [(m.start(), m.end()) for m in _PARAGRAPH_BREAK.finditer(text)] + [
+        (len(text), len(text))
+    ]
     for brk_start, brk_end in bounds:
         block = text[paragraph_start:brk_start]
         cursor = 0

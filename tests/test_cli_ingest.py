@@ -1,0 +1,109 @@
+"""The user's path: `curate ingest` (the Beam job) then `curate sql`, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "datasets" / "samples"
+
+
+def curate(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from curate.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_ingest_samples_then_sql_and_rerun_is_idempotent(tmp_path):
+    store = str(tmp_path / "store")
+    curate(
+        "ingest",
+        str(SAMPLES / "news_en.jsonl"),
+        "--store",
+        store,
+        "--lang",
+        "en",
+        "--dataset",
+        "news",
+    )
+    curate("ingest", str(SAMPLES / "ner_en.conll"), "--store", store, "--dataset", "ner")
+    query = "SELECT count(*) AS n FROM documents"
+    out = curate("sql", query, "--store", store, "--format", "json").stdout
+    assert json.loads(out) == {"n": 8}
+    out = curate(
+        "sql", "SELECT count(*) AS n FROM examples", "--store", store, "--format", "csv"
+    ).stdout
+    assert out.splitlines() == ['"n"', "10"]
+    # the same command again replaces its run: no duplicates
+    curate(
+        "ingest",
+        str(SAMPLES / "news_en.jsonl"),
+        "--store",
+        store,
+        "--lang",
+        "en",
+        "--dataset",
+        "news",
+    )
+    assert json.loads(curate("sql", query, "--store", store, "--format", "json").stdout) == {"n": 8}
+    stats = json.loads(curate("stats", "--store", store, "--json").stdout)
+    assert stats["records"]["segments"] == {"en": 30}
+    assert stats["counts"]["ingest"]["in"] == 18
+
+
+def test_bitext_through_the_cli(tmp_path):
+    src, tgt = tmp_path / "a.txt", tmp_path / "b.txt"
+    src.write_text("Good morning.\nThank you.\n")
+    tgt.write_text("Guten Morgen.\nDanke.\nExtra line.\n")
+    store = str(tmp_path / "store")
+    proc = curate(
+        "ingest",
+        str(src),
+        "--target-file",
+        str(tgt),
+        "--lang",
+        "en",
+        "--target-lang",
+        "de",
+        "--store",
+        store,
+    )
+    assert "1 quarantined (bitext_length_mismatch=1)" in proc.stderr
+    rows = curate(
+        "sql",
+        "SELECT src_lang, tgt_lang, text FROM translations ORDER BY text",
+        "--store",
+        store,
+        "--format",
+        "json",
+    )
+    assert [json.loads(line) for line in rows.stdout.splitlines()] == [
+        {"src_lang": "en", "tgt_lang": "de", "text": "Danke."},
+        {"src_lang": "en", "tgt_lang": "de", "text": "Guten Morgen."},
+    ]
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    proc = curate(
+        "ingest", str(tmp_path / "missing.jsonl"), "--store", str(tmp_path / "s"), check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: input not found")
+    assert "Traceback" not in proc.stderr
+    store = str(tmp_path / "store")
+    curate("ingest", str(SAMPLES / "ner_en.conll"), "--store", store)
+    proc = curate("sql", "DELETE FROM examples", "--store", store, check=False)
+    assert proc.returncode == 2 and "read-only" in proc.stderr and "Traceback" not in proc.stderr

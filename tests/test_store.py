@@ -1,0 +1,129 @@
+"""The store: atomic runs, re-runs that replace, locks, and read-only SQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.errors import UserError
+from curate.records import load_schema
+from curate.store import StageCounts, Store
+
+
+def docs(run_id: str, texts: list[str], lang: str = "en"):
+    rows = [
+        {
+            "id": f"{run_id}-{i}",
+            "lang": lang,
+            "text": t,
+            "dataset": "d",
+            "source_id": str(i),
+            "run_id": run_id,
+            "stage": "ingest",
+        }
+        for i, t in enumerate(texts)
+    ]
+    return load_schema("documents").table(rows)
+
+
+def write(store: Store, run_id: str, texts: list[str], lang: str = "en") -> None:
+    with store.open_run("test", run_id) as run:
+        run.write("documents", docs(run_id, texts, lang))
+        run.count("documents", StageCounts(len(texts), len(texts)))
+
+
+def count(store: Store, sql: str = "SELECT count(*) AS n FROM documents") -> int:
+    return store.sql(sql).column(0)[0].as_py()
+
+
+def test_rerun_replaces_its_own_output_and_keeps_other_runs(tmp_path):
+    store = Store(tmp_path)
+    write(store, "a", ["one", "two", "three"])
+    write(store, "b", ["other"], lang="de")
+    write(store, "a", ["one again"])
+    assert count(store) == 2
+    assert count(store, "SELECT count(*) FROM documents WHERE run_id = 'a'") == 1
+    assert sorted(p.name.split("--")[0] for p in tmp_path.glob("documents/*/*.parquet")) == [
+        "a",
+        "b",
+    ]
+    assert {p.parent.name for p in tmp_path.glob("documents/*/*.parquet")} == {"lang=en", "lang=de"}
+
+
+def test_failed_run_leaves_the_previous_version_visible(tmp_path):
+    store = Store(tmp_path)
+    write(store, "a", ["kept"])
+    with pytest.raises(RuntimeError), store.open_run("test", "a") as run:
+        run.write("documents", docs("a", ["never", "committed"]))
+        raise RuntimeError("killed")
+    assert store.sql("SELECT text FROM documents").column(0).to_pylist() == ["kept"]
+    assert not (tmp_path / "_staging" / "a").exists()
+
+
+def test_second_writer_of_the_same_run_is_refused(tmp_path):
+    store = Store(tmp_path)
+    with (
+        store.open_run("test", "a"),
+        pytest.raises(UserError, match="being written"),
+        store.open_run("test", "a"),
+    ):
+        pass
+    with store.open_run("test", "a"), store.open_run("test", "b"):
+        pass  # different run ids coexist
+
+
+def test_manifest_records_counts_versions_and_files(tmp_path):
+    store = Store(tmp_path)
+    write(store, "a", ["x", "y"])
+    manifest = store.manifest("a")
+    assert manifest["counts"]["documents"] == {"in": 2, "out": 2, "quarantined": {}, "filtered": {}}
+    assert manifest["rows"] == {"documents": 2}
+    assert "pyarrow" in manifest["versions"]
+    runs = store.sql("SELECT run_id, records_in, status FROM runs").to_pylist()
+    assert runs == [{"run_id": "a", "records_in": 2, "status": "succeeded"}]
+
+
+def test_empty_stages_are_queryable(tmp_path):
+    store = Store(tmp_path)
+    write(store, "a", ["x"])
+    assert count(store, "SELECT count(*) FROM translations") == 0
+    assert "src_lang" in store.sql("SELECT * FROM translations").column_names
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE t AS SELECT 1",
+        "INSERT INTO documents SELECT * FROM documents",
+        "COPY (SELECT 1) TO '/tmp/curate-escape.csv'",
+        "ATTACH '/tmp/curate-escape.db' AS x",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "PRAGMA enable_profiling",
+        "SET enable_external_access = true",
+        "SELECT 1; DROP VIEW documents",
+        "DROP VIEW documents",
+    ],
+)
+def test_sql_refuses_anything_but_one_select(tmp_path, statement):
+    store = Store(tmp_path)
+    write(store, "a", ["x"])
+    with pytest.raises(UserError):
+        store.sql(statement)
+    assert count(store) == 1
+
+
+def test_sql_cannot_read_outside_the_store(tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret\n1\n")
+    store = Store(tmp_path / "store")
+    write(store, "a", ["x"])
+    with pytest.raises(UserError):
+        store.sql(f"SELECT * FROM read_csv('{outside}')")
+
+
+def test_invalid_run_id_is_refused(tmp_path):
+    with (
+        pytest.raises(UserError, match="invalid run id"),
+        Store(tmp_path).open_run("t", "../escape"),
+    ):
+        pass
