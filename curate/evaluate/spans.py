@@ -1,0 +1,131 @@
+"""Typed span precision, recall and F1: projected labels against gold target labels.
+
+A predicted span counts as correct only if its boundaries and its label both equal a gold span
+(exact match, the CoNLL convention). Scores are given per label and micro-averaged over all
+spans; the macro average over labels is there too. Input is either span lists per sentence
+(token or character offsets, as long as both sides use the same) or IOB tag sequences.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curate.project.iob import tags_to_spans
+
+SpanTuple = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class PRF:
+    precision: float
+    recall: float
+    f1: float
+    n_predicted: int
+    n_gold: int
+    n_correct: int
+
+    @classmethod
+    def from_counts(cls, n_correct: int, n_predicted: int, n_gold: int) -> PRF:
+        p = n_correct / n_predicted if n_predicted else 0.0
+        r = n_correct / n_gold if n_gold else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return cls(p, r, f, n_predicted, n_gold, n_correct)
+
+
+@dataclass(frozen=True)
+class SpanScores:
+    micro: PRF
+    macro_f1: float
+    per_label: dict[str, PRF] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "micro": vars(self.micro),
+            "macro_f1": self.macro_f1,
+            "per_label": {k: vars(v) for k, v in self.per_label.items()},
+        }
+
+    def table(self) -> str:
+        """A plain-text table, one row per label and a micro row."""
+        rows = [f"{'label':<10} {'P':>6} {'R':>6} {'F1':>6} {'pred':>6} {'gold':>6}"]
+        for name, s in [*sorted(self.per_label.items()), ("micro", self.micro)]:
+            rows.append(
+                f"{name:<10} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} "
+                f"{s.n_predicted:6d} {s.n_gold:6d}"
+            )
+        return "\n".join(rows)
+
+
+def score_spans(
+    predicted: Sequence[Iterable[SpanTuple]], gold: Sequence[Iterable[SpanTuple]]
+) -> SpanScores:
+    """Exact-match typed span scores; ``predicted`` and ``gold`` are sentence-parallel."""
+    if len(predicted) != len(gold):
+        raise ValueError(f"{len(predicted)} predicted sentences but {len(gold)} gold ones")
+    n_pred: Counter[str] = Counter()
+    n_gold: Counter[str] = Counter()
+    n_ok: Counter[str] = Counter()
+    for pred, ref in zip(predicted, gold, strict=True):
+        p = {tuple(s) for s in pred}
+        g = {tuple(s) for s in ref}
+        n_pred.update(s[2] for s in p)
+        n_gold.update(s[2] for s in g)
+        n_ok.update(s[2] for s in p & g)
+    labels = sorted(set(n_pred) | set(n_gold))
+    per_label = {lab: PRF.from_counts(n_ok[lab], n_pred[lab], n_gold[lab]) for lab in labels}
+    micro = PRF.from_counts(sum(n_ok.values()), sum(n_pred.values()), sum(n_gold.values()))
+    macro = sum(s.f1 for s in per_label.values()) / len(per_label) if per_label else 0.0
+    return SpanScores(micro, macro, per_label)
+
+
+def score_tags(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]) -> SpanScores:
+    """Span scores from IOB tag sequences (IOB1, IOB2 or BIOES; read leniently)."""
+    for k, (p, g) in enumerate(zip(predicted, gold, strict=False)):
+        if len(p) != len(g):
+            raise ValueError(f"sentence {k}: {len(p)} predicted tags but {len(g)} gold tags")
+    return score_spans([tags_to_spans(p) for p in predicted], [tags_to_spans(g) for g in gold])
+
+
+def read_conll_tags(path: str | Path, column: int = -1) -> list[tuple[list[str], list[str]]]:
+    """Sentences of a CoNLL file as ``(tokens, tags)``: whitespace/tab columns, blank-line
+    separated, tokens in the first column and tags in ``column``; ``-DOCSTART-`` lines skipped.
+    """
+    sentences: list[tuple[list[str], list[str]]] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip():
+                if tokens:
+                    sentences.append((tokens, tags))
+                    tokens, tags = [], []
+                continue
+            cols = line.split("\t") if "\t" in line else line.split()
+            if cols[0] == "-DOCSTART-":
+                continue
+            tokens.append(cols[0])
+            tags.append(cols[column] if len(cols) > 1 else "O")
+    if tokens:
+        sentences.append((tokens, tags))
+    return sentences
+
+
+def evaluate_projection_files(
+    pred_path: str | Path, gold_path: str | Path, column: int = -1
+) -> SpanScores:
+    """Score a projected CoNLL file against a gold CoNLL file (``curate eval projection``).
+
+    Both files must have the same sentences and tokens; a token mismatch raises ``ValueError``.
+    """
+    pred = read_conll_tags(pred_path, column)
+    gold = read_conll_tags(gold_path, column)
+    if len(pred) != len(gold):
+        raise ValueError(f"{pred_path} has {len(pred)} sentences, {gold_path} has {len(gold)}")
+    for k, ((pt, _), (gt, _)) in enumerate(zip(pred, gold, strict=True)):
+        if pt != gt:
+            raise ValueError(f"sentence {k + 1}: tokens differ between prediction and gold")
+    return score_tags([t for _, t in pred], [t for _, t in gold])

@@ -1,0 +1,314 @@
+"""Alignment-based span projection: carry labelled spans across a translation via word links.
+
+For each labelled span on the *labelled side*, the words of the *other side* linked to any of
+its words are collected; words made only of punctuation are dropped; the remaining positions are
+split into contiguous groups, groups separated by at most ``max_gap`` words are merged, and the
+largest group becomes the projected span. Where projected spans overlap, the one with the
+stronger alignment support keeps the contested words and the other is trimmed (or dropped if
+nothing is left). Results are character offsets into the other side's text plus IOB2 tags of its
+words, with a status per example (``complete``, ``partial``, ``dropped``) and a reason for every
+span that was not carried over or was changed.
+
+The same function serves both directions:
+
+- translate-train: the labelled side is the source text, the other side its translation
+  (:func:`project_translate_train`);
+- translate-test: a model labelled the English translation; the labels go back onto the
+  original text (:func:`project_translate_test`).
+
+Links are always ``(labelled word, other word)`` here; the direction helpers swap an aligner's
+``(source, target)`` links when the labelled side is the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import regex
+
+from curate.align.registry import Link, WordAligner
+from curate.align.tokenize import Tokens, tokenize
+from curate.project.iob import TokenSpan, char_spans_to_token, spans_to_tags, token_spans_to_char
+from curate.records import Span
+
+COMPLETE, PARTIAL, DROPPED = "complete", "partial", "dropped"
+TRANSLATE_TRAIN, TRANSLATE_TEST = "translate-train", "translate-test"
+
+_HAS_WORD_CHAR = regex.compile(r"[\p{L}\p{N}]")
+
+
+@dataclass(frozen=True)
+class ProjectionConfig:
+    """Options of alignment-based projection."""
+
+    #: merge groups of linked words separated by at most this many unlinked words
+    max_gap: int = 1
+    #: drop words without a letter or digit (punctuation, symbols) from projections
+    drop_punctuation: bool = True
+    #: do not fill a gap with words linked to words outside the span
+    respect_other_links: bool = True
+
+
+@dataclass
+class ProjectionResult:
+    """Projected spans of one example on the other side's text."""
+
+    spans: list[Span]
+    token_spans: list[TokenSpan]
+    tags: list[str]
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    n_source_spans: int = 0
+    #: for each projected span, the index of the labelled span it came from
+    source_index: list[int] = field(default_factory=list)
+    #: the text the spans label, its words (what ``tags`` label) and their character ranges
+    text: str = ""
+    tokens: list[str] = field(default_factory=list)
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+    #: the ``(labelled word, other word)`` links used, and the aligner's method string
+    links: list[Link] = field(default_factory=list)
+    method: str = ""
+
+    @property
+    def n_projected(self) -> int:
+        return len(self.spans)
+
+
+def _is_word(token: str) -> bool:
+    return _HAS_WORD_CHAR.search(token) is not None
+
+
+def _groups(positions: list[int]) -> list[list[int]]:
+    groups: list[list[int]] = []
+    for p in positions:
+        if groups and p == groups[-1][-1] + 1:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return groups
+
+
+def _candidate(
+    span: TokenSpan,
+    links_by_src: dict[int, list[int]],
+    other_tokens: Sequence[str],
+    linked_from_outside: set[int],
+    config: ProjectionConfig,
+) -> tuple[tuple[int, int] | None, int, str | None]:
+    """``((start, end), support, reason)`` for one labelled token span."""
+    positions = sorted({t for s in range(span.start, span.end) for t in links_by_src.get(s, ())})
+    if not positions:
+        return None, 0, "no aligned words"
+    if config.drop_punctuation:
+        kept = [t for t in positions if _is_word(other_tokens[t])]
+        if not kept:
+            return None, 0, "aligned only to punctuation"
+        positions = kept
+    groups = _groups(positions)
+    merged = [groups[0]]
+    for g in groups[1:]:
+        gap = range(merged[-1][-1] + 1, g[0])
+        blocked = config.respect_other_links and any(t in linked_from_outside for t in gap)
+        if len(gap) <= config.max_gap and not blocked:
+            merged[-1] = merged[-1] + list(gap) + g
+        else:
+            merged.append(g)
+    support = {id(g): sum(1 for t in g if t in positions) for g in merged}
+    best = max(merged, key=lambda g: (support[id(g)], len(g), -g[0]))
+    return (best[0], best[-1] + 1), support[id(best)], None
+
+
+def project_token_spans(
+    spans: Sequence[TokenSpan],
+    links: Sequence[Link],
+    other_tokens: Sequence[str],
+    config: ProjectionConfig = ProjectionConfig(),
+) -> tuple[list[tuple[int, TokenSpan]], list[tuple[int, str]]]:
+    """Project labelled token spans over ``(labelled word, other word)`` links.
+
+    Returns ``(index of the labelled span, projected token span)`` pairs in text order of the
+    other side, and ``(index of the labelled span, reason)`` for every span that was dropped
+    or changed.
+    """
+    links_by_src: dict[int, list[int]] = {}
+    for s, t in links:
+        if 0 <= t < len(other_tokens):
+            links_by_src.setdefault(s, []).append(t)
+    reasons: list[tuple[int, str]] = []
+    candidates: list[tuple[int, int, int, str, int]] = []  # start, end, support, label, index
+    for k, span in enumerate(spans):
+        outside = {
+            t for s, ts in links_by_src.items() if not span.start <= s < span.end for t in ts
+        }
+        found, support, why = _candidate(span, links_by_src, other_tokens, outside, config)
+        if found is None:
+            reasons.append((k, why or "not projected"))
+            continue
+        candidates.append((found[0], found[1], support, span.label, k))
+    # Overlaps: the strongest support claims its words first; later ones keep what is left.
+    taken: set[int] = set()
+    kept: list[tuple[int, TokenSpan]] = []
+    for start, end, _, label, k in sorted(candidates, key=lambda c: (-c[2], c[0] - c[1], c[4])):
+        free = [t for t in range(start, end) if t not in taken]
+        if not free:
+            reasons.append((k, "overlaps a span with stronger alignment support"))
+            continue
+        best = max(_groups(free), key=len)
+        if len(best) < end - start:
+            reasons.append((k, "trimmed where it overlapped another projected span"))
+        taken.update(best)
+        kept.append((k, TokenSpan(best[0], best[-1] + 1, label)))
+    kept.sort(key=lambda item: item[1].start)
+    return kept, reasons
+
+
+def project_spans(
+    spans: Sequence[Span],
+    labelled_offsets: Sequence[tuple[int, int]],
+    other_tokens: Sequence[str],
+    other_offsets: Sequence[tuple[int, int]],
+    links: Sequence[Link],
+    config: ProjectionConfig = ProjectionConfig(),
+) -> ProjectionResult:
+    """Project character spans of the labelled text onto the other text.
+
+    ``labelled_offsets``/``other_offsets`` are the character ranges of the words that the
+    ``links`` index as ``(labelled word, other word)``, e.g. from
+    :func:`curate.align.tokenize.tokenize`.
+    """
+    reasons: list[tuple[int, str]] = []
+    token_spans: list[TokenSpan] = []
+    origin: list[int] = []
+    for k, tok in enumerate(char_spans_to_token(spans, labelled_offsets)):
+        if tok is None:
+            reasons.append((k, "covers no word of the labelled text"))
+            continue
+        token_spans.append(tok)
+        origin.append(k)
+    if not other_tokens and token_spans:
+        reasons.extend((k, "the other text has no words") for k in origin)
+        projected: list[tuple[int, TokenSpan]] = []
+    else:
+        projected, why = project_token_spans(token_spans, links, other_tokens, config)
+        reasons.extend((origin[k], msg) for k, msg in why)
+    tok_out = [ts for _, ts in projected]
+    n = len(spans)
+    status = COMPLETE if len(tok_out) == n else (DROPPED if not tok_out else PARTIAL)
+    return ProjectionResult(
+        spans=token_spans_to_char(tok_out, other_offsets),
+        token_spans=tok_out,
+        tags=spans_to_tags(len(other_tokens), tok_out),
+        status=status,
+        reasons=[f"span {k} ({spans[k].label}): {msg}" for k, msg in sorted(reasons)],
+        n_source_spans=n,
+        source_index=[origin[k] for k, _ in projected],
+    )
+
+
+def swap_links(links: Sequence[Link]) -> list[Link]:
+    """``(source, target)`` links as ``(target, source)``."""
+    return sorted((t, s) for s, t in links)
+
+
+Tokenizer = Callable[[str, str | None], Tokens]
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """A text with labelled character spans (``text[start:end]`` is each span's surface)."""
+
+    text: str
+    spans: Sequence[Span]
+
+
+def project_batch(
+    labelled: Sequence[LabelledText],
+    others: Sequence[str],
+    aligner: WordAligner,
+    *,
+    labelled_is_source: bool,
+    labelled_lang: str | None = None,
+    other_lang: str | None = None,
+    config: ProjectionConfig = ProjectionConfig(),
+    tokenizer: Tokenizer = tokenize,
+) -> list[ProjectionResult]:
+    """Tokenise, align (one aligner call for the whole batch) and project every example.
+
+    ``labelled_is_source`` says which side is the translation's source: the aligner always
+    gets ``(source, target)`` pairs, so its links match the alignments records of the same
+    translations, and they are swapped here when the labelled side is the target.
+    """
+    if len(labelled) != len(others):
+        raise ValueError(f"{len(labelled)} labelled texts but {len(others)} other texts")
+    lab_tok = [tokenizer(item.text, labelled_lang) for item in labelled]
+    oth_tok = [tokenizer(text, other_lang) for text in others]
+    if labelled_is_source:
+        pairs = [(a.tokens, b.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
+    else:
+        pairs = [(b.tokens, a.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
+    all_links = aligner.align(pairs)
+    results = []
+    rows = zip(labelled, others, lab_tok, oth_tok, all_links, strict=True)
+    for item, other, lt, ot, links in rows:
+        links = list(links) if labelled_is_source else swap_links(links)
+        result = project_spans(item.spans, lt.offsets, ot.tokens, ot.offsets, links, config)
+        results.append(
+            replace(
+                result,
+                text=other,
+                tokens=list(ot.tokens),
+                offsets=list(ot.offsets),
+                links=links,
+                method=f"alignment/{aligner.method}",
+            )
+        )
+    return results
+
+
+def project_translate_train(
+    examples: Sequence[LabelledText],
+    translations: Sequence[str],
+    aligner: WordAligner,
+    *,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+    config: ProjectionConfig = ProjectionConfig(),
+    tokenizer: Tokenizer = tokenize,
+) -> list[ProjectionResult]:
+    """translate-train: labelled source examples, their translations; spans land on the
+    translations."""
+    return project_batch(
+        examples,
+        translations,
+        aligner,
+        labelled_is_source=True,
+        labelled_lang=src_lang,
+        other_lang=tgt_lang,
+        config=config,
+        tokenizer=tokenizer,
+    )
+
+
+def project_translate_test(
+    originals: Sequence[str],
+    labelled_translations: Sequence[LabelledText],
+    aligner: WordAligner,
+    *,
+    src_lang: str | None = None,
+    tgt_lang: str | None = "en",
+    config: ProjectionConfig = ProjectionConfig(),
+    tokenizer: Tokenizer = tokenize,
+) -> list[ProjectionResult]:
+    """translate-test: original texts (``src_lang``), their translations (``tgt_lang``, usually
+    English) with spans predicted on them; spans land back on the originals."""
+    return project_batch(
+        labelled_translations,
+        originals,
+        aligner,
+        labelled_is_source=False,
+        labelled_lang=tgt_lang,
+        other_lang=src_lang,
+        config=config,
+        tokenizer=tokenizer,
+    )
