@@ -29,8 +29,9 @@ the window text for space/newline separators; for other tokenizers keep a margin
 
 Each sample records its documents and chunk ranges in ``sources`` (``chunk_start``/``chunk_end``
 index that document's chunk list) and, in ``meta``, the pairs (id, method, score, order, window
-k of n, overlap) and every chunk as ``[source, chunk, sentence_start, sentence_end, part,
-n_parts]`` (``part`` is null unless a sentence was split).
+k of n, overlap, and the ``[start, end)`` range of ``sources`` it owns) and every chunk, in text
+order, as ``[source, chunk, sentence_start, sentence_end, part, n_parts]`` (``part`` is null
+unless a sentence was split). :mod:`curate.build.checks` verifies all of this.
 """
 
 from __future__ import annotations
@@ -285,6 +286,7 @@ class _SampleWriter:
             pair = part.seq.pair
             chunks = part.seq.chunks[part.start : part.end]
             docs = (pair.src, pair.tgt)
+            first_source = len(sources)
             source_of_side: dict[int, int] = {}
             for c in chunks:
                 if c.side in source_of_side:
@@ -315,6 +317,7 @@ class _SampleWriter:
                     "window": part.window,
                     "n_windows": part.n_windows,
                     "overlap_chunks": part.overlap,
+                    "sources": [first_source, len(sources)],
                 }
             )
             id_parts += [pair.pair_id, f"{part.start}:{part.end}"]

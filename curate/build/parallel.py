@@ -73,7 +73,7 @@ class ParallelConfig:
     dedup_near: bool = True
     near_threshold: float = 0.85
     near_ngram: int = 5
-    near_num_perm: int = 64
+    near_num_perm: int = 128
     max_tokens: int | None = None
     validation_fraction: float = 0.0
     test_fraction: float = 0.0
@@ -163,14 +163,22 @@ def _render(src: str, tgt: str, sl: str, tl: str, config: ParallelConfig) -> tup
 
 
 class _NearDuplicates:
-    """MinHash LSH over character n-grams; ``seen`` answers and remembers."""
+    """MinHash LSH over character n-grams, candidates verified by their estimated Jaccard.
+
+    The LSH bands are tuned to miss few pairs (false negatives weigh 0.9); a candidate counts
+    as a duplicate only when its estimated Jaccard similarity reaches the threshold.
+    """
 
     def __init__(self, config: ParallelConfig) -> None:
         from datasketch import MinHashLSH
 
         self._n = config.near_ngram
         self._perm = config.near_num_perm
-        self._lsh = MinHashLSH(threshold=config.near_threshold, num_perm=self._perm)
+        self._threshold = config.near_threshold
+        self._lsh = MinHashLSH(
+            threshold=config.near_threshold, num_perm=self._perm, weights=(0.1, 0.9)
+        )
+        self._kept: dict[str, Any] = {}
 
     def signatures(self, keys: list[str]) -> list[Any]:
         from datasketch import MinHash
@@ -182,9 +190,11 @@ class _NearDuplicates:
         return MinHash.bulk(shingles, num_perm=self._perm)
 
     def seen(self, key: str, signature: Any) -> bool:
-        if self._lsh.query(signature):
-            return True
+        for candidate in self._lsh.query(signature):
+            if signature.jaccard(self._kept[candidate]) >= self._threshold:
+                return True
         self._lsh.insert(key, signature)
+        self._kept[key] = signature
         return False
 
 
