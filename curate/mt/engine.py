@@ -15,7 +15,8 @@ What ``translate_texts`` guarantees, for every input, in input order:
   that run in parallel on its ``inter_threads`` replicas;
 * an input longer than the model's limit is split at punctuation or whitespace, translated in
   pieces and joined (``pieces > 1``), or, when it cannot be split, truncated and flagged
-  (``truncated``); an output that reaches ``max_decoding_length`` is flagged the same way;
+  (``truncated`` and ``input_truncated``); an output that reaches ``max_decoding_length`` is
+  flagged ``truncated`` too;
 * a call that raises is split in halves until the input that raises is isolated; that input
   comes back as a failure (``error`` holds the exception text, for the quarantine), the
   others are translated;
@@ -30,7 +31,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -124,11 +125,12 @@ class Translation:
     source: str
     text: str | None
     score: float | None = None
-    truncated: bool = False
+    truncated: bool = False  # input or output cut at a length limit
     pieces: int = 1
     from_memory: bool = False
     passthrough: bool = False
     error: str | None = None
+    input_truncated: bool = False  # the input itself was cut (could not be split)
 
     @property
     def ok(self) -> bool:
@@ -162,6 +164,7 @@ class _Unit:
     owner: int
     index: int  # position of the piece within its input
     tokens: list[str]
+    input_truncated: bool = False
     text: str | None = None
     cum_logprob: float = 0.0
     length: int = 0
@@ -176,7 +179,7 @@ class _Outcome:
     truncated: bool
     pieces: int
     error: str | None = None
-    units: list[_Unit] = field(default_factory=list)
+    input_truncated: bool = False
 
 
 class TranslationEngine:
@@ -305,7 +308,13 @@ class TranslationEngine:
             for key, entry in found.items():
                 for i in todo.pop(key):
                     results[i] = Translation(
-                        texts[i], entry.text, entry.score, entry.truncated, entry.pieces, True
+                        texts[i],
+                        entry.text,
+                        entry.score,
+                        entry.truncated,
+                        entry.pieces,
+                        from_memory=True,
+                        input_truncated=entry.input_truncated,
                     )
                     hits += 1
 
@@ -321,10 +330,15 @@ class TranslationEngine:
                     outcome.truncated,
                     outcome.pieces,
                     error=outcome.error,
+                    input_truncated=outcome.input_truncated,
                 )
             if outcome.error is None and outcome.text is not None:
                 learned[key] = MemoryEntry(
-                    outcome.text, outcome.score, outcome.truncated, outcome.pieces
+                    outcome.text,
+                    outcome.score,
+                    outcome.truncated,
+                    outcome.pieces,
+                    outcome.input_truncated,
                 )
         if memory is not None and learned:
             memory.add(
@@ -368,7 +382,8 @@ class TranslationEngine:
             else:
                 pieces = split_to_fit(text, tokens, limit, lambda t: self.tokenizer.encode([t])[0])
             units.extend(
-                _Unit(owner, k, p.tokens, truncated=p.truncated) for k, p in enumerate(pieces)
+                _Unit(owner, k, p.tokens, p.truncated, truncated=p.truncated)
+                for k, p in enumerate(pieces)
             )
         with self._lock:
             self.stats.model_segments += len(units)
@@ -443,12 +458,15 @@ class TranslationEngine:
 
 def _combine(units: list[_Unit]) -> _Outcome:
     errors = [u.error for u in units if u.error]
+    input_truncated = any(u.input_truncated for u in units)
+    truncated = any(u.truncated for u in units)
     if errors:
-        return _Outcome(None, None, any(u.truncated for u in units), len(units), errors[0])
+        return _Outcome(None, None, truncated, len(units), errors[0], input_truncated)
     length = sum(u.length for u in units)
     return _Outcome(
         text=" ".join(u.text or "" for u in units).strip(),
         score=sum(u.cum_logprob for u in units) / length if length else None,
-        truncated=any(u.truncated for u in units),
+        truncated=truncated,
         pieces=len(units),
+        input_truncated=input_truncated,
     )

@@ -53,6 +53,7 @@ class MemoryEntry:
     score: float | None = None
     truncated: bool = False
     pieces: int = 1
+    input_truncated: bool = False
 
 
 _Partition = tuple[str, str]
@@ -102,7 +103,11 @@ class TranslationMemory:
                 if h in pending:
                     row = pending[h]
                     entry = MemoryEntry(
-                        str(row["text"]), row["score"], bool(row["truncated"]), int(row["pieces"])
+                        str(row["text"]),
+                        row["score"],  # type: ignore[arg-type]
+                        bool(row["truncated"]),
+                        int(row["pieces"]),  # type: ignore[call-overload]
+                        bool(row["input_truncated"]),
                     )
                     for text in by_hash.pop(h):
                         found[text] = entry
@@ -129,7 +134,8 @@ class TranslationMemory:
         self._con.register("wanted", wanted)
         try:
             rows = self._con.execute(
-                "SELECT text_hash, text, score, truncated, pieces FROM read_parquet(?) "
+                "SELECT text_hash, text, score, truncated, pieces, input_truncated "
+                "FROM read_parquet(?) "
                 "WHERE model_id = ? AND model_version = ? AND decoding = ? "
                 "AND text_hash IN (SELECT h FROM wanted)",
                 [[str(f) for f in files], *key],
@@ -137,8 +143,9 @@ class TranslationMemory:
         finally:
             self._con.unregister("wanted")
         out: dict[str, MemoryEntry] = {}
-        for h, text, score, truncated, pieces in rows:
-            out.setdefault(h, MemoryEntry(text, score, bool(truncated), int(pieces)))
+        for h, text, score, truncated, pieces, input_truncated in rows:
+            entry = MemoryEntry(text, score, bool(truncated), int(pieces), bool(input_truncated))
+            out.setdefault(h, entry)
         return out
 
     def add(
@@ -174,6 +181,7 @@ class TranslationMemory:
                     "score": entry.score,
                     "truncated": entry.truncated,
                     "pieces": entry.pieces,
+                    "input_truncated": entry.input_truncated,
                     "created_at": now,
                 }
                 self._pending_rows += 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.mt.engine import TranslateConfig, TranslationEngine
+from curate.mt.engine import TranslateConfig, Translation, TranslationEngine
 from curate.mt.memory import TranslationMemory
 from curate.records import content_id, load_schema
 
@@ -42,6 +42,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
+
+
+def _meta(result: Translation) -> str | None:
+    """How the input was fitted to the model, when it had to be (JSON for the meta column)."""
+    meta: dict[str, Any] = {}
+    if result.pieces > 1:
+        meta["pieces"] = result.pieces
+    if result.input_truncated:
+        meta["input_truncated"] = True
+    return json.dumps(meta) if meta else None
 
 
 def translate_rows(
@@ -102,7 +112,7 @@ def translate_rows(
                 "from_memory": result.from_memory,
                 "source_file": row.get("source_file"),
                 "source_line": row.get("source_line"),
-                "meta": json.dumps({"pieces": result.pieces}) if result.pieces > 1 else None,
+                "meta": _meta(result),
                 **lineage,
             }
         )
