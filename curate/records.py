@@ -44,11 +44,8 @@ def spans_to_column(spans: list[Span]) -> list[dict[str, Any]]:
 
 def content_id(*parts: str | None) -> str:
     """A stable 16-hex-digit id from content (blake2b over the parts, NUL-separated)."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        h.update((part or "").encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    joined = "\x00".join(part or "" for part in parts)
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,8 +100,7 @@ class RecordSchema:
 
     def table(self, rows: list[dict[str, Any]]) -> pa.Table:
         """Build a table with exactly this schema's columns (missing columns become nulls)."""
-        columns = {f.name: [row.get(f.name) for row in rows] for f in self.arrow}
-        return pa.Table.from_pydict(columns, schema=self.arrow)
+        return pa.Table.from_pylist(rows, schema=self.arrow)
 
     def validate(self, table: pa.Table) -> None:
         """Raise ``ValueError`` naming the first problem if ``table`` does not fit the schema."""

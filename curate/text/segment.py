@@ -27,6 +27,8 @@ class Sentence:
 
 def split_sentences(text: str, lang: str) -> list[Sentence]:
     """Sentences of ``text`` in language ``lang`` (ISO 639 code; unknown codes fall back)."""
+    if "\n" not in text:
+        return _single_paragraph(text, lang)
     pieces: list[tuple[int, int, int]] = []  # (start, end, paragraph)
     paragraph_start = 0
     paragraph = 0
@@ -55,3 +57,28 @@ def split_sentences(text: str, lang: str) -> list[Sentence]:
         next_start = pieces[i + 1][0] if i + 1 < len(pieces) else len(text)
         sentences.append(Sentence(text[start:end], start, end, par, text[end:next_start]))
     return sentences
+
+
+def _single_paragraph(text: str, lang: str) -> list[Sentence]:
+    """The common case of a text without line breaks, without the paragraph bookkeeping."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in _sentencex_segment(lang or "en", text):
+        stripped = sentence.strip()
+        if not stripped:
+            continue
+        found = text.find(stripped, cursor)
+        if found < 0:
+            found, stripped = cursor, text[cursor:].strip()
+        spans.append((found, found + len(stripped)))
+        cursor = found + len(stripped)
+    return [
+        Sentence(
+            text[start:end],
+            start,
+            end,
+            0,
+            text[end : spans[i + 1][0] if i + 1 < len(spans) else len(text)],
+        )
+        for i, (start, end) in enumerate(spans)
+    ]

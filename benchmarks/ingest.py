@@ -1,0 +1,95 @@
+"""Ingest throughput: a generated JSONL corpus (5% malformed lines) through `curate ingest`'s
+Beam job into a store. Prints records/s, peak RSS, the conservation check and, last,
+``records_per_s <value>``.
+
+    .venv/bin/python benchmarks/ingest.py [--records 1000000] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from beam_jobs.ingest import InputSpec, run_ingest  # noqa: E402
+from curate.ingest import IngestConfig  # noqa: E402
+from curate.store import Store  # noqa: E402
+
+WORDS = (
+    "the a council city budget new plan river market school road team north south report "
+    "people week year said would could water light house music train bridge garden paper "
+    "Der die und ist nicht ein eine Stadt Haus el la los de que por una ciudad casa le les "
+    "est une pas dans pour avec"
+).split()
+
+
+def generate(path: Path, n: int, seed: int = 7) -> int:
+    """Write ``n`` lines, 5% malformed; returns the number of malformed lines."""
+    rng = random.Random(seed)
+    bad = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            if rng.random() < 0.05:
+                bad += 1
+                fh.write('{"id": "r%d", "text": "broken \n' % i)
+                continue
+            sentences = [
+                " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 14))).capitalize() + "."
+                for _ in range(rng.randint(1, 3))
+            ]
+            fh.write(json.dumps({"id": f"r{i}", "text": " ".join(sentences), "n": i}) + "\n")
+    return bad
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="curate-bench-ingest-"))
+    try:
+        corpus = work / "corpus.jsonl"
+        malformed = generate(corpus, args.records)
+        print(f"corpus: {args.records} lines ({malformed} malformed), {corpus.stat().st_size / 1e6:.0f} MB")
+        store = Store(work / "store")
+        start = time.perf_counter()
+        manifest = run_ingest(
+            store,
+            [InputSpec(str(corpus), "jsonl")],
+            IngestConfig(dataset="bench", run_id="bench"),
+            workers=args.workers,
+        )
+        seconds = time.perf_counter() - start
+        counts = manifest["counts"]["ingest"]
+        quarantined = sum(counts["quarantined"].values())
+        filtered = sum(counts["filtered"].values())
+        stored = store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+        stored_q = store.sql("SELECT count(*) FROM quarantine").column(0)[0].as_py()
+        conserved = counts["in"] == args.records == counts["out"] + quarantined + filtered
+        conserved = conserved and stored == counts["out"] and stored_q == quarantined == malformed
+        rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"seconds {seconds:.1f}  workers {args.workers}")
+        print(f"in {counts['in']}  out {counts['out']}  quarantined {quarantined}  filtered {filtered}")
+        print(f"segments {manifest['rows'].get('segments', 0)}")
+        print(f"conservation {'exact' if conserved else 'BROKEN'}")
+        print(f"peak_rss_mb {max(rss_self, rss_children):.0f}")
+        print(f"records_per_s {args.records / seconds:.0f}")
+        if not conserved:
+            sys.exit(1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
