@@ -65,9 +65,10 @@ def check_interleaved(
     pair_list = list(pairs)
     docs = {(d["id"], d["lang"]): d for d in _counted_docs(pair_list, counter)}
     pieces_cache: dict[tuple[str, str, int], list[tuple[str, int]]] = {}
-    # pair id -> window number -> [chunk keys in text order]; doc key -> chunk index -> shape.
+    # pair id -> window number -> [chunk keys in text order];
+    # (pair id, doc id, lang) -> chunk index -> shape (a document is chunked per pair).
     windows: dict[str, dict[int, tuple[int, int, list[tuple]]]] = {}
-    doc_chunks: dict[tuple[str, str], dict[int, tuple]] = {}
+    doc_chunks: dict[tuple[str, str, str], dict[int, tuple]] = {}
 
     for sample in sample_list:
         report.windows += 1
@@ -98,7 +99,8 @@ def check_interleaved(
                 texts.append(text)
                 keys.append((key, index))
                 shape = (s0, s1, part, n_parts)
-                seen = doc_chunks.setdefault(key, {}).setdefault(index, shape)
+                chunk_key = (pair_meta["pair_id"], *key)
+                seen = doc_chunks.setdefault(chunk_key, {}).setdefault(index, shape)
                 if seen != shape:
                     report.add(f"{sid}: chunk {index} of {key} differs between windows")
             pair_texts.append(config.separator.join(texts))
@@ -182,7 +184,7 @@ def _chunk_text(
 def _check_pair(
     pair: DocPair,
     windows: dict[int, tuple[int, int, list[tuple]]] | None,
-    doc_chunks: dict[tuple[str, str], dict[int, tuple]],
+    doc_chunks: dict[tuple[str, str, str], dict[int, tuple]],
     docs: dict[tuple[str, str], dict[str, Any]],
     config: InterleaveConfig,
     report: CheckReport,
@@ -217,7 +219,7 @@ def _check_pair(
             report.add(f"pair {name}: chunks of {key} are missing or out of order")
             continue
         end, open_part = 0, None  # open_part: (sentence, part) of a split not yet finished
-        shapes = doc_chunks.get(key, {})
+        shapes = doc_chunks.get((name, *key), {})
         for index in indices:
             s0, s1, part, n_parts = shapes[index]
             if open_part is not None:

@@ -27,11 +27,13 @@ separator (measured once). With SentencePiece and the fallback counter this equa
 the window text for space/newline separators; for other tokenizers keep a margin with
 ``reserve_tokens``.
 
-Each sample records its documents and chunk ranges in ``sources`` (``chunk_start``/``chunk_end``
-index that document's chunk list) and, in ``meta``, the pairs (id, method, score, order, window
-k of n, overlap, and the ``[start, end)`` range of ``sources`` it owns) and every chunk, in text
-order, as ``[source, chunk, sentence_start, sentence_end, part, n_parts]`` (``part`` is null
-unless a sentence was split). :mod:`curate.build.checks` verifies all of this.
+Each sample records its documents and chunk ranges in ``sources``: ``chunk_start`` and
+``chunk_end`` index that document's chunk list within its pair (a document paired twice may be
+chunked differently each time, e.g. jointly with each sentence-aligned translation). ``meta``
+holds the pairs (id, method, score, order, window k of n, overlap, and the ``[start, end)``
+range of ``sources`` each owns) and every chunk, in text order, as ``[source, chunk,
+sentence_start, sentence_end, part, n_parts]`` (``part`` is null unless a sentence was split).
+:mod:`curate.build.checks` verifies all of this.
 """
 
 from __future__ import annotations

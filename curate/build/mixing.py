@@ -7,7 +7,8 @@ available tokens in group g and ``N`` in all, the target ratio ``p_g`` is
 - ``proportional``: ``n_g / N``;
 - ``temperature``: ``(n_g / N) ** (1 / temperature)``, renormalised (T > 1 flattens the mix
   towards the smaller languages, T = 1 is proportional);
-- ``fixed``: ``ratios[g]`` as given (must sum to 1; groups not named get 0).
+- ``fixed``: ``ratios[g]`` as given (must sum to 1; groups not named get 0; ``fr-en`` and
+  ``en-fr`` name the same group).
 
 The token target is ``target_tokens``, or, when unset, the largest total that needs no group to
 repeat a sample (``min_g n_g / p_g``). Each group is filled to ``round(p_g * target)`` tokens in
@@ -79,17 +80,24 @@ def group_of(sample: dict[str, Any], config: MixConfig) -> str:
     return "-".join(langs)
 
 
+def _canonical(group: str) -> str:
+    return "-".join(sorted(group.split("-")))
+
+
 def target_ratios(available: dict[str, int], config: MixConfig) -> dict[str, float]:
     """Target ratio of each group (see the module docstring)."""
     total = sum(available.values())
     if config.strategy == "fixed":
-        unknown = sorted(set(config.ratios) - set(available))
+        # "fr-en" and "en-fr" name the same group.
+        wanted = {_canonical(k): float(v) for k, v in config.ratios.items()}
+        present = {_canonical(g): g for g in available}
+        unknown = sorted(k for k in config.ratios if _canonical(k) not in present)
         if unknown:
             raise UserError(
                 f"ratios name group(s) with no samples: {', '.join(unknown)}",
                 hint=f"groups present: {', '.join(sorted(available))}",
             )
-        return {g: float(config.ratios.get(g, 0.0)) for g in available}
+        return {g: wanted.get(_canonical(g), 0.0) for g in available}
     if total == 0:
         return {g: 0.0 for g in available}
     power = 1.0 if config.strategy == "proportional" else 1.0 / config.temperature

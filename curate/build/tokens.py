@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -64,7 +65,8 @@ class TokenCounter(Protocol):
     def split(self, text: str, max_tokens: int) -> list[tuple[str, int]]:
         """Cut ``text`` at token boundaries into pieces of at most ``max_tokens`` tokens.
 
-        Returns ``(piece, n_tokens)`` pairs; the pieces concatenated give back ``text``.
+        Returns ``(piece, n_tokens)`` pairs, ``n_tokens`` counted on the piece alone; the pieces
+        concatenated give back ``text``.
         """
         ...
 
@@ -76,6 +78,21 @@ def _cut(text: str, starts: list[int], max_tokens: int) -> list[tuple[str, int]]
     cuts = [0, *starts[max_tokens::max_tokens], len(text)]
     sizes = [max_tokens] * (len(cuts) - 2) + [len(starts) - max_tokens * (len(cuts) - 2)]
     return [(text[a:b], n) for a, b, n in zip(cuts[:-1], cuts[1:], sizes, strict=True)]
+
+
+def _cut_to_fit(
+    text: str, starts: list[int], max_tokens: int, count: Callable[[list[str]], list[int]]
+) -> list[tuple[str, int]]:
+    """Cut at token starts, then recount each piece on its own (a piece that starts mid-word
+    can take an extra token) and cut finer until every piece fits ``max_tokens``."""
+    step = max_tokens
+    while True:
+        pieces = [piece for piece, _ in _cut(text, starts, step)]
+        counts = count(pieces)
+        worst = max(counts, default=0)
+        if worst <= max_tokens or step == 1:
+            return list(zip(pieces, counts, strict=True))
+        step = max(1, step - (worst - max_tokens))
 
 
 def _file_digest(path: Path) -> str:
@@ -132,18 +149,23 @@ class SentencePieceCounter:
             starts.append(position)
             position += len(piece.surface)
         if position != len(text):  # normalisation changed the text: cut on characters instead
-            return _cut_evenly(text, len(starts), max_tokens)
-        return _cut(text, starts, max_tokens)
+            return _cut_evenly(text, len(starts), max_tokens, self.count_batch)
+        return _cut_to_fit(text, starts, max_tokens, self.count_batch)
 
 
-def _cut_evenly(text: str, n_tokens: int, max_tokens: int) -> list[tuple[str, int]]:
-    """Last resort when token offsets are unknown: cut at character positions, proportionally."""
-    n_pieces = -(-n_tokens // max_tokens)
-    if n_pieces <= 1:
-        return [(text, n_tokens)]
-    bounds = [round(i * len(text) / n_pieces) for i in range(n_pieces + 1)]
-    sizes = [n_tokens // n_pieces + (1 if i < n_tokens % n_pieces else 0) for i in range(n_pieces)]
-    return [(text[a:b], n) for a, b, n in zip(bounds[:-1], bounds[1:], sizes, strict=True)]
+def _cut_evenly(
+    text: str, n_tokens: int, max_tokens: int, count: Callable[[list[str]], list[int]]
+) -> list[tuple[str, int]]:
+    """Last resort when token offsets are unknown: equal character slices, as many as needed
+    for every slice, counted on its own, to fit ``max_tokens``."""
+    n_pieces = max(1, -(-n_tokens // max_tokens))
+    while True:
+        bounds = [round(i * len(text) / n_pieces) for i in range(n_pieces + 1)]
+        pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
+        counts = count(pieces)
+        if max(counts, default=0) <= max_tokens or n_pieces >= len(text):
+            return list(zip(pieces, counts, strict=True))
+        n_pieces += 1
 
 
 class HFTokenizerCounter:
@@ -181,9 +203,9 @@ class HFTokenizerCounter:
             if starts == sorted(starts):
                 if starts:
                     starts[0] = 0
-                return _cut(text, starts, max_tokens)
+                return _cut_to_fit(text, starts, max_tokens, self.count_batch)
         n = len(self._tok(text, add_special_tokens=False)["input_ids"])
-        return _cut_evenly(text, n, max_tokens)
+        return _cut_evenly(text, n, max_tokens, self.count_batch)
 
 
 def load_token_counter(spec: str | Path | None) -> TokenCounter:

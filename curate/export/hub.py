@@ -83,7 +83,11 @@ def sanitize_name(name: str, *, kind: str = "config") -> str:
 
     Split names may only hold letters, digits and ``_`` (the ``datasets`` split-name rule).
     """
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    # Accents go (é -> e); any other non-ASCII character becomes a separator.
+    text = "".join(
+        c if c.isascii() else ("" if unicodedata.combining(c) else "_") for c in decomposed
+    )
     allowed = r"[^A-Za-z0-9_]+" if kind == "split" else r"[^A-Za-z0-9._-]+"
     text = re.sub(allowed, "_", text).strip("._-")
     text = re.sub(r"\.{2,}", ".", text)[:64].strip("._-")
