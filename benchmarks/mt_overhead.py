@@ -1,0 +1,342 @@
+"""Overhead of the translate path over bare CTranslate2, and what the translation memory saves.
+
+For each model (the shipped en-qsy model, and a base-size random Marian built here: d_model
+512, 6+6 layers, int8), on the same inputs and the same thread settings:
+
+(a) bare: pre-tokenised input, one ``translate_batch`` call per ``--call-tokens`` worth of
+    length-sorted sentences, ``batch_type="tokens"``; only the model calls are timed;
+(b) end to end: read a Parquet file of segments in record batches, translate each batch with
+    ``curate.mt.stage.translate_rows`` (tokenise, sort, batch, translate, detokenise, scores),
+    write ``translations`` into a store run (Parquet, zstd) and commit it.
+
+Throughput is source sentences per second; ``overhead_ratio`` is (b)/(a). Targets: at least
+0.90 with the base-size model, at least 0.70 with the shipped model.
+
+Then the translation memory on a corpus where 30% of the segments repeat earlier ones:
+run 1 with an empty memory, run 2 again with the memory, and run 1 with ``--no-memory``.
+Targets: run 2 makes at most 0.05 of run 1's model calls; run 1 takes at most 0.75 of the
+time without memory.
+
+    python benchmarks/mt_overhead.py                  # both models, about 5 minutes on 2 cores
+    python benchmarks/mt_overhead.py --models shipped --n 1000
+
+The last line is ``overhead_ratio <b/a of the base-size model>`` (or of the only model run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.mt.device import choose_device
+from curate.mt.engine import TranslateConfig, TranslationEngine
+from curate.mt.memory import TranslationMemory
+from curate.mt.random_model import RandomMarianConfig, random_ct2_model
+from curate.mt.registry import SHIPPED_MODELS_DIR, load_model_info
+from curate.mt.stage import translate_rows
+from curate.records import content_id
+from curate.store.run import StageCounts
+from curate.store.store import Store
+
+NTREX_EN = Path(__file__).resolve().parents[2] / "shared/data/ntrex128/newstest2019-src.eng.txt"
+BASE = RandomMarianConfig(
+    vocab_size=8000,
+    d_model=512,
+    encoder_layers=6,
+    decoder_layers=6,
+    attention_heads=8,
+    ffn_dim=2048,
+    max_position_embeddings=512,
+    init_std=0.02,
+    seed=0,
+)
+
+
+def english_sentences(n: int, seed: int) -> list[str]:
+    """``n`` English sentences: NTREX news when present here, else the synthetic generator."""
+    if NTREX_EN.exists():
+        lines = [x.strip() for x in NTREX_EN.read_text(encoding="utf-8").splitlines() if x.strip()]
+        rng = random.Random(seed)
+        return [lines[rng.randrange(len(lines))] for _ in range(n)] if n > len(lines) else lines[:n]
+    from curate.synth import generate
+
+    return [p.src for p in generate(n, seed)]
+
+
+def synthetic_sentences(n: int, seed: int) -> list[str]:
+    from curate.synth import generate
+
+    return [p.src for p in generate(n, seed)]
+
+
+def with_repeats(unique: list[str], share: float, seed: int) -> list[str]:
+    """``unique`` plus repeats of earlier items so that ``share`` of the result are repeats."""
+    rng = random.Random(seed)
+    n_repeats = round(len(unique) * share / (1 - share))
+    out = list(unique)
+    for _ in range(n_repeats):
+        out.insert(rng.randrange(1, len(out) + 1), rng.choice(out[: max(1, len(out) // 2)]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def bare(
+    model_dir: Path, texts: list[str], cfg: TranslateConfig, threads: tuple[int, int]
+) -> float:
+    """(a): seconds for the model calls alone on pre-tokenised, length-sorted input."""
+    import ctranslate2
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(model_dir / "source.spm"))
+    tokens = sorted(([*t, "</s>"] for t in sp.encode(texts, out_type=str)), key=len)
+    translator = ctranslate2.Translator(
+        str(model_dir),
+        device="cpu",
+        compute_type="int8",
+        inter_threads=threads[0],
+        intra_threads=threads[1],
+    )
+    call_tokens = cfg.batch_call_tokens or cfg.max_batch_tokens * 2 * threads[0]
+    chunks, chunk, size = [], [], 0
+    for t in tokens:
+        chunk.append(t)
+        size += len(t)
+        if size >= call_tokens:
+            chunks.append(chunk)
+            chunk, size = [], 0
+    if chunk:
+        chunks.append(chunk)
+    start = time.perf_counter()
+    for c in chunks:
+        translator.translate_batch(
+            c,
+            max_batch_size=cfg.max_batch_tokens,
+            batch_type="tokens",
+            beam_size=cfg.beam_size,
+            max_decoding_length=cfg.max_decoding_length,
+            return_scores=True,
+        )
+    return time.perf_counter() - start
+
+
+def write_segments(path: Path, texts: list[str]) -> None:
+    rows = {
+        "id": [content_id("bench", str(i)) for i in range(len(texts))],
+        "text": texts,
+        "lang": ["en"] * len(texts),
+        "dataset": ["bench"] * len(texts),
+    }
+    pq.write_table(pa.table(rows), path, compression="zstd")
+
+
+def end_to_end(
+    engine: TranslationEngine,
+    segments: Path,
+    store_dir: Path,
+    tgt: str,
+    *,
+    run_id: str,
+    use_memory: bool,
+    rows_per_batch: int,
+) -> tuple[float, int]:
+    """(b): seconds to read, translate and write a store run; and the model calls it made."""
+    calls_before = engine.stats.model_segments
+    start = time.perf_counter()
+    store = Store(store_dir)
+    memory = TranslationMemory(store_dir) if use_memory else None
+    counts = StageCounts()
+    with store.open_run("translate", run_id, {"model": engine.model.name}) as run:
+        out = run.writer("translations")
+        quarantine = run.writer("quarantine")
+        for batch in pq.ParquetFile(segments).iter_batches(batch_size=rows_per_batch):
+            rows = batch.to_pylist()
+            result = translate_rows(engine, rows, "en", tgt, run_id=run_id, memory=memory)
+            translations, quarantined = result.tables()
+            out.write(translations)
+            if quarantined.num_rows:
+                quarantine.write(quarantined)
+            failed = result.counts["quarantined"]
+            counts.add(
+                StageCounts(
+                    records_in=len(rows),
+                    records_out=translations.num_rows,
+                    quarantined=Counter({"translation_failed": failed} if failed else {}),
+                )
+            )
+        run.add_files(out.close())
+        run.add_files(quarantine.close())
+        run.count("translate", counts)
+        if memory is not None:
+            memory.close()
+    return time.perf_counter() - start, engine.stats.model_segments - calls_before
+
+
+def measure_model(
+    label: str,
+    model_dir: Path,
+    texts: list[str],
+    cfg: TranslateConfig,
+    threads: tuple[int, int],
+    work: Path,
+    rows_per_batch: int,
+    rounds: int,
+) -> float:
+    """(a) and (b) alternately, ``rounds`` times each; the best time of each counts.
+
+    Alternating and keeping the best makes the ratio robust to other work on the machine.
+    """
+    tgt = load_model_info(model_dir).metadata["target_languages"][0]
+    segments = work / f"{label}-segments.parquet"
+    write_segments(segments, texts)
+    engine = TranslationEngine.load(
+        model_dir, device="cpu", inter_threads=threads[0], intra_threads=threads[1], config=cfg
+    )
+    engine.translate_texts(texts[:8], "en", tgt)  # warm up both paths alike
+    bare(model_dir, texts[:8], cfg, threads)
+    times_a, times_b = [], []
+    for r in range(rounds):
+        times_a.append(bare(model_dir, texts, cfg, threads))
+        seconds, _ = end_to_end(
+            engine,
+            segments,
+            work / f"{label}-store",
+            tgt,
+            run_id=f"{label}-e2e-{r}",
+            use_memory=False,
+            rows_per_batch=rows_per_batch,
+        )
+        times_b.append(seconds)
+    a, b = len(texts) / min(times_a), len(texts) / min(times_b)
+    show = ", ".join
+    print(
+        f"{label}: (a) bare translate_batch {a:.1f} sent/s (s: {show(f'{t:.2f}' for t in times_a)})"
+    )
+    print(
+        f"{label}: (b) end to end           {b:.1f} sent/s (s: {show(f'{t:.2f}' for t in times_b)})"
+    )
+    print(f"overhead_ratio_{label} {b / a:.3f}")
+    return b / a
+
+
+def measure_memory(
+    label: str,
+    model_dir: Path,
+    unique: list[str],
+    cfg: TranslateConfig,
+    threads: tuple[int, int],
+    work: Path,
+    rows_per_batch: int,
+    rounds: int,
+) -> None:
+    texts = with_repeats(unique, 0.30, seed=7)
+    tgt = load_model_info(model_dir).metadata["target_languages"][0]
+    segments = work / f"{label}-repeats.parquet"
+    write_segments(segments, texts)
+    engine = TranslationEngine.load(
+        model_dir, device="cpu", inter_threads=threads[0], intra_threads=threads[1], config=cfg
+    )
+    engine.translate_texts(unique[:8], "en", tgt)
+    common = {"tgt": tgt, "rows_per_batch": rows_per_batch}
+    off_times, first_times = [], []
+    for r in range(rounds):  # alternate; each first run starts from an empty memory
+        seconds, off_calls = end_to_end(
+            engine, segments, work / f"{label}-nomem", run_id=f"off{r}", use_memory=False, **common
+        )
+        off_times.append(seconds)
+        store = work / f"{label}-mem{r}"
+        seconds, first_calls = end_to_end(
+            engine, segments, store, run_id="first", use_memory=True, **common
+        )
+        first_times.append(seconds)
+    second_s, second_calls = end_to_end(
+        engine, segments, store, run_id="second", use_memory=True, **common
+    )
+    off_s, first_s = min(off_times), min(first_times)
+    print(
+        f"{label} memory: {len(texts)} segments, {len(texts) - len(set(texts))} repeats; "
+        f"model calls: no memory {off_calls}, run 1 {first_calls}, run 2 {second_calls}"
+    )
+    print(
+        f"{label} memory: best seconds: no memory {off_s:.2f}, run 1 {first_s:.2f}, "
+        f"run 2 {second_s:.2f}"
+    )
+    print(f"memory_second_run_call_ratio_{label} {second_calls / max(first_calls, 1):.3f}")
+    print(f"memory_first_run_time_ratio_{label} {first_s / off_s:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="shipped,base", help="shipped, base, or both")
+    parser.add_argument("--n", type=int, default=1000, help="sentences for the shipped model")
+    parser.add_argument("--n-base", type=int, default=160, help="sentences for the base model")
+    parser.add_argument("--beam-size", type=int, default=2)
+    parser.add_argument("--max-decoding-length", type=int, default=40)
+    parser.add_argument("--max-batch-tokens", type=int, default=1024)
+    parser.add_argument("--rows-per-batch", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating repetitions")
+    parser.add_argument("--memory-model", default="shipped", help="model for the memory part")
+    parser.add_argument("--no-memory-part", action="store_true")
+    parser.add_argument("--work", type=Path, default=None, help="keep built models here")
+    args = parser.parse_args()
+
+    choice = choose_device("cpu")
+    threads = (choice.inter_threads, choice.intra_threads)
+    cfg = TranslateConfig(
+        beam_size=args.beam_size,
+        max_decoding_length=args.max_decoding_length,
+        max_batch_tokens=args.max_batch_tokens,
+    )
+    print(f"threads inter={threads[0]} intra={threads[1]}, {cfg}")
+    work = args.work or Path(tempfile.mkdtemp(prefix="curate-mt-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ratios: dict[str, float] = {}
+    try:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        if "shipped" in models:
+            shipped = SHIPPED_MODELS_DIR / "en-qsy"
+            if not (shipped / "model.bin").exists():
+                raise SystemExit(f"the shipped model is missing from {shipped}")
+            texts = synthetic_sentences(args.n, seed=12345)
+            ratios["shipped"] = measure_model(
+                "shipped", shipped, texts, cfg, threads, work, args.rows_per_batch, args.rounds
+            )
+            if not args.no_memory_part and args.memory_model == "shipped":
+                unique = synthetic_sentences(round(args.n * 0.7), seed=777)
+                measure_memory(
+                    "shipped", shipped, unique, cfg, threads, work, args.rows_per_batch, args.rounds
+                )
+        if "base" in models:
+            sample = english_sentences(2000, seed=1)
+            base_dir = random_ct2_model(work / "base-marian", sample, BASE, tgt="de", name="base")
+            texts = english_sentences(args.n_base, seed=2)
+            ratios["base"] = measure_model(
+                "base", base_dir, texts, cfg, threads, work, args.rows_per_batch, args.rounds
+            )
+            if not args.no_memory_part and args.memory_model == "base":
+                unique = english_sentences(round(args.n_base * 0.7), seed=3)
+                measure_memory(
+                    "base", base_dir, unique, cfg, threads, work, args.rows_per_batch, args.rounds
+                )
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    final = ratios.get("base", ratios.get("shipped"))
+    print(f"overhead_ratio {final:.3f}")
+
+
+if __name__ == "__main__":
+    main()
