@@ -163,7 +163,7 @@ def fetch(
     """
     entry = lookup_entry(name)
     if entry.local_path is not None:
-        return load_model_info(entry.local_path, name=entry.name)
+        return load_model_info(entry.local_path)
     cache = Path(cache_dir).expanduser() if cache_dir else None
     dest = cached_model_dir(entry.name, quantization, cache)
     if (dest / "model.bin").exists():

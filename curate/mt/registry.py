@@ -286,7 +286,7 @@ def resolve_model(
     if entry.local_path is not None:
         if not (entry.local_path / "model.bin").exists():
             raise UserError(f"the shipped model {entry.name} is missing from {entry.local_path}")
-        return load_model_info(entry.local_path, name=entry.name)
+        return load_model_info(entry.local_path)
     cached = cached_model_dir(entry.name, cache_dir=cache_dir)
     if (cached / "model.bin").exists():
         return load_model_info(cached, name=entry.name)
