@@ -186,6 +186,25 @@ def test_refuses_to_overwrite_an_unrelated_folder_but_replaces_an_earlier_export
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_a_store_table_with_dictionary_partition_columns_exports_plain_strings(
+    tmp_path: Path,
+) -> None:
+    import pyarrow as pa
+
+    import datasets
+    from curate.records import load_schema
+
+    table = load_schema("training_samples").table(samples())
+    index = table.schema.get_field_index("config")
+    table = table.set_column(index, "config", table.column("config").dictionary_encode())
+    export_folder(table, tmp_path / "t", CardInfo(pretty_name="x"))
+    loaded = datasets.load_dataset(str(tmp_path / "t"), name="interleaved", split="train")
+    assert loaded.features["config"] == datasets.Value("string")
+    assert pa.types.is_string(
+        pq.read_schema(next((tmp_path / "t").rglob("*.parquet"))).field("config").type
+    )
+
+
 def test_size_categories() -> None:
     assert size_category(999) == "n<1K"
     assert size_category(1_000) == "1K<n<10K"

@@ -73,7 +73,7 @@ class ParallelConfig:
     dedup_near: bool = True
     near_threshold: float = 0.85
     near_ngram: int = 5
-    near_num_perm: int = 128
+    near_num_perm: int = 64
     max_tokens: int | None = None
     validation_fraction: float = 0.0
     test_fraction: float = 0.0
@@ -181,13 +181,16 @@ class _NearDuplicates:
         self._kept: dict[str, Any] = {}
 
     def signatures(self, keys: list[str]) -> list[Any]:
+        import xxhash
         from datasketch import MinHash
 
         n = self._n
         shingles = [
-            {k[i : i + n].encode("utf-8") for i in range(max(1, len(k) - n + 1))} for k in keys
+            {k[i : i + n] for i in range(max(1, len(k) - n + 1))}
+            for k in (k.encode() for k in keys)
         ]
-        return MinHash.bulk(shingles, num_perm=self._perm)
+        # xxhash (C, deterministic) instead of datasketch's default SHA-1: about 10x faster.
+        return MinHash.bulk(shingles, num_perm=self._perm, hashfunc=xxhash.xxh32_intdigest)
 
     def seen(self, key: str, signature: Any) -> bool:
         for candidate in self._lsh.query(signature):

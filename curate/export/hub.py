@@ -115,7 +115,13 @@ def _hub_language(code: str) -> str:
 
 def _as_table(rows: pa.Table | Iterable[dict[str, Any]]) -> pa.Table:
     if isinstance(rows, pa.Table):
-        return rows
+        # Hive partition columns read back from the store come dictionary-encoded: plain types
+        # make plain `datasets` features.
+        fields = [
+            pa.field(f.name, f.type.value_type, f.nullable) if pa.types.is_dictionary(f.type) else f
+            for f in rows.schema
+        ]
+        return rows.cast(pa.schema(fields, metadata=rows.schema.metadata))
     rows = list(rows)
     if rows and "kind" in rows[0] and "n_tokens" in rows[0]:
         from curate.records import load_schema
