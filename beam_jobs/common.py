@@ -8,10 +8,12 @@ reads after the pipeline, and commits in the run manifest.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from curate.errors import UserError
 from curate.records import load_schema
 from curate.store import PartitionedWriter, Run, StageCounts, WrittenFile
 
@@ -52,11 +55,30 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     return beam.Pipeline(options=options)
 
 
+@contextmanager
+def clear_failures(store_root: Path) -> Iterator[None]:
+    """Turn a pipeline failure the user can act on into one clear line (nothing is committed)."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as exc:
+        text = str(exc)
+        if "No space left on device" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+            raise UserError(
+                f"disk full while writing to {store_root}; nothing was committed",
+                hint="free space (or use another --store) and run the same command again",
+            ) from None
+        raise
+
+
 def quiet_beam_logging() -> None:
-    """``import apache_beam`` attaches a root handler; keep Beam's chatter out of the CLI."""
-    logging.basicConfig(level=logging.WARNING, force=True)
-    for name in ("apache_beam", "root"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    """Keep Beam's own logging (worker chatter, logged tracebacks) off the terminal.
+
+    Failures still surface as exceptions; with ``--debug`` (root logger at DEBUG) Beam logs too.
+    """
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
 
 
 StageFn = Callable[[Any], tuple[dict[str, Any], dict[str, StageCounts]]]
@@ -92,7 +114,12 @@ class WriteStagesFn(beam.DoFn):
         return iter(())
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
-        files = [f.to_json() for w in self._writers.values() for f in w.close()]
+        try:
+            files = [f.to_json() for w in self._writers.values() for f in w.close()]
+        except BaseException:
+            for writer in self._writers.values():
+                writer.abort()
+            raise
         counts = {stage: c.to_json() for stage, c in self._counts.items()}
         yield WindowedValue({"files": files, "counts": counts}, MIN_TIMESTAMP, [GlobalWindow()])
 

@@ -16,6 +16,7 @@ import apache_beam as beam
 from beam_jobs.common import (
     WriteStagesFn,
     absorb_results,
+    clear_failures,
     collect,
     make_pipeline,
     pipeline_options,
@@ -83,7 +84,10 @@ def run_ingest(
     }
     fingerprint = content_id(repr(options), *(_file_stamp(i.path) for i in inputs))
     quiet_beam_logging()
-    with store.open_run("ingest", config.run_id, options, fingerprint) as run:
+    with (
+        clear_failures(store.root),
+        store.open_run("ingest", config.run_id, options, fingerprint) as run,
+    ):
         with make_pipeline(pipeline_options(beam_args, workers)) as p:
             build(p, inputs, config, str(run.staging_dir), reshuffle=workers > 1)
         absorb_results(run)

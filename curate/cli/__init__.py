@@ -42,6 +42,10 @@ _inspect.register(app)
 
 def main() -> None:
     debug = "--debug" in sys.argv
+    if not debug:
+        # errors in finalisers after a failure (e.g. a Parquet writer closing on a full disk)
+        # repeat the error already reported; keep them out of the one-line message
+        sys.unraisablehook = lambda _: None
     try:
         app(standalone_mode=False)
     except UserError as exc:

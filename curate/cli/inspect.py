@@ -29,6 +29,28 @@ class OutputFormat(StrEnum):
 def register(app: typer.Typer) -> None:
     app.command("sql")(sql)
     app.command("stats")(stats)
+    app.command("doctor")(doctor)
+
+
+def doctor(
+    store: Path = STORE_OPTION,
+    fix: bool = typer.Option(False, "--fix", help="Move damaged files aside, remove orphans."),
+) -> None:
+    """Check every committed file of a store; with --fix, set damaged files aside."""
+    from curate.store.doctor import diagnose, repair
+
+    _require_store(store)
+    st = Store(store)
+    report = diagnose(st)
+    for problem in report.problems:
+        run = f" (run {problem.run_id})" if problem.run_id else ""
+        print(f"{problem.kind}: {problem.path}{run}: {problem.detail}")
+    print(f"{report.checked_files} committed file(s) checked, {len(report.problems)} problem(s)")
+    if fix and report.problems:
+        for action in repair(st, report):
+            print(action)
+    elif report.problems:
+        raise typer.Exit(1)
 
 
 def sql(

@@ -33,16 +33,16 @@ def read_conll(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             line = raw.rstrip(b"\r\n")
-            if not line.strip():
+            try:
+                columns = line.decode("utf-8").split()
+            except UnicodeDecodeError:
+                columns = ["\udcff"]  # marks the line invalid; reported below
+            if not columns:
                 if sentence:
                     flush()
                 else:
                     batch.skipped += 1
             else:
-                try:
-                    columns = line.decode("utf-8").split()
-                except UnicodeDecodeError:
-                    columns = ["\udcff"]  # marks the line invalid; reported below
                 if columns[0] == "-DOCSTART-":
                     flush()
                     batch.skipped += 1

@@ -89,6 +89,16 @@ class PartitionedWriter:
         writer.write_table(table.drop_columns(list(self.schema.partition_by)))
         self._rows[part] += table.num_rows
 
+    def abort(self) -> None:
+        """Close and delete the files in progress (after a failure, e.g. a full disk)."""
+        for writer, path, _ in self._writers.values():
+            try:
+                writer.close()
+            except OSError:
+                writer.is_open = False  # the disk is full: do not retry the close on deletion
+            path.with_name(path.name + ".inprogress").unlink(missing_ok=True)
+        self._writers.clear()
+
     def close(self) -> list[WrittenFile]:
         done: list[WrittenFile] = []
         for part, (writer, path, relpath) in self._writers.items():

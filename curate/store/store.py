@@ -95,10 +95,16 @@ class Store:
             files = self.stage_files(stage, run_id)
             if files:
                 paths = ", ".join(_quote(str(p)) for p in files)
-                con.execute(
-                    f'CREATE VIEW "{stage}" AS SELECT * FROM read_parquet([{paths}], '
-                    "hive_partitioning = true, union_by_name = true)"
-                )
+                try:
+                    con.execute(
+                        f'CREATE VIEW "{stage}" AS SELECT * FROM read_parquet([{paths}], '
+                        "hive_partitioning = true, union_by_name = true)"
+                    )
+                except duckdb.Error as exc:
+                    raise UserError(
+                        f"cannot read stage {stage}: {str(exc).splitlines()[0]}",
+                        hint="run `curate doctor` to find damaged files",
+                    ) from None
             else:
                 con.register(f"_{stage}_empty", load_schema(stage).arrow.empty_table())
                 con.execute(f'CREATE VIEW "{stage}" AS SELECT * FROM "_{stage}_empty"')
@@ -171,7 +177,9 @@ class Store:
         try:
             return con.sql(query).to_arrow_table()
         except duckdb.Error as exc:
-            raise UserError(f"SQL error: {str(exc).splitlines()[0]}") from None
+            message = str(exc).splitlines()[0]
+            hint = "run `curate doctor` to find damaged files" if ".parquet" in message else None
+            raise UserError(f"SQL error: {message}", hint=hint) from None
 
 
 def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:

@@ -6,14 +6,17 @@ model over a whole batch with numpy and scipy.sparse: every text advances one by
 visited states are counted in a sparse matrix, and the features and class scores are two sparse
 products. Predictions and confidences equal ``langid``'s own (tested), many times faster.
 
-Only the first :data:`MAX_BYTES` bytes of a text are looked at, which bounds the cost of giant
+The model's arrays are cached in ``$CURATE_CACHE`` (default ``~/.cache/curate``) after the first
+use. Only the first :data:`MAX_BYTES` bytes of a text are looked at, which bounds the cost of giant
 inputs; that is ample for language identification.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,8 +33,54 @@ class _Model:
     classes: tuple[str, ...]
 
 
+def _cache_path() -> Path:
+    from importlib.metadata import version
+
+    root = Path(os.environ.get("CURATE_CACHE", Path.home() / ".cache" / "curate"))
+    return root / f"langid-{version('langid')}.npz"
+
+
 @cache
 def _model() -> _Model:
+    """The langid model as arrays, built once (about 5 s) and then loaded from a cache file."""
+    path = _cache_path()
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return _Model(
+                    nextmove=data["nextmove"],
+                    state_features=sp.csr_matrix(
+                        (data["sf_data"], data["sf_indices"], data["sf_indptr"]),
+                        shape=tuple(data["sf_shape"]),
+                    ),
+                    feature_class=data["feature_class"],
+                    class_prior=data["class_prior"],
+                    classes=tuple(str(c) for c in data["classes"]),
+                )
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache is rebuilt below
+    model = _build_model()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(
+            tmp,
+            nextmove=model.nextmove,
+            sf_data=model.state_features.data,
+            sf_indices=model.state_features.indices,
+            sf_indptr=model.state_features.indptr,
+            sf_shape=np.array(model.state_features.shape),
+            feature_class=model.feature_class,
+            class_prior=model.class_prior,
+            classes=np.array(model.classes),
+        )
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no writable cache: build every time
+    return model
+
+
+def _build_model() -> _Model:
     from langid.langid import LanguageIdentifier, model
 
     ident = LanguageIdentifier.from_modelstring(model, norm_probs=True)

@@ -1,0 +1,147 @@
+"""Faults during ingest: kills, damaged files, a full disk. Nothing is lost or half-visible."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from curate.errors import UserError
+from curate.store import Store
+from curate.store.doctor import diagnose, repair
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def make_corpus(path: Path, n: int) -> None:
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "delta", "river", "stone", "market", "light", "garden", "paper"]
+    with open(path, "w") as fh:
+        for i in range(n):
+            if i % 50 == 0:
+                fh.write("{broken\n")
+            else:
+                text = " ".join(rng.choice(words) for _ in range(8)).capitalize() + "."
+                fh.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
+
+
+def ingest_cmd(corpus: Path, store: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from curate.cli import main; main()",
+        "ingest",
+        str(corpus),
+        "--store",
+        str(store),
+        "--lang",
+        "en",
+        "--run-id",
+        "r1",
+    ]
+
+
+def content_hash(store: Store) -> str:
+    rows = store.sql(
+        "SELECT id, text, lang FROM documents UNION ALL SELECT id, reason, stage FROM quarantine ORDER BY 1, 2"
+    ).to_pylist()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_to_the_same_store(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    make_corpus(corpus, 30_000)
+    reference = Store(tmp_path / "reference")
+    subprocess.run(
+        ingest_cmd(corpus, reference.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+    )
+    expected = content_hash(reference)
+    expected_rows = reference.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+
+    store = Store(tmp_path / "store")
+    rng = random.Random(11)
+    for _ in range(3):
+        proc = subprocess.Popen(
+            ingest_cmd(corpus, store.root), env=ENV, cwd=ROOT, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(1.0, 8.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if (store.root / "_runs").exists():
+            # whatever the moment of the kill, readers see all of a run or none of it
+            seen = store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+            assert seen in (0, expected_rows)
+            assert not [p for p in diagnose(store).problems if p.kind == "damaged"]
+    subprocess.run(
+        ingest_cmd(corpus, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+    )
+    assert content_hash(store) == expected
+    report = diagnose(store)
+    assert report.healthy, report.problems
+
+
+def test_damaged_file_is_named_and_set_aside(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, 200)
+    store = Store(tmp_path / "store")
+    subprocess.run(
+        ingest_cmd(corpus, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+    )
+    victim = store.stage_files("documents")[0]
+    victim.write_bytes(victim.read_bytes()[:100])  # truncated
+    with pytest.raises(UserError) as info:
+        store.sql("SELECT count(*) FROM documents")
+    assert victim.name in str(info.value) and "doctor" in (info.value.hint or "")
+    report = diagnose(store)
+    assert [p.kind for p in report.problems] == ["damaged"]
+    assert victim.name in report.problems[0].path
+    repair(store, report)
+    assert diagnose(store).healthy
+    assert store.sql("SELECT count(*) FROM documents").column(0)[0].as_py() == 0
+    assert (store.root / "_damaged").exists()
+    assert store.manifest("r1")["damaged_files"]
+    # re-running the run restores it
+    subprocess.run(
+        ingest_cmd(corpus, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+    )
+    assert store.sql("SELECT count(*) FROM documents").column(0)[0].as_py() == 196
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_disk_full_is_a_clear_error_and_the_store_is_unchanged(tmp_path, tiny_disk):
+    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
+    make_corpus(small, 20)
+    make_corpus(big, 40_000)
+    store = Store(tiny_disk / "store")
+    subprocess.run(
+        ingest_cmd(small, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+    )
+    before = content_hash(store)
+    proc = subprocess.run(
+        ingest_cmd(big, store.root), env=ENV, capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 2
+    assert "error: disk full while writing" in proc.stderr and "Traceback" not in proc.stderr
+    assert content_hash(store) == before
