@@ -25,7 +25,12 @@ from beam_jobs.ingest import InputSpec, run_ingest
 from curate.ingest import IngestConfig
 from curate.store import Store
 
-WORDS = ["the", "a", "council", "city", "budget", "new", "plan", "river", "market", "school", "road", "team", "north", "south", "report", "people", "week", "year", "said", "would", "could", "water", "light", "house", "music", "train", "bridge", "garden", "paper", "Der", "die", "und", "ist", "nicht", "ein", "eine", "Stadt", "Haus", "el", "la", "los", "de", "que", "por", "una", "ciudad", "casa", "le", "les", "est", "une", "pas", "dans", "pour", "avec"]
+WORDS = (
+    "the a council city budget new plan river market school road team north south report "
+    "people week year said would could water light house music train bridge garden paper "
+    "Der die und ist nicht ein eine Stadt Haus el la los de que por una ciudad casa le les "
+    "est une pas dans pour avec"
+).split()
 
 
 def generate(path: Path, n: int, seed: int = 7) -> int:
@@ -36,7 +41,7 @@ def generate(path: Path, n: int, seed: int = 7) -> int:
         for i in range(n):
             if rng.random() < 0.05:
                 bad += 1
-                fh.write('{"id": "r%d", "text": "broken \n' % i)
+                fh.write(f'{{"id": "r{i}", "text": "broken \n')
                 continue
             sentences = [
                 " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 14))).capitalize() + "."
@@ -55,9 +60,8 @@ def main() -> None:
     try:
         corpus = work / "corpus.jsonl"
         malformed = generate(corpus, args.records)
-        print(
-            f"corpus: {args.records} lines ({malformed} malformed), {corpus.stat().st_size / 1e6:.0f} MB"
-        )
+        size_mb = corpus.stat().st_size / 1e6
+        print(f"corpus: {args.records} lines ({malformed} malformed), {size_mb:.0f} MB")
         store = Store(work / "store")
         start = time.perf_counter()
         manifest = run_ingest(
@@ -77,9 +81,8 @@ def main() -> None:
         rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"seconds {seconds:.1f}  workers {args.workers}")
-        print(
-            f"in {counts['in']}  out {counts['out']}  quarantined {quarantined}  filtered {filtered}"
-        )
+        print(f"in {counts['in']}  out {counts['out']}  quarantined {quarantined}")
+        print(f"filtered {filtered}")
         print(f"segments {manifest['rows'].get('segments', 0)}")
         print(f"conservation {'exact' if conserved else 'BROKEN'}")
         print(f"peak_rss_mb {max(rss_self, rss_children):.0f}")

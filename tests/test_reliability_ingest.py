@@ -24,7 +24,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 def make_corpus(path: Path, n: int) -> None:
     rng = random.Random(3)
-    words = ["alpha", "beta", "gamma", "delta", "river", "stone", "market", "light", "garden", "paper"]
+    words = "alpha beta gamma delta river stone market light garden paper".split()
     with open(path, "w") as fh:
         for i in range(n):
             if i % 50 == 0:
@@ -52,7 +52,8 @@ def ingest_cmd(corpus: Path, store: Path) -> list[str]:
 
 def content_hash(store: Store) -> str:
     rows = store.sql(
-        "SELECT id, text, lang FROM documents UNION ALL SELECT id, reason, stage FROM quarantine ORDER BY 1, 2"
+        "SELECT id, text, lang FROM documents "
+        "UNION ALL SELECT id, reason, stage FROM quarantine ORDER BY 1, 2"
     ).to_pylist()
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 

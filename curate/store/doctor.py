@@ -109,7 +109,8 @@ def repair(store: Store, report: DoctorReport) -> list[str]:
         tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         os.replace(tmp, manifest_path)
         actions.append(
-            f"run {run_id}: {len(rels)} damaged file(s) taken out of its manifest; re-run it to restore"
+            f"run {run_id}: {len(rels)} damaged file(s) taken out of its manifest; "
+            "re-run it to restore"
         )
     return actions
 
