@@ -334,3 +334,14 @@ def test_retrieval_links_one_to_one_best_first() -> None:
     result = pair_by_retrieval(en, de, threshold=0.1)
     assert [p.tgt["id"] for p in result.pairs] == ["b"]
     assert result.report.filtered == {"lost_to_better_match": 1}
+
+
+def test_sentence_counts_are_reused_only_from_the_same_counter() -> None:
+    from curate.build.interleave import count_sentences
+
+    p = pair("s", [6, 6, 6], [6, 6, 6])
+    stale = {**p.src, "sentence_tokens": [1, 1, 1], "sentence_tokenizer": "other"}
+    (recounted,) = count_sentences([stale], COUNTER)
+    assert recounted["sentence_tokens"] == [6, 6, 6]
+    (again,) = count_sentences([recounted], COUNTER)
+    assert again["sentence_tokens"] is recounted["sentence_tokens"]

@@ -3,7 +3,8 @@
 For each :class:`~curate.build.pairing.DocPair`:
 
 1. **Count** every sentence once with the token counter (one batched call for all documents;
-   documents that already carry ``sentence_tokens`` are not counted again).
+   documents that already carry ``sentence_tokens`` from the same counter, as
+   :func:`count_sentences` leaves them, are not counted again).
 2. **Chunk** each document at sentence boundaries into chunks of at most ``chunk_tokens``
    tokens. A sentence is never split unless it alone exceeds ``chunk_tokens``; then it is cut at
    token boundaries into parts, each its own chunk, marked ``part``/``n_parts``. With
@@ -127,15 +128,23 @@ class Chunk(NamedTuple):
 def count_sentences(
     documents: Iterable[dict[str, Any]], counter: TokenCounter
 ) -> list[dict[str, Any]]:
-    """Copies of ``documents`` with ``sentence_tokens`` filled, counted in one batched call."""
+    """Copies of ``documents`` with ``sentence_tokens`` filled, counted in one batched call.
+
+    Counts already there are kept only when ``sentence_tokenizer`` names this counter.
+    """
     docs = [dict(d) for d in documents]
-    todo = [d for d in docs if d.get("sentence_tokens") is None]
+    todo = [
+        d
+        for d in docs
+        if d.get("sentence_tokens") is None or d.get("sentence_tokenizer") != counter.name
+    ]
     flat = [s for d in todo for s in d["sentences"]]
     counts = counter.count_batch(flat)
     position = 0
     for d in todo:
         n = len(d["sentences"])
         d["sentence_tokens"] = counts[position : position + n]
+        d["sentence_tokenizer"] = counter.name
         position += n
     return docs
 
