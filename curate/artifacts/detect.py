@@ -1,0 +1,139 @@
+"""Run the detectors over a batch of translation pairs and write ``artifact_tags`` rows.
+
+``score_pairs`` is the scoring step (one :class:`DetectorRun` per detector: scores, thresholds,
+flags, details); ``detect`` turns it into the long ``artifact_tags`` table, one row per
+translation and detector. Nothing is dropped: every input row gets a row from every detector
+that applies to the batch (score NaN/null when the detector could not judge it, flag False).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from curate.artifacts.config import DetectConfig
+from curate.artifacts.frame import pair_frame, pair_keys
+from curate.artifacts.registry import Context, Detector
+from curate.records import content_id, load_schema
+
+STAGE = "detect"
+
+
+@dataclass
+class DetectorRun:
+    detector: Detector
+    score: np.ndarray
+    threshold: np.ndarray
+    flag: np.ndarray
+    detail: list[str | None]
+    seconds: float
+
+
+def score_pairs(
+    data: pa.Table | pl.DataFrame | list[dict[str, Any]],
+    config: DetectConfig | None = None,
+    stats: dict[str, Any] | None = None,
+) -> tuple[pl.DataFrame, dict[str, DetectorRun]]:
+    """Score a batch with every selected detector that applies to its columns.
+
+    ``stats`` holds what learning detectors fitted per language pair (``length_ratio``,
+    ``reference_disagreement``); pairs missing from it are fitted on this batch and added to it,
+    so passing the same dict to later batches reuses the fit.
+    """
+    config = config or DetectConfig()
+    stats = {} if stats is None else stats
+    pairs = pair_frame(data)
+    keys = pair_keys(pairs)
+    ctx = Context(stats=stats)
+    runs: dict[str, DetectorRun] = {}
+    for detector in config.selected(pairs.columns):
+        start = time.perf_counter()
+        result = detector.fn(pairs, config.params(detector), ctx)
+        score = np.asarray(result.score, dtype=np.float64)
+        if score.shape != (pairs.height,):
+            raise RuntimeError(f"detector {detector.name} returned {score.shape} scores")
+        threshold = config.thresholds(detector, keys)
+        flag = detector.flags(score, threshold)
+        if result.detail is not None:
+            detail = list(result.detail)
+        else:
+            detail = [None] * pairs.height
+            if result.explain is not None:
+                for i in np.flatnonzero(flag):
+                    detail[int(i)] = result.explain(int(i))
+        runs[detector.name] = DetectorRun(
+            detector, score, threshold, flag, detail, time.perf_counter() - start
+        )
+    return pairs, runs
+
+
+def tags_table(
+    pairs: pl.DataFrame,
+    runs: Mapping[str, DetectorRun],
+    *,
+    run_id: str,
+    dataset: str | None = None,
+) -> pa.Table:
+    """The ``artifact_tags`` rows (schema-exact) for scored pairs; lineage from the pair rows."""
+    schema = load_schema("artifact_tags")
+    n = pairs.height
+    tid = pairs["translation_id"].to_list()
+    datasets = (
+        pairs["dataset"].cast(pl.String).fill_null(dataset or "").to_list()
+        if "dataset" in pairs.columns
+        else [dataset or ""] * n
+    )
+    parts: list[pa.Table] = []
+    for run in runs.values():
+        d = run.detector
+        score = np.where(np.isnan(run.score), None, run.score)
+        columns = {
+            "id": [content_id(t, d.name, d.version) for t in tid],
+            "translation_id": tid,
+            "src_lang": pairs["src_lang"].to_list(),
+            "tgt_lang": pairs["tgt_lang"].to_list(),
+            "detector": [d.name] * n,
+            "detector_version": [d.version] * n,
+            "score": list(score),
+            "flag": run.flag.tolist(),
+            "threshold": run.threshold.tolist(),
+            "detail": run.detail,
+            "dataset": datasets,
+            "source_id": tid,
+            "run_id": [run_id] * n,
+            "stage": [STAGE] * n,
+            "model_id": [d.model] * n,
+            "model_version": [None] * n,
+        }
+        parts.append(pa.Table.from_pydict(columns, schema=schema.arrow))
+    if not parts:
+        return schema.table([])
+    return pa.concat_tables(parts)
+
+
+def detect(
+    data: pa.Table | pl.DataFrame | list[dict[str, Any]],
+    config: DetectConfig | None = None,
+    *,
+    stats: dict[str, Any] | None = None,
+    run_id: str = "detect",
+    dataset: str | None = None,
+) -> pa.Table:
+    """Tag a batch: the ``artifact_tags`` table, one row per translation and detector."""
+    pairs, runs = score_pairs(data, config, stats)
+    return tags_table(pairs, runs, run_id=run_id, dataset=dataset)
+
+
+def flags_wide(pairs: pl.DataFrame, runs: Mapping[str, DetectorRun]) -> pl.DataFrame:
+    """One row per translation: ``<detector>_score`` and ``<detector>_flag`` columns."""
+    columns: dict[str, Any] = {"translation_id": pairs["translation_id"]}
+    for name, run in runs.items():
+        columns[f"{name}_score"] = run.score
+        columns[f"{name}_flag"] = run.flag
+    return pl.DataFrame(columns)

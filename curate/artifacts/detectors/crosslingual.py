@@ -1,0 +1,367 @@
+"""Cross-lingual checks without a translation model: is this output a translation of *this*
+source, and is anything missing from it?
+
+Both detectors read tokens that survive translation more or less unchanged ("copyable" tokens):
+numbers, names and other capitalised words inside a sentence, acronyms, and word beginnings
+(first four characters of longer words, which catch names, cognates and loanwords). For every
+pair the batch gets these features (vectorised with polars):
+
+* ``src_anchor_miss`` / ``tgt_anchor_miss``: share of one side's numbers and inner capitalised
+  words whose beginning does not occur on the other side (0 when a side has none, with an
+  indicator);
+* ``prefix_miss``: 1 - shared word beginnings / the smaller side's word beginnings;
+* ``number_miss``: 1 - Jaccard overlap of the digit strings (with an indicator);
+* ``length_z``: the robust length-ratio z of :mod:`curate.artifacts.detectors.length`;
+* question/exclamation mark mismatches and the source length.
+
+``misalignment`` learns, per language pair and from the data itself, a logistic regression
+that tells the batch's pairs from the same sources paired with other targets of the batch (the
+random re-pairing negatives bicleaner trains on): its score is the probability that a pair
+looks like such a random pairing. ``omission`` adds the evidence that content is missing: how
+much shorter the output is than usual (-z) plus the source's copyable tokens that vanished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from curate.artifacts.detectors.length import LengthParams, length_z
+from curate.artifacts.frame import pair_keys
+from curate.artifacts.registry import Context, Scores, register
+
+# Capitalised word or number that follows another word (not sentence-initial), Rust regex.
+_ANCHOR = r"[^\s.!?:;\"“„«'‘¿¡(\[]\s+(?:\p{Lu}[\p{L}\p{N}'’-]*|\p{N}[\p{N}.,]*)"
+_PREFIX = r"[\p{L}\p{N}]{4,}|\p{N}+"
+
+FEATURES = (
+    "src_anchor_miss",
+    "src_has_anchor",
+    "tgt_anchor_miss",
+    "tgt_has_anchor",
+    "prefix_miss",
+    "number_miss",
+    "has_number",
+    "length_z",
+    "question_mismatch",
+    "exclamation_mismatch",
+    "log_len",
+    "own_sim",
+    "sim_margin",
+)
+
+
+def _prefixes(column: str) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.to_lowercase()
+        .str.extract_all(_PREFIX)
+        .list.eval(pl.element().str.slice(0, 4))
+        .list.unique()
+    )
+
+
+def _anchors(column: str) -> pl.Expr:
+    return (
+        pl.col(column)
+        .str.extract_all(_ANCHOR)
+        .list.eval(pl.element().str.extract(r"(\S+)$").str.to_lowercase().str.slice(0, 4))
+        .list.unique()
+    )
+
+
+def _numbers(column: str) -> pl.Expr:
+    return pl.col(column).str.extract_all(r"\p{N}+").list.unique()
+
+
+def token_sets(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per row: word beginnings, anchors and numbers of both sides, and simple punctuation."""
+    return pairs.select(
+        _prefixes("source_text").alias("src_prefix"),
+        _prefixes("text").alias("tgt_prefix"),
+        _anchors("source_text").alias("src_anchor"),
+        _anchors("text").alias("tgt_anchor"),
+        _numbers("source_text").alias("src_number"),
+        _numbers("text").alias("tgt_number"),
+        pl.col("source_text").str.contains(r"[?？؟]").alias("src_q"),
+        pl.col("text").str.contains(r"[?？؟]").alias("tgt_q"),
+        pl.col("source_text").str.contains(r"[!！]").alias("src_x"),
+        pl.col("text").str.contains(r"[!！]").alias("tgt_x"),
+        pl.col("source_text").str.len_chars().alias("src_len"),
+    )
+
+
+def _tfidf(sets: pl.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """L2-normalised TF-IDF rows of both sides' word beginnings, over one shared vocabulary."""
+    n = sets.height
+    sides = []
+    for column in ("src_prefix", "tgt_prefix"):
+        long = sets.select(pl.col(column).alias("t")).with_row_index("r").explode("t")
+        sides.append(long.drop_nulls("t"))
+    vocab = pl.concat([sides[0]["t"], sides[1]["t"]]).unique()
+    index = dict(zip(vocab.to_list(), range(len(vocab)), strict=True))
+    counts = np.zeros(max(len(vocab), 1))
+    ids = []
+    for side in sides:
+        v = side["t"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+        np.add.at(counts, v, 1.0)
+        ids.append(v)
+    idf = np.log((2 * n + 1) / (counts + 1))
+    out = []
+    for side, v in zip(sides, ids, strict=True):
+        rows = side["r"].to_numpy()
+        data = idf[v]
+        norm = np.sqrt(np.bincount(rows, weights=data**2, minlength=n))
+        norm[norm == 0] = 1.0
+        out.append(sp.csr_matrix((data / norm[rows], (rows, v)), shape=(n, max(len(vocab), 1))))
+    return out[0], out[1]
+
+
+def _rowwise(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+
+def similarity(
+    src: sp.csr_matrix, tgt: sp.csr_matrix, partner: np.ndarray, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity of each source to its ``partner`` target, and that minus the best rival.
+
+    Rivals are the ``candidates`` rows and the two rows on either side (misaligned corpora
+    are often shifted by a line): any of their targets (other than the partner) for the
+    source, and any of their sources (other than this one) for the partner target. The margin
+    is negative when the pair is not the best match it could be (the margin criterion of
+    Artetxe & Schwenk 2019).
+    """
+    n = src.shape[0]
+    own = _rowwise(src, tgt[partner])
+    best = np.zeros(n)
+    local = np.arange(n)
+    for shift in (-2, -1, 1, 2):
+        other = np.roll(local, shift)
+        rival_t = _rowwise(src, tgt[other])
+        rival_s = _rowwise(src[other], tgt[partner])
+        best = np.maximum(best, np.where(other != partner, rival_t, 0.0))
+        best = np.maximum(best, np.where(other != local, rival_s, 0.0))
+    tgt_c, src_c = tgt[candidates], src[candidates]
+    for lo in range(0, n, 2048):
+        rows = np.arange(lo, min(lo + 2048, n))
+        s_vs_c = (src[rows] @ tgt_c.T).toarray()
+        c_vs_t = (src_c @ tgt[partner[rows]].T).toarray().T
+        s_vs_c[candidates[None, :] == partner[rows, None]] = 0.0
+        c_vs_t[candidates[None, :] == rows[:, None]] = 0.0
+        best[rows] = np.maximum(best[rows], np.maximum(s_vs_c.max(axis=1), c_vs_t.max(axis=1)))
+    return own, own - best
+
+
+def _miss(found: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """Share not found; null (its own bin later) when there is nothing to find."""
+    return pl.when(total > 0).then(1.0 - found / total).otherwise(None)
+
+
+def features(sets: pl.DataFrame, z: np.ndarray, own: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """The feature matrix (rows x :data:`FEATURES`) of source/target token sets."""
+    s_anchor_hit = pl.col("src_anchor").list.set_intersection("tgt_prefix").list.len()
+    t_anchor_hit = pl.col("tgt_anchor").list.set_intersection("src_prefix").list.len()
+    shared = pl.col("src_prefix").list.set_intersection("tgt_prefix").list.len()
+    smaller = pl.min_horizontal(pl.col("src_prefix").list.len(), pl.col("tgt_prefix").list.len())
+    num_common = pl.col("src_number").list.set_intersection("tgt_number").list.len()
+    num_all = pl.col("src_number").list.set_union("tgt_number").list.len()
+    frame = sets.select(
+        _miss(s_anchor_hit, pl.col("src_anchor").list.len()).alias("src_anchor_miss"),
+        (pl.col("src_anchor").list.len() > 0).cast(pl.Float64).alias("src_has_anchor"),
+        _miss(t_anchor_hit, pl.col("tgt_anchor").list.len()).alias("tgt_anchor_miss"),
+        (pl.col("tgt_anchor").list.len() > 0).cast(pl.Float64).alias("tgt_has_anchor"),
+        _miss(shared, smaller).alias("prefix_miss"),
+        _miss(num_common, num_all).alias("number_miss"),
+        (num_all > 0).cast(pl.Float64).alias("has_number"),
+        (pl.col("src_q") != pl.col("tgt_q")).cast(pl.Float64).alias("question_mismatch"),
+        (pl.col("src_x") != pl.col("tgt_x")).cast(pl.Float64).alias("exclamation_mismatch"),
+        pl.col("src_len").cast(pl.Float64).log1p().alias("log_len"),
+    )
+    frame = frame.with_columns(
+        pl.Series("length_z", np.clip(z, -8.0, 8.0)),
+        pl.Series("own_sim", own),
+        pl.Series("sim_margin", margin),
+    )
+    return frame.select(FEATURES).to_numpy().astype(np.float64)  # nulls become NaN
+
+
+def _woe_fit(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[list[float], list[float]]:
+    """Quantile bin edges of one feature and the weight of evidence (log odds) of each bin.
+
+    The last weight is that of missing values (NaN: e.g. no anchors on that side).
+    """
+    known = ~np.isnan(x)
+    edges = (
+        np.unique(np.quantile(x[known], np.linspace(0, 1, bins + 1)[1:-1]))
+        if known.any()
+        else np.array([])
+    )
+    index = np.where(known, np.searchsorted(edges, np.nan_to_num(x), side="right"), len(edges) + 1)
+    n_bins = len(edges) + 2
+    pos = np.bincount(index[y == 1], minlength=n_bins) + 0.5
+    neg = np.bincount(index[y == 0], minlength=n_bins) + 0.5
+    woe = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
+    return edges.tolist(), woe.tolist()
+
+
+def _woe_apply(x: np.ndarray, edges: list[float], woe: list[float]) -> np.ndarray:
+    known = ~np.isnan(x)
+    index = np.where(known, np.searchsorted(edges, np.nan_to_num(x), side="right"), len(edges) + 1)
+    return np.asarray(woe)[index]
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float, bins: int) -> dict[str, Any]:
+    """Logistic regression (L2, Newton's method) on weight-of-evidence binned features.
+
+    Binning lets each feature act non-linearly (a missing-anchors bin, a steep tail of |z|);
+    the regression then weighs the features against each other.
+    """
+    woe = [_woe_fit(x[:, j], y, bins) for j in range(x.shape[1])]
+    xw = np.c_[[_woe_apply(x[:, j], *woe[j]) for j in range(x.shape[1])]].T
+    xs = np.c_[np.ones(len(x)), xw]
+    w = np.zeros(xs.shape[1])
+    penalty = ridge * np.eye(xs.shape[1])
+    penalty[0, 0] = 0.0
+    for _ in range(25):
+        p = 1.0 / (1.0 + np.exp(-(xs @ w)))
+        grad = xs.T @ (p - y) + penalty @ w
+        hess = (xs * (p * (1 - p))[:, None]).T @ xs + penalty
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return {"bins": [{"edges": e, "woe": v} for e, v in woe], "coef": w.tolist()}
+
+
+def _predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    xw = np.c_[[_woe_apply(x[:, j], b["edges"], b["woe"]) for j, b in enumerate(model["bins"])]].T
+    logit = model["coef"][0] + xw @ np.asarray(model["coef"][1:])
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+@dataclass(frozen=True)
+class MisalignmentParams:
+    #: Rows a language pair needs before its model is learned; pairs with fewer are not judged.
+    min_fit: int = 100
+    #: Rows per pair used for fitting (a random sample above that).
+    max_fit: int = 20000
+    ridge: float = 1.0
+    #: Quantile bins per feature.
+    bins: int = 10
+    #: Rival candidates per pair for the similarity margin (a random sample above that).
+    candidates: int = 2000
+    seed: int = 0
+
+
+def _cached(
+    pairs: pl.DataFrame,
+    ctx: Context,
+    params: MisalignmentParams,
+    fit_needed: Callable[[str], bool],
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Token sets and features of the batch, and those of a random re-pairing for the language
+    pairs that still need a model (``fit_needed``); computed once per batch."""
+    if "xl_features" in ctx.cache:
+        return ctx.cache["xl_sets"], ctx.cache["xl_features"], ctx.cache["xl_negatives"]
+    rng = np.random.default_rng(params.seed)
+    sets = token_sets(pairs)
+    z = length_z(pairs, LengthParams(), ctx)
+    keys = pair_keys(pairs).to_numpy()
+    x = np.zeros((pairs.height, len(FEATURES)))
+    x_neg = np.full((pairs.height, len(FEATURES)), np.nan)
+    length_models = ctx.stats.get("length_ratio", {})
+    lengths = pairs.select(
+        pl.col("source_text").str.strip_chars().str.len_chars().cast(pl.Float64).log1p().alias("s"),
+        pl.col("text").str.strip_chars().str.len_chars().cast(pl.Float64).log1p().alias("t"),
+    )
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        sub = sets[rows]
+        src, tgt = _tfidf(sub)
+        n = len(rows)
+        local = np.arange(n)
+        candidates = local if n <= params.candidates else rng.choice(n, params.candidates, False)
+        own, margin = similarity(src, tgt, local, candidates)
+        x[rows] = features(sub, z[rows], own, margin)
+        if n < 2 or key not in length_models or not fit_needed(str(key)):
+            continue
+        # Negatives: the same sources with other targets of the batch (a random re-pairing).
+        other = np.roll(local, int(rng.integers(1, n)))
+        own_n, margin_n = similarity(src, tgt, other, candidates)
+        model = length_models[key]
+        xs = lengths["s"].gather(rows).to_numpy()
+        ys = lengths["t"].gather(rows[other]).to_numpy() - xs
+        z_n = (ys - np.interp(xs, model["centres"], model["medians"])) / np.interp(
+            xs, model["centres"], model["scales"]
+        )
+        src_cols = ["src_prefix", "src_anchor", "src_number", "src_q", "src_x", "src_len"]
+        tgt_cols = ["tgt_prefix", "tgt_anchor", "tgt_number", "tgt_q", "tgt_x"]
+        mixed = pl.concat([sub[src_cols], sub[tgt_cols][other]], how="horizontal")
+        x_neg[rows] = features(mixed, z_n, own_n, margin_n)
+    ctx.cache.update(xl_sets=sets, xl_features=x, xl_negatives=x_neg)
+    return sets, x, x_neg
+
+
+def fit_misalignment(
+    keys: np.ndarray, x: np.ndarray, x_neg: np.ndarray, params: MisalignmentParams
+) -> dict[str, dict[str, Any]]:
+    """Learn one re-pairing classifier per language pair with enough rows."""
+    rng = np.random.default_rng(params.seed)
+    models: dict[str, dict[str, Any]] = {}
+    for key in np.unique(keys):
+        rows = np.flatnonzero((keys == key) & ~np.isnan(x_neg[:, FEATURES.index("sim_margin")]))
+        if len(rows) < params.min_fit:
+            continue
+        if len(rows) > params.max_fit:
+            rows = rng.choice(rows, params.max_fit, replace=False)
+        fitted = _fit_logistic(
+            np.r_[x[rows], x_neg[rows]],
+            np.r_[np.ones(len(rows)), np.zeros(len(rows))],
+            params.ridge,
+            params.bins,
+        )
+        fitted["n"] = len(rows)
+        models[str(key)] = fitted
+    return models
+
+
+@register(
+    "misalignment",
+    version="1",
+    threshold=0.85,
+    params=MisalignmentParams,
+    learns=True,
+)
+def misalignment(pairs: pl.DataFrame, params: MisalignmentParams, ctx: Context) -> Scores:
+    """The output looks like the translation of another source (shuffled pairing).
+
+    Score in [0, 1]: probability, under a per-language-pair logistic regression learned from
+    the batch itself (observed pairs against random re-pairings), that the pair is a random
+    pairing. Features: copyable tokens (numbers, inner capitalised words, word beginnings)
+    found on the other side, length-ratio z, ?/! mismatches. NaN for pairs without a model
+    (fewer than ``min_fit`` rows and none given).
+    """
+    models = ctx.stats.setdefault("misalignment", {})
+    _, x, x_neg = _cached(pairs, ctx, params, lambda key: key not in models)
+    keys = pair_keys(pairs).to_numpy()
+    missing = np.isin(keys, [k for k in np.unique(keys) if k not in models])
+    if missing.any():
+        models.update(fit_misalignment(keys[missing], x[missing], x_neg[missing], params))
+    score = np.full(pairs.height, np.nan)
+    for key, model in models.items():
+        rows = keys == key
+        if rows.any():
+            score[rows] = 1.0 - _predict(model, x[rows])
+
+    def explain(i: int) -> str:
+        parts = [f"{name}={x[i, j]:.2f}" for j, name in enumerate(FEATURES) if "miss" in name]
+        z = x[i, FEATURES.index("length_z")]
+        return f"looks re-paired ({', '.join(parts)}, length z={z:+.1f})"
+
+    return Scores(score, explain=explain)

@@ -1,0 +1,213 @@
+"""Wrong output language: language identification of the translation against the requested target.
+
+Uses the batch language identifier of :mod:`curate.text.langid` (langid.py's model, vectorised).
+Language codes may be ISO 639-1 (``de``), ISO 639-2/3 (``deu``, ``ger``), NLLB-style
+(``deu_Latn``) or BCP 47 (``de-AT``); they are reduced to langid's ISO 639-1 codes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from curate.artifacts.registry import Context, Scores, register
+
+# ISO 639-2/3 codes (both B and T forms) of the languages langid.py knows, to their 639-1 code.
+_ISO3 = {
+    "afr": "af", "amh": "am", "arg": "an", "ara": "ar", "arb": "ar", "asm": "as", "aze": "az",
+    "azj": "az", "bel": "be", "bul": "bg", "ben": "bn", "bre": "br", "bos": "bs", "cat": "ca",
+    "ces": "cs", "cze": "cs", "cym": "cy", "wel": "cy", "dan": "da", "deu": "de", "ger": "de",
+    "dzo": "dz", "ell": "el", "gre": "el", "eng": "en", "epo": "eo", "spa": "es", "est": "et",
+    "ekk": "et", "eus": "eu", "baq": "eu", "fas": "fa", "per": "fa", "pes": "fa", "fin": "fi",
+    "fao": "fo", "fra": "fr", "fre": "fr", "gle": "ga", "glg": "gl", "guj": "gu", "heb": "he",
+    "hin": "hi", "hrv": "hr", "hat": "ht", "hun": "hu", "hye": "hy", "arm": "hy", "ind": "id",
+    "isl": "is", "ice": "is", "ita": "it", "jpn": "ja", "jav": "jv", "kat": "ka", "geo": "ka",
+    "kaz": "kk", "khm": "km", "kan": "kn", "kor": "ko", "kur": "ku", "kmr": "ku", "kir": "ky",
+    "lat": "la", "ltz": "lb", "lao": "lo", "lit": "lt", "lav": "lv", "lvs": "lv", "mlg": "mg",
+    "plt": "mg", "mkd": "mk", "mac": "mk", "mal": "ml", "mon": "mn", "khk": "mn", "mar": "mr",
+    "msa": "ms", "may": "ms", "zsm": "ms", "mlt": "mt", "nob": "nb", "nep": "ne", "npi": "ne",
+    "nld": "nl", "dut": "nl", "nno": "nn", "nor": "no", "oci": "oc", "ori": "or", "ory": "or",
+    "pan": "pa", "pol": "pl", "pus": "ps", "pbt": "ps", "por": "pt", "que": "qu", "ron": "ro",
+    "rum": "ro", "rus": "ru", "kin": "rw", "sme": "se", "sin": "si", "slk": "sk", "slo": "sk",
+    "slv": "sl", "sqi": "sq", "alb": "sq", "als": "sq", "srp": "sr", "swe": "sv", "swa": "sw",
+    "swh": "sw", "tam": "ta", "tel": "te", "tha": "th", "tgl": "tl", "fil": "tl", "tur": "tr",
+    "uig": "ug", "ukr": "uk", "urd": "ur", "vie": "vi", "vol": "vo", "wln": "wa", "xho": "xh",
+    "zho": "zh", "chi": "zh", "cmn": "zh", "yue": "zh", "zul": "zu",
+}  # fmt: skip
+
+#: The languages of langid.py's default model (1.1.6).
+LANGID_CODES = frozenset(
+    [
+        "af",
+        "am",
+        "an",
+        "ar",
+        "as",
+        "az",
+        "be",
+        "bg",
+        "bn",
+        "br",
+        "bs",
+        "ca",
+        "cs",
+        "cy",
+        "da",
+        "de",
+        "dz",
+        "el",
+        "en",
+        "eo",
+        "es",
+        "et",
+        "eu",
+        "fa",
+        "fi",
+        "fo",
+        "fr",
+        "ga",
+        "gl",
+        "gu",
+        "he",
+        "hi",
+        "hr",
+        "ht",
+        "hu",
+        "hy",
+        "id",
+        "is",
+        "it",
+        "ja",
+        "jv",
+        "ka",
+        "kk",
+        "km",
+        "kn",
+        "ko",
+        "ku",
+        "ky",
+        "la",
+        "lb",
+        "lo",
+        "lt",
+        "lv",
+        "mg",
+        "mk",
+        "ml",
+        "mn",
+        "mr",
+        "ms",
+        "mt",
+        "nb",
+        "ne",
+        "nl",
+        "nn",
+        "no",
+        "oc",
+        "or",
+        "pa",
+        "pl",
+        "ps",
+        "pt",
+        "qu",
+        "ro",
+        "ru",
+        "rw",
+        "se",
+        "si",
+        "sk",
+        "sl",
+        "sq",
+        "sr",
+        "sv",
+        "sw",
+        "ta",
+        "te",
+        "th",
+        "tl",
+        "tr",
+        "ug",
+        "uk",
+        "ur",
+        "vi",
+        "vo",
+        "wa",
+        "xh",
+        "zh",
+        "zu",
+    ]
+)
+
+#: Languages langid.py cannot tell apart reliably, or that are one written standard.
+DEFAULT_EQUIVALENT = (("no", "nb", "nn"), ("hr", "bs", "sr"), ("ms", "id"))
+
+
+def base_language(code: str | None) -> str:
+    """``deu_Latn``, ``de-AT``, ``ger``, ``DE`` -> ``de`` (unknown codes come back lower-cased)."""
+    if not code:
+        return ""
+    head = code.replace("_", "-").split("-")[0].lower()
+    return _ISO3.get(head, head)
+
+
+@dataclass(frozen=True)
+class WrongLanguageParams:
+    #: Outputs with fewer letters than this are not judged (language id is unreliable there).
+    min_letters: int = 20
+    #: Groups of codes that count as the same language.
+    equivalent: tuple[tuple[str, ...], ...] = DEFAULT_EQUIVALENT
+
+
+def _limit_blas_threads() -> None:
+    # numpy-heavy language id is many times slower with multi-threaded BLAS on small matrices.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn/scipy stacks
+        pass
+
+
+@register(
+    "wrong_language",
+    version="1",
+    threshold=0.9,
+    params=WrongLanguageParams,
+    model="langid.py-1.1.6",
+)
+def wrong_language(pairs: pl.DataFrame, params: WrongLanguageParams, ctx: Context) -> Scores:
+    """The output is in another language than the requested target.
+
+    Score in [0, 1]: langid's probability of its best language when that is not the target (or
+    an equivalent of it), 0 when it is. NaN for outputs with fewer than ``min_letters`` letters
+    and for targets langid does not know.
+    """
+    _limit_blas_threads()
+    from curate.text.langid import detect_batch
+
+    texts = pairs["text"].to_list()
+    n_letters = pairs.select(pl.col("text").str.count_matches(r"\p{L}")).to_series().to_numpy()
+    targets = [base_language(c) for c in pairs["tgt_lang"].to_list()]
+    group = {code: set(g) for g in params.equivalent for code in g}
+    judged = [
+        i
+        for i in range(len(texts))
+        if n_letters[i] >= params.min_letters and targets[i] in LANGID_CODES
+    ]
+    score = np.full(len(texts), np.nan)
+    found: dict[int, tuple[str, float]] = {}
+    for i, (lang, prob) in zip(judged, detect_batch([texts[i] for i in judged]), strict=True):
+        found[i] = (lang, prob)
+        same = lang == targets[i] or lang in group.get(targets[i], ())
+        score[i] = 0.0 if same else prob
+
+    def explain(i: int) -> str:
+        lang, prob = found[i]
+        return f"langid says {lang} ({prob:.2f}), expected {targets[i]}"
+
+    return Scores(score, explain=explain)

@@ -1,0 +1,282 @@
+"""Copy-through tokens that a translation must keep: numbers, URLs, e-mail addresses, placeholders.
+
+Each detector first compares the extracted tokens of both sides with vectorised polars string
+operations and only looks closer (in Python) at the few rows that differ.
+
+Numbers are compared by their digits (``1,000`` = ``1.000`` = ``1 000``; ``7.5`` = ``7,5``;
+leading zeros dropped). Differences a faithful translation makes are forgiven: digits split or
+joined differently (``7.55am`` / ``7:55``), short years (``SS19`` / ``2019``, ``1950-53`` /
+``1953``, ``1930s`` / ``años 30``), clock times (``3 p.m.`` / ``15:00``), thousand/million
+scaling (``1.5 million`` / ``1 500 000``) and, next to an imperial unit word, unit conversions
+(inches/cm, feet/m, miles/km, pounds/kg, Fahrenheit/Celsius, ...). What remains is scored by
+its shape: a number on each side without a counterpart looks *changed* (1 point per such pair);
+a number on one side only is more often written as a word or dropped as redundant on the other
+("ten" / "10") and counts a third. Numbers in other numeral systems (Chinese 万, Roman) are not
+read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from curate.artifacts.registry import Context, Scores, register
+
+_NUMBER = r"\d+(?:[.,'\u00a0\u202f\u2009]\d+)*"
+_NUMBER_SPACED = re.compile(r"\d+(?:(?:[.,'\u00a0\u202f\u2009 ])\d{3}(?!\d))*(?:[.,]\d+)?|\d+")
+_NUMBER_RE = re.compile(_NUMBER)
+_URL = r"(?i)(?:https?://|www\.)[^\s<>\"'«»“”„]+"
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_PLACEHOLDER = (
+    r"\{\{\s*[\w.]*\s*\}\}|\{[\w.]*\}|%(?:\d+\$)?[sdfi]\b|%\(\w+\)[sdfi]\b|\$\{\w+\}"
+    r"|<(?:x|g|ph|bx|ex)\b[^>]*>"
+)
+
+#: Unit conversion factors (target value / source value) a translator may apply, both ways,
+#: when an imperial unit word follows one of the numbers. Factors near 1 (yards/metres,
+#: short/metric tons) are left out: they would excuse any changed number within 10%.
+CONVERSIONS = (
+    2.54, 0.3048, 1.609344, 0.453592, 28.3495, 6.35029, 3.78541, 29.5735, 0.473176, 0.092903,
+    0.404686, 2.58999, 4.184,
+)  # fmt: skip
+
+
+def _ascii_digits(text: str) -> str:
+    return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
+
+
+_RANGE = r"(?:\s?(?:-|–|to|bis|and|or|à|a|y|et|și|o|ou|oder|und|al)\s?[\d.,]+)?"
+#: Imperial (and US customary) unit words in the languages we meet most, as word starts.
+_IMPERIAL = re.compile(
+    _RANGE
+    + r"\s?-?(?:inch|zoll|pulgad|pouce|țol|tol|foot|feet|ft\b|fu[ßs]|pie\b|pies|pied|picio|yard|"
+    r"iard|mile|meile|milla|mille|mil[eăi]|mph|pound|lbs?\b|pfund|libra|livre|ounce|oz\b|unze|"
+    r"onza|once|uncie|stone|gallon|gal[oó]n|pint|acre|°\s?f\b|fahrenheit|degree|grad)",
+    re.IGNORECASE,
+)
+_PM = re.compile(r"\s?(?::\d\d)?\s?[pP]\.?\s?[mM]\b")
+_CLOCK_DOT = re.compile(r"\b(\d{1,2})[.:](\d\d)(?=\s?[aApP]\.?\s?[mM]\b)")
+
+
+class _Num(NamedTuple):
+    key: str  # digits, leading zeros dropped
+    value: float
+    after: str  # the text that follows (for unit words and "p.m.")
+
+    @property
+    def unit(self) -> bool:
+        """An imperial unit word follows ("6 feet", "2 to 4 inches")."""
+        return bool(_IMPERIAL.match(self.after))
+
+    @property
+    def pm(self) -> bool:
+        """An afternoon clock hour ("3 p.m.", "5:30pm")."""
+        return bool(_PM.match(self.after))
+
+
+_GROUP_SEP = re.compile(r"[^\d]")
+_SPACED_HINT = re.compile(r"\d \d{3}(?!\d)")
+
+
+def _parse(m: re.Match[str], text: str) -> _Num:
+    raw = m.group(0)
+    if not raw.isascii():
+        raw = _ascii_digits(raw)
+    groups = _GROUP_SEP.split(raw)
+    digits = "".join(groups)
+    if len(groups) > 1 and len(groups[-1]) != 3:  # last separator is a decimal mark
+        value = float("".join(groups[:-1]) + "." + groups[-1])
+    else:
+        value = float(digits)
+    return _Num(digits.lstrip("0") or "0", value, text[m.end() : m.end() + 32])
+
+
+def _numbers(text: str, spaced: bool) -> list[_Num]:
+    if "m" in text or "M" in text:
+        text = _CLOCK_DOT.sub(r"\1:\2", text)
+    pattern = _NUMBER_SPACED if spaced else _NUMBER_RE
+    return [_parse(m, text) for m in pattern.finditer(text)]
+
+
+def _explained(a: _Num, b: _Num) -> bool:
+    """A pair of unequal numbers that a faithful translation can produce."""
+    x, y = a.value, b.value
+    short, long_ = sorted((a.key, b.key), key=len)
+    if len(short) == 2 and len(long_) == 4 and long_[:2] in ("19", "20") and long_.endswith(short):
+        return True  # '19 / 2019, 1950-53 / 1953, the 1930s / los años 30
+    if x == 0 or y == 0:
+        return False
+    ratio = y / x
+    if any(abs(ratio / s - 1) < 1e-9 for s in (1e3, 1e6, 1e9, 1e-3, 1e-6, 1e-9)):
+        return True
+    if (a.pm and y == x + 12) or (b.pm and x == y + 12):
+        return True
+    if a.unit or b.unit:
+        if abs((x - 32) * 5 / 9 - y) <= 1.5 or abs((y - 32) * 5 / 9 - x) <= 1.5:  # Fahrenheit
+            return True
+        for factor in CONVERSIONS:
+            if abs(ratio / factor - 1) <= 0.1 or abs(ratio * factor - 1) <= 0.1:  # rounded
+                return True
+    return False
+
+
+def _take(numbers: list[_Num], surplus: Counter[str]) -> list[_Num]:
+    out = []
+    for n in numbers:
+        if surplus[n.key] > 0:
+            surplus[n.key] -= 1
+            out.append(n)
+    return out
+
+
+def _join_adjacent(a: list[_Num], b: list[_Num]) -> None:
+    """Match a number of one side against two neighbours of the other (``755`` / ``7`` ``55``)."""
+    for one, two in ((a, b), (b, a)):
+        i = 0
+        while i < len(two) - 1:
+            joined = two[i].key + two[i + 1].key.rjust(2, "0")
+            hit = next((x for x in one if x.key in (joined, two[i].key + two[i + 1].key)), None)
+            if hit is not None:
+                one.remove(hit)
+                del two[i : i + 2]
+            else:
+                i += 1
+
+
+def _unmatched(src: list[_Num], tgt: list[_Num]) -> tuple[list[_Num], list[_Num]]:
+    src_keys, tgt_keys = Counter(n.key for n in src), Counter(n.key for n in tgt)
+    a = _take(src, src_keys - tgt_keys)
+    b = _take(tgt, tgt_keys - src_keys)
+    _join_adjacent(a, b)
+    for x in list(a):
+        for y in b:
+            if _explained(x, y):
+                a.remove(x)
+                b.remove(y)
+                break
+    return a, b
+
+
+def number_difference(source: str, text: str) -> tuple[float, list[str], list[str]]:
+    """Score of the numbers without a counterpart, and the unmatched digits of each side."""
+    best: tuple[float, list[str], list[str]] | None = None
+    spacings = (
+        (False, True) if _SPACED_HINT.search(source) or _SPACED_HINT.search(text) else (False,)
+    )
+    for spaced in spacings:
+        a, b = _unmatched(_numbers(source, spaced), _numbers(text, spaced))
+        changed = min(len(a), len(b))
+        score = changed + (len(a) + len(b) - 2 * changed) / 3
+        result = (score, [n.key for n in a], [n.key for n in b])
+        if best is None or result[0] < best[0]:
+            best = result
+    assert best is not None
+    return best
+
+
+def _digit_keys(column: str) -> pl.Expr:
+    """Sorted digit strings of a column's numbers, inner separators removed (fast pre-check)."""
+    return (
+        pl.col(column)
+        .str.replace_all(r"(\d)[.,'\u00a0\u202f\u2009](\d)", "$1$2")
+        .str.extract_all(r"\d+")
+        .list.sort()
+    )
+
+
+@register("number_mismatch", version="1", threshold=1.0)
+def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
+    """Numbers of the source missing from the output, or numbers the output made up.
+
+    Score: numbers that look changed (1 each) plus numbers found on one side only (1/3 each),
+    after forgiving what faithful translations do (see the module docstring); flagged at 1.
+    """
+    differs = pairs.select((_digit_keys("source_text") != _digit_keys("text")).alias("d"))["d"]
+    rows = np.flatnonzero(differs.fill_null(True).to_numpy())
+    score = np.zeros(pairs.height)
+    found: dict[int, tuple[list[str], list[str]]] = {}
+    src = pairs["source_text"]
+    tgt = pairs["text"]
+    for i in rows:
+        score[i], missing, extra = number_difference(src[int(i)], tgt[int(i)])
+        found[int(i)] = (missing, extra)
+
+    def explain(i: int) -> str:
+        missing, extra = found[i]
+        return f"missing {' '.join(missing) or '-'}; not in source {' '.join(extra) or '-'}"
+
+    return Scores(score, explain=explain)
+
+
+def _set_mismatch(pairs: pl.DataFrame, pattern: str, strip: str, what: str) -> Scores:
+    def tokens(column: str) -> pl.Expr:
+        return (
+            pl.col(column)
+            .str.extract_all(pattern)
+            .list.eval(pl.element().str.strip_chars_end(strip).str.to_lowercase())
+            .list.unique()
+        )
+
+    sets = pairs.select(tokens("source_text").alias("s"), tokens("text").alias("t"))
+    diff = sets.select(
+        pl.col("s").list.set_difference("t").alias("missing"),
+        pl.col("t").list.set_difference("s").alias("extra"),
+    )
+    score = (diff["missing"].list.len() + diff["extra"].list.len()).cast(pl.Float64).to_numpy()
+
+    def explain(i: int) -> str:
+        missing = ", ".join(diff["missing"][i].to_list()) or "-"
+        extra = ", ".join(diff["extra"][i].to_list()) or "-"
+        return f"{what} missing: {missing}; not in source: {extra}"
+
+    return Scores(score, explain=explain)
+
+
+@register("url_mismatch", version="1", threshold=1.0)
+def url_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
+    """URLs of the source missing from the output or added to it (case-insensitive).
+
+    Score: number of distinct URLs present on one side only; flagged at 1.
+    """
+    return _set_mismatch(pairs, _URL, ".,;:!?)]}", "URLs")
+
+
+@register("email_mismatch", version="1", threshold=1.0)
+def email_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
+    """E-mail addresses of the source missing from the output or added to it.
+
+    Score: number of distinct addresses present on one side only; flagged at 1.
+    """
+    return _set_mismatch(pairs, _EMAIL, ".", "e-mails")
+
+
+@register("placeholder_mismatch", version="1", threshold=1.0)
+def placeholder_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
+    """Format placeholders (``{0}``, ``{name}``, ``{{var}}``, ``%s``, ``%(n)d``, ``${x}``, XLIFF
+    inline tags) not carried over exactly, counting repeats.
+
+    Score: placeholders present on one side only (as a multiset); flagged at 1.
+    """
+    lists = pairs.select(
+        pl.col("source_text").str.extract_all(_PLACEHOLDER).list.sort().alias("s"),
+        pl.col("text").str.extract_all(_PLACEHOLDER).list.sort().alias("t"),
+    )
+    differs = (lists["s"] != lists["t"]).fill_null(True).to_numpy()
+    score = np.zeros(pairs.height)
+    found: dict[int, tuple[list[str], list[str]]] = {}
+    for i in np.flatnonzero(differs):
+        s, t = Counter(lists["s"][int(i)].to_list()), Counter(lists["t"][int(i)].to_list())
+        missing, extra = list((s - t).elements()), list((t - s).elements())
+        score[i] = len(missing) + len(extra)
+        found[int(i)] = (missing, extra)
+
+    def explain(i: int) -> str:
+        missing, extra = found[i]
+        return f"placeholders missing: {' '.join(missing) or '-'}; added: {' '.join(extra) or '-'}"
+
+    return Scores(score, explain=explain)
