@@ -194,7 +194,7 @@ class ModelInfo:
 
     @property
     def family(self) -> Family:
-        return get_family(self.family_name, self.vocabulary)
+        return _family(self)
 
     @property
     def model_id(self) -> str:
@@ -213,6 +213,11 @@ class ModelInfo:
         if (self.path / "source.spm").exists() and (self.path / "target.spm").exists():
             return {"type": "sentencepiece", "source": "source.spm", "target": "target.spm"}
         return {"type": "huggingface"}
+
+
+@cache
+def _family(info: ModelInfo) -> Family:
+    return get_family(info.family_name, info.vocabulary)
 
 
 @cache
