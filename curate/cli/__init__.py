@@ -13,6 +13,7 @@ import typer
 
 from curate.cli import ingest as _ingest
 from curate.cli import inspect as _inspect
+from curate.cli import translate as _translate
 from curate.errors import UserError
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ def _options(
 
 _ingest.register(app)
 _inspect.register(app)
+_translate.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,225 @@
+"""Translation as a Beam pipeline: store stage -> RunInference(CTranslate2) -> translations.
+
+Rows of a committed stage (``segments`` or ``examples``; a document's translation is its
+segments' translations joined with their ``ws_after``) are read file by file,
+paired with every requested target language, batched by RunInference by an estimate of their
+token count, and translated by :class:`TranslatorHandler`: one engine per worker process, shared
+by its threads (``ModelHandler.load_model``), which calls curate's ``translate_rows`` on each batch. Failed inputs are quarantined, never dropped.
+
+New translations go to the translation memory after every batch (one small file each); the
+driver compacts the memory once the pipeline has finished.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.ml.inference.base import ModelHandler, RunInference
+
+from beam_jobs.common import (
+    WriteStagesFn,
+    absorb_results,
+    clear_failures,
+    collect,
+    make_pipeline,
+    pipeline_options,
+    quiet_beam_logging,
+)
+from curate.errors import UserError
+from curate.mt.engine import TranslateConfig, TranslationEngine
+from curate.mt.memory import TranslationMemory
+from curate.mt.stage import translate_rows
+from curate.records import content_id
+from curate.store import StageCounts, Store
+
+STAGE = "translate"
+SOURCE_STAGES = ("segments", "examples")
+_COLUMNS = ("id", "text", "lang", "dataset", "source_file", "source_line")
+_CHARS_PER_TOKEN = 4
+
+
+@dataclass(frozen=True)
+class TranslateJob:
+    """What ``curate translate`` asks for."""
+
+    run_id: str
+    targets: tuple[str, ...]
+    model: str | None = None  # path or registry name; None: the registry default
+    source_stage: str = "segments"
+    source_langs: tuple[str, ...] = ()  # only rows in these languages; empty: all
+    device: str = "auto"
+    strict_device: bool = False
+    use_memory: bool = True
+    batch_tokens: int = 4096
+    config: TranslateConfig = field(default_factory=TranslateConfig)
+
+
+class _Loaded:
+    """What ``load_model`` returns: RunInference needs an object it can weak-reference."""
+
+    def __init__(self, engine: TranslationEngine, memory: TranslationMemory | None) -> None:
+        self.engine = engine
+        self.memory = memory
+
+
+class TranslatorHandler(ModelHandler[tuple[str, dict[str, Any]], Any, _Loaded]):
+    """Loads the engine once per worker process; translates batches of ``(target, row)``."""
+
+    def __init__(self, job: TranslateJob, store_root: str) -> None:
+        super().__init__()
+        self.job = job
+        self.store_root = store_root
+
+    def load_model(self) -> _Loaded:
+        engine = TranslationEngine.load(
+            self.job.model,
+            device=self.job.device,
+            strict_device=self.job.strict_device,
+            config=self.job.config,
+            download=False,
+        )
+        # new entries are written after every batch (flush below), never held back
+        memory = (
+            TranslationMemory(self.store_root, flush_rows=10**9) if self.job.use_memory else None
+        )
+        return _Loaded(engine, memory)
+
+    def run_inference(
+        self,
+        batch: Sequence[tuple[str, dict[str, Any]]],
+        model: _Loaded,
+        inference_args: dict[str, Any] | None = None,
+    ) -> Iterable[tuple[dict[str, Any], dict[str, StageCounts]]]:
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for target, row in batch:
+            groups[(row["lang"], target)].append(row)
+        tables: dict[str, list[Any]] = {"translations": [], "quarantine": []}
+        counts = StageCounts()
+        for (src, tgt), rows in groups.items():
+            result = translate_rows(
+                model.engine,
+                rows,
+                src,
+                tgt,
+                run_id=self.job.run_id,
+                source_kind=self.job.source_stage,
+                memory=model.memory,
+                config=self.job.config,
+            )
+            translations, quarantine = result.tables()
+            tables["translations"].append(translations)
+            tables["quarantine"].append(quarantine)
+            counts.records_in += len(rows)
+            counts.records_out += translations.num_rows
+            if quarantine.num_rows:
+                counts.quarantined.update(quarantine.column("reason").to_pylist())
+        if model.memory is not None:
+            model.memory.flush()
+        merged = {k: pa.concat_tables(v) for k, v in tables.items() if v}
+        return [(merged, {STAGE: counts})]
+
+    def batch_elements_kwargs(self) -> dict[str, Any]:
+        return {
+            "min_batch_size": 1,
+            "max_batch_size": self.job.batch_tokens,
+            "element_size_fn": _token_estimate,
+        }
+
+    def share_model_across_processes(self) -> bool:
+        return False
+
+
+def _token_estimate(element: tuple[str, dict[str, Any]]) -> int:
+    return len(element[1]["text"] or "") // _CHARS_PER_TOKEN + 1
+
+
+def read_rows(path: str, langs: tuple[str, ...], targets: tuple[str, ...]) -> Iterator[Any]:
+    """``(target, row)`` for each row of a committed file and each requested target language."""
+    lang = _partition_value(path, "lang")
+    if langs and lang not in langs:
+        return
+    parquet = pq.ParquetFile(path)
+    columns = [c for c in _COLUMNS if c in parquet.schema_arrow.names]
+    for batch in parquet.iter_batches(batch_size=2048, columns=columns):
+        for row in batch.to_pylist():
+            row["lang"] = lang
+            for target in targets:
+                if target != lang:
+                    yield target, row
+
+
+def _partition_value(path: str, key: str) -> str:
+    for part in Path(path).parts:
+        if part.startswith(f"{key}="):
+            return part.split("=", 1)[1]
+    return "und"
+
+
+def passthrough_tables(result: tuple[dict[str, Any], dict[str, StageCounts]]) -> Any:
+    return result
+
+
+def build(
+    p: beam.Pipeline, files: list[str], job: TranslateJob, store_root: str, staging: str
+) -> None:
+    pairs = (
+        p
+        | "Files" >> beam.Create(files)
+        | "Read" >> beam.FlatMap(read_rows, langs=job.source_langs, targets=job.targets)
+    )
+    results = pairs | "Translate" >> RunInference(TranslatorHandler(job, store_root))
+    written = results | "Write" >> beam.ParDo(
+        WriteStagesFn(passthrough_tables, staging, job.run_id)
+    )
+    collect(written, staging)
+
+
+def run_translate(
+    store: Store,
+    job: TranslateJob,
+    beam_args: list[str] | None = None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Translate a committed stage of ``store`` into ``job.targets``; returns the run manifest."""
+    if job.source_stage not in SOURCE_STAGES:
+        raise UserError(
+            f"cannot translate stage {job.source_stage!r}", hint=f"one of {SOURCE_STAGES}"
+        )
+    files = [str(f) for f in store.stage_files(job.source_stage)]
+    if not files:
+        raise UserError(
+            f"the store has no {job.source_stage} to translate",
+            hint="run `curate ingest` first (documents are split into segments)",
+        )
+    # load once here: a bad model, device or language pair is one clear error before any work
+    engine = TranslationEngine.load(
+        job.model, device=job.device, strict_device=job.strict_device, download=False
+    )
+    sources = sorted({_partition_value(f, "lang") for f in files})
+    sources = [s for s in sources if not job.source_langs or s in job.source_langs]
+    pairs = [(src, tgt) for src in sources for tgt in job.targets if src != tgt]
+    for src, tgt in pairs:
+        engine.languages(src, tgt)
+    options = {**asdict(job), "config": asdict(job.config), "files": len(files)}
+    fingerprint = content_id(repr(options), engine.model.version, *files)
+    quiet_beam_logging()
+    with clear_failures(store.root), store.open_run(STAGE, job.run_id, options, fingerprint) as run:
+        run.models["model"] = f"{engine.model.model_id}@{engine.model.version}"
+        with make_pipeline(pipeline_options(beam_args, workers)) as p:
+            build(p, files, job, str(store.root), str(run.staging_dir))
+        absorb_results(run)
+    if job.use_memory:
+        memory = TranslationMemory(store.root)
+        for src, tgt in pairs:
+            src_lang, tgt_lang = engine.languages(src, tgt)
+            memory.compact(src_lang.tag, tgt_lang.tag)
+    manifest = store.manifest(job.run_id)
+    assert manifest is not None
+    return manifest

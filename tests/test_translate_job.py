@@ -1,0 +1,90 @@
+"""`curate translate`: the Beam job with RunInference over a real (random) CTranslate2 model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from beam_jobs.ingest import InputSpec, run_ingest
+from beam_jobs.translate import TranslateJob, run_translate
+from curate.errors import UserError
+from curate.ingest import IngestConfig
+from curate.mt.engine import TranslateConfig
+from curate.mt.random_model import random_ct2_model
+from curate.store import Store
+
+SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    texts = [
+        json.loads(line)["text"] for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()
+    ]
+    return random_ct2_model(
+        tmp_path_factory.mktemp("model") / "random-en-de", texts, src="en", tgt="de"
+    )
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    store = Store(tmp_path / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
+        IngestConfig("news", "ingest-news", lang="en"),
+    )
+    return store
+
+
+def job(model: Path, run_id: str = "tr") -> TranslateJob:
+    config = TranslateConfig(beam_size=1, max_decoding_length=16)
+    return TranslateJob(run_id=run_id, targets=("de",), model=str(model), config=config)
+
+
+def test_translates_every_segment_with_scores_and_lineage(store, model):
+    manifest = run_translate(store, job(model))
+    rows = store.sql(
+        "SELECT t.source_id, t.source_text, s.text AS segment, t.text, t.score, t.model_id, t.src_lang, t.tgt_lang "
+        "FROM translations t JOIN segments s ON s.id = t.source_id"
+    ).to_pylist()
+    n_segments = store.sql("SELECT count(*) FROM segments").column(0)[0].as_py()
+    assert len(rows) == n_segments == manifest["counts"]["translate"]["in"]
+    assert all(r["source_text"] == r["segment"] for r in rows)  # order restored after sorting
+    assert all(r["score"] is not None and r["score"] <= 0 for r in rows)
+    assert {(r["src_lang"], r["tgt_lang"]) for r in rows} == {("en", "de")}
+    assert manifest["versions"]["model"].startswith("random-marian@")
+
+
+def test_second_run_is_served_by_the_memory(store, model):
+    run_translate(store, job(model))
+    run_translate(store, job(model, run_id="tr2"))
+    fresh = (
+        store.sql("SELECT count(*) FROM translations WHERE run_id = 'tr' AND from_memory")
+        .column(0)[0]
+        .as_py()
+    )
+    again = (
+        store.sql("SELECT count(*) FROM translations WHERE run_id = 'tr2' AND NOT from_memory")
+        .column(0)[0]
+        .as_py()
+    )
+    assert fresh == 0 and again == 0
+    same = (
+        store.sql(
+            "SELECT count(*) FROM translations a JOIN translations b ON a.source_id = b.source_id "
+            "WHERE a.run_id = 'tr' AND b.run_id = 'tr2' AND a.text = b.text"
+        )
+        .column(0)[0]
+        .as_py()
+    )
+    assert same == store.sql("SELECT count(*) FROM segments").column(0)[0].as_py()
+    assert store.sql("SELECT count(*) FROM memory").column(0)[0].as_py() > 0
+
+
+def test_unsupported_language_is_refused_before_any_work(store, model):
+    with pytest.raises(UserError, match="fr"):
+        run_translate(store, TranslateJob(run_id="bad", targets=("fr",), model=str(model)))
+    assert store.manifest("bad") is None
