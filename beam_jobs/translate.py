@@ -1,10 +1,11 @@
 """Translation as a Beam pipeline: store stage -> RunInference(CTranslate2) -> translations.
 
 Rows of a committed stage (``segments`` or ``examples``; a document's translation is its
-segments' translations joined with their ``ws_after``) are read file by file,
-paired with every requested target language, batched by RunInference by an estimate of their
-token count, and translated by :class:`TranslatorHandler`: one engine per worker process, shared
-by its threads (``ModelHandler.load_model``), which calls curate's ``translate_rows`` on each batch. Failed inputs are quarantined, never dropped.
+segments' translations joined with their ``ws_after``) are read file by file, paired with every
+requested target language, batched by RunInference by an estimate of their token count, and
+translated by :class:`TranslatorHandler`: one engine per worker process, shared by its threads
+(``ModelHandler.load_model``), which calls curate's ``translate_rows`` on each batch. Failed
+inputs are quarantined, never dropped.
 
 New translations go to the translation memory after every batch (one small file each); the
 driver compacts the memory once the pipeline has finished.

@@ -47,8 +47,8 @@ def job(model: Path, run_id: str = "tr") -> TranslateJob:
 def test_translates_every_segment_with_scores_and_lineage(store, model):
     manifest = run_translate(store, job(model))
     rows = store.sql(
-        "SELECT t.source_id, t.source_text, s.text AS segment, t.text, t.score, t.model_id, t.src_lang, t.tgt_lang "
-        "FROM translations t JOIN segments s ON s.id = t.source_id"
+        "SELECT t.source_id, t.source_text, s.text AS segment, t.text, t.score, t.model_id, "
+        "t.src_lang, t.tgt_lang FROM translations t JOIN segments s ON s.id = t.source_id"
     ).to_pylist()
     n_segments = store.sql("SELECT count(*) FROM segments").column(0)[0].as_py()
     assert len(rows) == n_segments == manifest["counts"]["translate"]["in"]
