@@ -10,7 +10,7 @@ import pytest
 from curate.errors import UserError
 from curate.mt.convert import convert, fetch
 from curate.mt.engine import TranslateConfig, TranslationEngine
-from curate.mt.random_model import RandomMarianConfig, build_random_marian
+from curate.mt.random_model import RandomMarianConfig, build_random_marian, build_random_nllb
 from curate.mt.registry import list_models, load_model_info, model_cache_dir, resolve_model
 
 TEXTS = [
@@ -116,3 +116,51 @@ def test_cached_models_are_found_by_name(tmp_path: Path, monkeypatch: pytest.Mon
     assert rows["nllb-200-distilled-600M"]["path"] is None
     with pytest.raises(UserError, match="unknown model"):
         resolve_model("no-such-model")
+
+
+def test_nllb_model_converts_and_translates_like_pytorch_with_language_codes(
+    tmp_path: Path,
+) -> None:
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    hf = build_random_nllb(tmp_path / "hf", TEXTS)
+    info = convert(hf, tmp_path / "ct2", "float32", name="tiny-nllb")
+    assert info.family_name == "nllb" and info.tokenizer_spec["type"] == "huggingface"
+    sources_table, _ = info.language_tables()
+    assert len(sources_table) == 202  # FLORES-200 codes found in the vocabulary
+
+    seen: list[list[str]] = []
+
+    class Spy:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def translate_batch(self, source: list[list[str]], **kwargs: object) -> list:
+            seen.extend(source)
+            return self.inner.translate_batch(source, **kwargs)  # type: ignore[attr-defined]
+
+    engine = TranslationEngine.load(
+        info,
+        device="cpu",
+        compute_type="float32",
+        config=TranslateConfig(beam_size=1, max_decoding_length=6),
+        wrap_backend=Spy,
+    )
+    text = TEXTS[1]
+    ours = engine.translate_texts([text], "en", "de")[0].text
+
+    tokenizer = AutoTokenizer.from_pretrained(hf, src_lang="eng_Latn")
+    encoded = tokenizer([text], return_tensors="pt")
+    assert seen == [tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])]
+    model = AutoModelForSeq2SeqLM.from_pretrained(hf).eval()
+    with torch.no_grad():
+        ids = model.generate(
+            **encoded,
+            forced_bos_token_id=tokenizer.convert_tokens_to_ids("deu_Latn"),
+            num_beams=1,
+            do_sample=False,
+            max_new_tokens=6,  # decoder start + 6 = CTranslate2's prefix + 5
+            forced_eos_token_id=None,
+        )
+    assert ours == tokenizer.batch_decode(ids, skip_special_tokens=True)[0]

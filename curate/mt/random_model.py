@@ -33,7 +33,8 @@ class RandomMarianConfig:
     seed: int = 0
 
 
-def _train_sentencepiece(texts: list[str], prefix: Path, vocab_size: int, seed: int) -> None:
+def _train_sentencepiece(texts: list[str], prefix: Path, vocab_size: int) -> None:
+
     import sentencepiece as spm
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +74,7 @@ def build_random_marian(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prefix = Path(tmp) / "spm"
-        _train_sentencepiece(texts, prefix, cfg.vocab_size, cfg.seed)
+        _train_sentencepiece(texts, prefix, cfg.vocab_size)
         sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
         pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
         vocab = {"</s>": 0, "<unk>": 1}
@@ -117,6 +118,52 @@ def build_random_marian(
         model.get_input_embeddings().weight[vocab["<pad>"]].zero_()
     model.eval()
     model.save_pretrained(out)
+    return out
+
+
+def build_random_nllb(
+    out_dir: str | Path, texts: list[str], config: RandomMarianConfig | None = None
+) -> Path:
+    """Write a random NLLB-style ``M2M100ForConditionalGeneration`` with an ``NllbTokenizer``.
+
+    The tokenizer carries the FLORES-200 language codes, so the converted model exercises the
+    NLLB family (source language token, forced target prefix) and the Hugging Face tokenizer.
+    """
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        M2M100Config,
+        M2M100ForConditionalGeneration,
+        NllbTokenizer,
+    )
+
+    cfg = config or RandomMarianConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # A character-level BPE vocabulary (no merges), in fairseq's order of special tokens.
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "▁": 4}
+    for char in sorted({c for t in texts for c in t if not c.isspace()}):
+        vocab.setdefault(char, len(vocab))
+    NllbTokenizer(vocab=vocab, merges=[]).save_pretrained(out)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    torch.manual_seed(cfg.seed)
+    model_config = M2M100Config(
+        vocab_size=len(tokenizer),
+        d_model=cfg.d_model,
+        encoder_layers=cfg.encoder_layers,
+        decoder_layers=cfg.decoder_layers,
+        encoder_attention_heads=cfg.attention_heads,
+        decoder_attention_heads=cfg.attention_heads,
+        encoder_ffn_dim=cfg.ffn_dim,
+        decoder_ffn_dim=cfg.ffn_dim,
+        max_position_embeddings=cfg.max_position_embeddings,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        init_std=cfg.init_std,
+    )
+    M2M100ForConditionalGeneration(model_config).eval().save_pretrained(out)
     return out
 
 
