@@ -84,32 +84,33 @@ def tags_table(
     schema = load_schema("artifact_tags")
     n = pairs.height
     tid = pairs["translation_id"].to_list()
-    datasets = (
-        pairs["dataset"].cast(pl.String).fill_null(dataset or "").to_list()
-        if "dataset" in pairs.columns
-        else [dataset or ""] * n
-    )
+    tid_array = pa.array(tid, pa.string())
+    src = pairs["src_lang"].to_arrow().cast(pa.string())
+    tgt = pairs["tgt_lang"].to_arrow().cast(pa.string())
+    if "dataset" in pairs.columns:
+        datasets = pairs["dataset"].cast(pl.String).fill_null(dataset or "").to_arrow()
+    else:
+        datasets = pa.repeat(pa.scalar(dataset or "", pa.string()), n)
     parts: list[pa.Table] = []
     for run in runs.values():
         d = run.detector
-        score = np.where(np.isnan(run.score), None, run.score)
         columns = {
-            "id": [content_id(t, d.name, d.version) for t in tid],
-            "translation_id": tid,
-            "src_lang": pairs["src_lang"].to_list(),
-            "tgt_lang": pairs["tgt_lang"].to_list(),
-            "detector": [d.name] * n,
-            "detector_version": [d.version] * n,
-            "score": list(score),
-            "flag": run.flag.tolist(),
-            "threshold": run.threshold.tolist(),
-            "detail": run.detail,
+            "id": pa.array([content_id(t, d.name, d.version) for t in tid], pa.string()),
+            "translation_id": tid_array,
+            "src_lang": src,
+            "tgt_lang": tgt,
+            "detector": pa.repeat(pa.scalar(d.name, pa.string()), n),
+            "detector_version": pa.repeat(pa.scalar(d.version, pa.string()), n),
+            "score": pa.array(run.score, pa.float64(), from_pandas=True),
+            "flag": pa.array(run.flag, pa.bool_()),
+            "threshold": pa.array(run.threshold, pa.float64()),
+            "detail": pa.array(run.detail, pa.string()),
             "dataset": datasets,
-            "source_id": tid,
-            "run_id": [run_id] * n,
-            "stage": [STAGE] * n,
-            "model_id": [d.model] * n,
-            "model_version": [None] * n,
+            "source_id": tid_array,
+            "run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
+            "stage": pa.repeat(pa.scalar(STAGE, pa.string()), n),
+            "model_id": pa.repeat(pa.scalar(d.model, pa.string()), n),
+            "model_version": pa.nulls(n, pa.string()),
         }
         parts.append(pa.Table.from_pydict(columns, schema=schema.arrow))
     if not parts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from curate.artifacts.registry import Context, Scores, register
@@ -49,9 +50,9 @@ def unbalanced_brackets(pairs: pl.DataFrame, params: object, ctx: Context) -> Sc
     """Brackets or double quotes left open (or closed twice) by the translation.
 
     Score: the output's imbalance (per bracket type |opening - closing|, plus 1 for an odd
-    number of double quotes) minus the source's; flagged at 1. Quotations often span segments
-    and translators swap single and double quotes or mend the source's quoting, so an odd
-    number of double quotes only counts when the source has no quotation marks at all, and
+    number of double quotes) minus the source's, at least 0; flagged at 1. Quotations often span
+    segments and translators swap single and double quotes or mend the source's quoting, so an
+    odd number of double quotes only counts when the source has no quotation marks at all, and
     quotes at the very start or end of the output (a quotation opened or closed in a
     neighbouring segment) are left out.
     """
@@ -59,8 +60,16 @@ def unbalanced_brackets(pairs: pl.DataFrame, params: object, ctx: Context) -> Sc
         "source_text"
     ).str.count_matches(_SINGLE_QUOTE)
     quotes = pl.when(source_quotes == 0).then(_odd_inner_quotes("text")).otherwise(0)
-    diff = pairs.select((_brackets("text") - _brackets("source_text") + quotes).alias("d"))["d"]
-    score = diff.cast(pl.Float64).to_numpy()
+    # Only rows whose output has a bracket or quote can score above 0: count on those alone.
+    marks = "".join(o + c for o, c in BRACKETS) + DOUBLE_QUOTES
+    rows = pairs.select(pl.col("text").str.contains(f"[{re.escape(marks)}]").alias("m"))["m"]
+    candidates = np.flatnonzero(rows.to_numpy())
+    score = np.zeros(pairs.height)
+    if len(candidates):
+        diff = pairs[candidates].select(
+            (_brackets("text") - _brackets("source_text") + quotes).alias("d")
+        )["d"]
+        score[candidates] = np.maximum(diff.cast(pl.Float64).to_numpy(), 0.0)
     return Scores(score, explain=lambda i: f"{score[i]:g} more unbalanced brackets/quotes")
 
 

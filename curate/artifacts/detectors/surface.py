@@ -43,8 +43,8 @@ def untranslated(pairs: pl.DataFrame, params: UntranslatedParams, ctx: Context) 
     fewer than ``min_letters`` letters.
     """
     letters = pairs.select(
-        pl.col("source_text").str.to_lowercase().str.replace_all(r"[^\p{L}]", "").alias("s"),
-        pl.col("text").str.to_lowercase().str.replace_all(r"[^\p{L}]", "").alias("t"),
+        pl.col("source_text").str.replace_all(r"[^\p{L}]+", "").str.to_lowercase().alias("s"),
+        pl.col("text").str.replace_all(r"[^\p{L}]+", "").str.to_lowercase().alias("t"),
         (pl.col("source_text").str.strip_chars() == pl.col("text").str.strip_chars()).alias("same"),
         (pl.col("src_lang") == pl.col("tgt_lang")).alias("same_lang"),
     )

@@ -196,15 +196,23 @@ def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores
     Score: numbers that look changed (1 each) plus numbers found on one side only (1/3 each),
     after forgiving what faithful translations do (see the module docstring); flagged at 1.
     """
-    differs = pairs.select((_digit_keys("source_text") != _digit_keys("text")).alias("d"))["d"]
-    rows = np.flatnonzero(differs.fill_null(True).to_numpy())
+    keys = pairs.select(_digit_keys("source_text").alias("s"), _digit_keys("text").alias("t"))
+    differs = (keys["s"] != keys["t"]).fill_null(True).to_numpy()
+    rows = np.flatnonzero(differs)
     score = np.zeros(pairs.height)
     found: dict[int, tuple[list[str], list[str]]] = {}
-    src = pairs["source_text"]
-    tgt = pairs["text"]
-    for i in rows:
-        score[i], missing, extra = number_difference(src[int(i)], tgt[int(i)])
-        found[int(i)] = (missing, extra)
+    src = pairs["source_text"].gather(rows).to_list()
+    tgt = pairs["text"].gather(rows).to_list()
+    src_keys = keys["s"].gather(rows).to_list()
+    tgt_keys = keys["t"].gather(rows).to_list()
+    for k, i in enumerate(rows.tolist()):
+        a, b = Counter(src_keys[k]), Counter(tgt_keys[k])
+        missing, extra = list((a - b).elements()), list((b - a).elements())
+        if missing and extra:  # numbers on both sides without a match: look closer
+            score[i], missing, extra = number_difference(src[k], tgt[k])
+        else:  # on one side only: written as words or dropped on the other
+            score[i] = (len(missing) + len(extra)) / 3
+        found[i] = (missing, extra)
 
     def explain(i: int) -> str:
         missing, extra = found[i]
