@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from curate.cli import build as _build
 from curate.cli import ingest as _ingest
 from curate.cli import inspect as _inspect
 from curate.cli import translate as _translate
@@ -40,6 +41,7 @@ def _options(
 _ingest.register(app)
 _inspect.register(app)
 _translate.register(app)
+_build.register(app)
 
 
 def main() -> None:

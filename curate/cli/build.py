@@ -1,0 +1,135 @@
+"""``curate build parallel|interleaved`` (Beam job ``beam_jobs.build``) and ``curate export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+from rich.console import Console
+
+from curate.errors import UserError
+from curate.store import Store
+
+build_app = typer.Typer(help="Build training sets from the store.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(build_app, name="build")
+    app.command("export")(export)
+
+
+def _section(path: Path | None, key: str) -> dict:
+    """A mapping from a YAML file (a whole recipe's ``key`` section, or the section itself)."""
+    if path is None:
+        return {}
+    if not path.exists():
+        raise UserError(f"config not found: {path}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping")
+    return data.get(key, data) if key in data else data
+
+
+def _run(
+    kind: str, store: Path, run_id: str | None, config: Path | None, mix: Path | None, **kw
+) -> None:
+    from beam_jobs.build import BuildJob, run_build
+
+    job = BuildJob(
+        run_id=run_id or f"build-{kind}",
+        kind=kind,
+        config=_section(config, kind),
+        mix=_section(mix, "mix") if mix else None,
+        **kw,
+    )
+    manifest = run_build(Store(store), job)
+    console = Console(stderr=True)
+    for stage, c in manifest["counts"].items():
+        filtered = ", ".join(f"{k}={v}" for k, v in c["filtered"].items()) or "none"
+        console.print(
+            f"{stage}: {c['in']} in, {c['out']} out; filtered: {filtered}", soft_wrap=True
+        )
+    console.print(f"training_samples: {manifest['rows'].get('training_samples', 0)} rows")
+
+
+STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
+CONFIG = typer.Option(None, "--config", help="YAML with the builder's options (or a recipe).")
+MIX = typer.Option(None, "--mix", help="YAML with mixing options (or a recipe with `mix:`).")
+TOKENIZER = typer.Option(None, "--tokenizer", help="SentencePiece model or HF tokenizer dir.")
+
+
+@build_app.command("parallel")
+def build_parallel(
+    store: Path = STORE,
+    config: Path | None = CONFIG,
+    mix: Path | None = MIX,
+    tokenizer: str | None = TOKENIZER,
+    run_id: str | None = typer.Option(None, help="Run id (default: build-parallel)."),
+) -> None:
+    """Parallel samples (templates, both directions, filtered and de-duplicated)."""
+    _run("parallel", store, run_id, config, mix, tokenizer=tokenizer)
+
+
+@build_app.command("interleaved")
+def build_interleaved(
+    store: Path = STORE,
+    config: Path | None = CONFIG,
+    mix: Path | None = MIX,
+    tokenizer: str | None = TOKENIZER,
+    pair_by: str = typer.Option("origin", help="origin, link or retrieval."),
+    link_field: str = typer.Option("link", help="Document field holding the shared link."),
+    pivot: str = typer.Option("en", help="Pivot language for link and retrieval pairing."),
+    method: str = typer.Option("tfidf", help="Retrieval similarity: tfidf or minhash."),
+    threshold: float = typer.Option(0.3, help="Retrieval score threshold."),
+    run_id: str | None = typer.Option(None, help="Run id (default: build-interleaved)."),
+) -> None:
+    """Interleaved (CrossIC-PT style) samples from paired documents."""
+    _run(
+        "interleaved",
+        store,
+        run_id,
+        config,
+        mix,
+        tokenizer=tokenizer,
+        pair_by=pair_by,
+        link_field=link_field,
+        pivot=pivot,
+        retrieval_method=method,
+        threshold=threshold,
+    )
+
+
+def export(
+    to: Path = typer.Option(..., "--to", help="Folder for the Hub-ready dataset."),
+    store: Path = STORE,
+    push: str | None = typer.Option(None, "--push", help="Also upload to this Hub dataset repo."),
+    name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
+    license: str = typer.Option("other", help="License id for the card."),
+    max_shard_mb: int = typer.Option(256, help="Largest Parquet shard, in MB."),
+    private: bool = typer.Option(False, help="Create the Hub repo as private."),
+) -> None:
+    """Export training samples as a Hub-ready folder (Parquet shards + dataset card)."""
+    from curate.export.hub import CardInfo, export_folder
+    from curate.export.hub import push as push_folder
+
+    st = Store(store)
+    table = st.read("training_samples")
+    if table.num_rows == 0:
+        raise UserError("the store has no training samples", hint="run `curate build ...` first")
+    builds = [m for m in st.manifests() if m["job"].startswith("build")]
+    card = CardInfo(
+        pretty_name=name,
+        license=license,
+        provenance=f"Built by curate from the store {st.root.name}.",
+        recipe={m["run_id"]: m["options"] for m in builds},
+    )
+    result = export_folder(table, to, card, max_shard_bytes=max_shard_mb * 1_000_000)
+    console = Console(stderr=True)
+    for config, splits in result.configs.items():
+        for split, info in splits.items():
+            console.print(f"{config}/{split}: {info['rows']} rows in {len(info['files'])} file(s)")
+    console.print(f"exported to {to}; load with datasets.load_dataset({str(to)!r}, name=CONFIG)")
+    if push:
+        url = push_folder(to, push, private=private)
+        console.print(f"pushed to {url}")
