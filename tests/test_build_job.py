@@ -1,4 +1,4 @@
-"""`curate build` and `curate export` on a real store: ingest -> translate -> build -> load_dataset."""
+"""`curate build` and `curate export` on a real store, through to `datasets.load_dataset`."""
 
 from __future__ import annotations
 
