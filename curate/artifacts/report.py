@@ -47,13 +47,13 @@ def _histogram(scores: np.ndarray, thresholds: list[float], direction: str, bins
     """Counts over the central 99% of the scores (the rest clipped into the end bins); the
     range always includes the thresholds. Scores with few distinct values keep their range."""
     values = scores[~np.isnan(scores)]
+    marks = list(thresholds) + ([-t for t in thresholds] if direction == "both" else [])
     if len(values) == 0:
-        return {"edges": [], "counts": [], "thresholds": thresholds}
+        return {"edges": [], "counts": [], "thresholds": marks}
     if len(values) > 200 and len(np.unique(values[:5000])) > 10:
         lo, hi = np.quantile(values, [0.005, 0.995])
     else:
         lo, hi = values.min(), values.max()
-    marks = list(thresholds) + ([-t for t in thresholds] if direction == "both" else [])
     lo, hi = float(min([lo, *marks])), float(max([hi, *marks]))
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5

@@ -1,29 +1,29 @@
-"""Cross-lingual checks without a translation model: is this output a translation of *this*
-source, and is anything missing from it?
+"""Misalignment without a translation model: is this output a translation of *this* source?
 
-Both detectors read tokens that survive translation more or less unchanged ("copyable" tokens):
-numbers, names and other capitalised words inside a sentence, acronyms, and word beginnings
-(first four characters of longer words, which catch names, cognates and loanwords). For every
-pair the batch gets these features (vectorised with polars):
+The detector reads tokens that survive translation more or less unchanged ("copyable" tokens):
+numbers, names and other capitalised words inside a sentence, and word beginnings (the first four
+characters of longer words, which catch names, cognates and loanwords). Per pair, vectorised
+with polars and scipy.sparse:
 
 * ``src_anchor_miss`` / ``tgt_anchor_miss``: share of one side's numbers and inner capitalised
-  words whose beginning does not occur on the other side (0 when a side has none, with an
-  indicator);
+  words whose beginning does not occur on the other side (missing when a side has none);
 * ``prefix_miss``: 1 - shared word beginnings / the smaller side's word beginnings;
-* ``number_miss``: 1 - Jaccard overlap of the digit strings (with an indicator);
-* ``length_z``: the robust length-ratio z of :mod:`curate.artifacts.detectors.length`;
-* question/exclamation mark mismatches and the source length.
+* ``number_miss``: 1 - Jaccard overlap of the digit strings;
+* ``own_sim`` and ``sim_margin``: TF-IDF cosine of the two sides' word beginnings, and that
+  minus the best rival pairing in the batch (Artetxe & Schwenk's margin criterion);
+* ``length_z`` (from :mod:`curate.artifacts.detectors.length`), question/exclamation mark
+  mismatches and the source length.
 
-``misalignment`` learns, per language pair and from the data itself, a logistic regression
-that tells the batch's pairs from the same sources paired with other targets of the batch (the
-random re-pairing negatives bicleaner trains on): its score is the probability that a pair
-looks like such a random pairing. ``omission`` adds the evidence that content is missing: how
-much shorter the output is than usual (-z) plus the source's copyable tokens that vanished.
+Per language pair, a logistic regression on weight-of-evidence binned features learns from the
+batch itself to tell its pairs from the same sources paired with other targets of the batch
+(the random re-pairing negatives bicleaner trains on), refitted once without the observed pairs
+that already look re-paired. The score is the log-odds that a pair is such a random pairing.
+The fitted model is JSON (``stats["misalignment"]``) and can be reused for later batches; the
+similarity margin works best on batches of a few hundred pairs or more per language pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,10 +239,14 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float, bins: int) -> dict
     return {"bins": [{"edges": e, "woe": v} for e, v in woe], "coef": w.tolist()}
 
 
-def _predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
+def _logit(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Log-odds that the rows are observed pairs (not random re-pairings)."""
     xw = np.c_[[_woe_apply(x[:, j], b["edges"], b["woe"]) for j, b in enumerate(model["bins"])]].T
-    logit = model["coef"][0] + xw @ np.asarray(model["coef"][1:])
-    return 1.0 / (1.0 + np.exp(-logit))
+    return model["coef"][0] + xw @ np.asarray(model["coef"][1:])
+
+
+def _predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-_logit(model, x)))
 
 
 @dataclass(frozen=True)
@@ -260,36 +264,37 @@ class MisalignmentParams:
 
 
 def _cached(
-    pairs: pl.DataFrame,
-    ctx: Context,
-    params: MisalignmentParams,
-    fit_needed: Callable[[str], bool],
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """Token sets and features of the batch, and those of a random re-pairing for the language
-    pairs that still need a model (``fit_needed``); computed once per batch."""
+    pairs: pl.DataFrame, ctx: Context, params: MisalignmentParams, models: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the batch's pairs (NaN rows for language pairs that have no model and too
+    few rows to learn one) and of a random re-pairing of the pairs that still need a model."""
     if "xl_features" in ctx.cache:
-        return ctx.cache["xl_sets"], ctx.cache["xl_features"], ctx.cache["xl_negatives"]
+        return ctx.cache["xl_features"], ctx.cache["xl_negatives"]
     rng = np.random.default_rng(params.seed)
-    sets = token_sets(pairs)
     z = length_z(pairs, LengthParams(), ctx)
     keys = pair_keys(pairs).to_numpy()
-    x = np.zeros((pairs.height, len(FEATURES)))
+    x = np.full((pairs.height, len(FEATURES)), np.nan)
     x_neg = np.full((pairs.height, len(FEATURES)), np.nan)
     length_models = ctx.stats.get("length_ratio", {})
     lengths = pairs.select(
         pl.col("source_text").str.strip_chars().str.len_chars().cast(pl.Float64).log1p().alias("s"),
         pl.col("text").str.strip_chars().str.len_chars().cast(pl.Float64).log1p().alias("t"),
     )
-    for key in np.unique(keys):
+    src_cols = ["src_prefix", "src_anchor", "src_number", "src_q", "src_x", "src_len"]
+    tgt_cols = ["tgt_prefix", "tgt_anchor", "tgt_number", "tgt_q", "tgt_x"]
+    for key in np.unique(keys).tolist():
         rows = np.flatnonzero(keys == key)
-        sub = sets[rows]
-        src, tgt = _tfidf(sub)
         n = len(rows)
+        fit = key not in models and n >= params.min_fit and key in length_models
+        if key not in models and not fit:
+            continue
+        sub = token_sets(pairs[rows])
+        src, tgt = _tfidf(sub)
         local = np.arange(n)
         candidates = local if n <= params.candidates else rng.choice(n, params.candidates, False)
         own, margin = similarity(src, tgt, local, candidates)
         x[rows] = features(sub, z[rows], own, margin)
-        if n < 2 or key not in length_models or not fit_needed(str(key)):
+        if not fit:
             continue
         # Negatives: the same sources with other targets of the batch (a random re-pairing).
         other = np.roll(local, int(rng.integers(1, n)))
@@ -300,12 +305,10 @@ def _cached(
         z_n = (ys - np.interp(xs, model["centres"], model["medians"])) / np.interp(
             xs, model["centres"], model["scales"]
         )
-        src_cols = ["src_prefix", "src_anchor", "src_number", "src_q", "src_x", "src_len"]
-        tgt_cols = ["tgt_prefix", "tgt_anchor", "tgt_number", "tgt_q", "tgt_x"]
         mixed = pl.concat([sub[src_cols], sub[tgt_cols][other]], how="horizontal")
         x_neg[rows] = features(mixed, z_n, own_n, margin_n)
-    ctx.cache.update(xl_sets=sets, xl_features=x, xl_negatives=x_neg)
-    return sets, x, x_neg
+    ctx.cache.update(xl_features=x, xl_negatives=x_neg)
+    return x, x_neg
 
 
 def fit_misalignment(
@@ -315,17 +318,25 @@ def fit_misalignment(
     rng = np.random.default_rng(params.seed)
     models: dict[str, dict[str, Any]] = {}
     for key in np.unique(keys):
-        rows = np.flatnonzero((keys == key) & ~np.isnan(x_neg[:, FEATURES.index("sim_margin")]))
+        rows = np.flatnonzero(keys == key)
         if len(rows) < params.min_fit:
             continue
         if len(rows) > params.max_fit:
             rows = rng.choice(rows, params.max_fit, replace=False)
-        fitted = _fit_logistic(
-            np.r_[x[rows], x_neg[rows]],
-            np.r_[np.ones(len(rows)), np.zeros(len(rows))],
-            params.ridge,
-            params.bins,
-        )
+        y = np.r_[np.ones(len(rows)), np.zeros(len(rows))]
+        fitted = _fit_logistic(np.r_[x[rows], x_neg[rows]], y, params.ridge, params.bins)
+        # The observed pairs hold some misaligned ones, labelled "aligned" above; that caps
+        # the scores near 1 / (1 + their share). Refit without the observed pairs that already
+        # look re-paired (PU-learning's usual cleaning step).
+        keep = _predict(fitted, x[rows]) >= 0.5
+        if 0 < (~keep).sum() < len(rows) // 2:
+            pos = rows[keep]
+            fitted = _fit_logistic(
+                np.r_[x[pos], x_neg[rows]],
+                np.r_[np.ones(len(pos)), np.zeros(len(rows))],
+                params.ridge,
+                params.bins,
+            )
         fitted["n"] = len(rows)
         models[str(key)] = fitted
     return models
@@ -334,30 +345,31 @@ def fit_misalignment(
 @register(
     "misalignment",
     version="1",
-    threshold=0.85,
+    threshold=5.0,
     params=MisalignmentParams,
     learns=True,
 )
 def misalignment(pairs: pl.DataFrame, params: MisalignmentParams, ctx: Context) -> Scores:
     """The output looks like the translation of another source (shuffled pairing).
 
-    Score in [0, 1]: probability, under a per-language-pair logistic regression learned from
-    the batch itself (observed pairs against random re-pairings), that the pair is a random
-    pairing. Features: copyable tokens (numbers, inner capitalised words, word beginnings)
-    found on the other side, length-ratio z, ?/! mismatches. NaN for pairs without a model
-    (fewer than ``min_fit`` rows and none given).
+    Score: log-odds, under a per-language-pair logistic regression learned from the batch
+    itself (observed pairs against random re-pairings), that the pair is a random pairing;
+    flagged at 5 (150 to 1) or more. Features: copyable tokens (numbers, inner capitalised
+    words, word beginnings) found on the other side, their TF-IDF similarity and its margin
+    over rival pairings, length-ratio z, ?/! mismatches. NaN for pairs without a model (fewer
+    than ``min_fit`` rows and none given).
     """
     models = ctx.stats.setdefault("misalignment", {})
-    _, x, x_neg = _cached(pairs, ctx, params, lambda key: key not in models)
+    x, x_neg = _cached(pairs, ctx, params, models)
     keys = pair_keys(pairs).to_numpy()
-    missing = np.isin(keys, [k for k in np.unique(keys) if k not in models])
-    if missing.any():
-        models.update(fit_misalignment(keys[missing], x[missing], x_neg[missing], params))
+    learn = ~np.isnan(x_neg[:, FEATURES.index("log_len")])
+    if learn.any():
+        models.update(fit_misalignment(keys[learn], x[learn], x_neg[learn], params))
     score = np.full(pairs.height, np.nan)
     for key, model in models.items():
         rows = keys == key
         if rows.any():
-            score[rows] = 1.0 - _predict(model, x[rows])
+            score[rows] = -_logit(model, x[rows])
 
     def explain(i: int) -> str:
         parts = [f"{name}={x[i, j]:.2f}" for j, name in enumerate(FEATURES) if "miss" in name]

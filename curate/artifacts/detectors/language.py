@@ -2,7 +2,7 @@
 
 Uses the batch language identifier of :mod:`curate.text.langid` (langid.py's model, vectorised).
 Language codes may be ISO 639-1 (``de``), ISO 639-2/3 (``deu``, ``ger``), NLLB-style
-(``deu_Latn``) or BCP 47 (``de-AT``); they are reduced to langid's ISO 639-1 codes.
+(``deu_Latn``) or BCP 47 (``de-AT``); langcodes reduces them to langid's ISO 639-1 codes.
 """
 
 from __future__ import annotations
@@ -10,33 +10,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import langcodes
 import numpy as np
 import polars as pl
 
 from curate.artifacts.registry import Context, Scores, register
 
-# ISO 639-2/3 codes (both B and T forms) of the languages langid.py knows, to their 639-1 code.
-_ISO3 = {
-    "afr": "af", "amh": "am", "arg": "an", "ara": "ar", "arb": "ar", "asm": "as", "aze": "az",
-    "azj": "az", "bel": "be", "bul": "bg", "ben": "bn", "bre": "br", "bos": "bs", "cat": "ca",
-    "ces": "cs", "cze": "cs", "cym": "cy", "wel": "cy", "dan": "da", "deu": "de", "ger": "de",
-    "dzo": "dz", "ell": "el", "gre": "el", "eng": "en", "epo": "eo", "spa": "es", "est": "et",
-    "ekk": "et", "eus": "eu", "baq": "eu", "fas": "fa", "per": "fa", "pes": "fa", "fin": "fi",
-    "fao": "fo", "fra": "fr", "fre": "fr", "gle": "ga", "glg": "gl", "guj": "gu", "heb": "he",
-    "hin": "hi", "hrv": "hr", "hat": "ht", "hun": "hu", "hye": "hy", "arm": "hy", "ind": "id",
-    "isl": "is", "ice": "is", "ita": "it", "jpn": "ja", "jav": "jv", "kat": "ka", "geo": "ka",
-    "kaz": "kk", "khm": "km", "kan": "kn", "kor": "ko", "kur": "ku", "kmr": "ku", "kir": "ky",
-    "lat": "la", "ltz": "lb", "lao": "lo", "lit": "lt", "lav": "lv", "lvs": "lv", "mlg": "mg",
-    "plt": "mg", "mkd": "mk", "mac": "mk", "mal": "ml", "mon": "mn", "khk": "mn", "mar": "mr",
-    "msa": "ms", "may": "ms", "zsm": "ms", "mlt": "mt", "nob": "nb", "nep": "ne", "npi": "ne",
-    "nld": "nl", "dut": "nl", "nno": "nn", "nor": "no", "oci": "oc", "ori": "or", "ory": "or",
-    "pan": "pa", "pol": "pl", "pus": "ps", "pbt": "ps", "por": "pt", "que": "qu", "ron": "ro",
-    "rum": "ro", "rus": "ru", "kin": "rw", "sme": "se", "sin": "si", "slk": "sk", "slo": "sk",
-    "slv": "sl", "sqi": "sq", "alb": "sq", "als": "sq", "srp": "sr", "swe": "sv", "swa": "sw",
-    "swh": "sw", "tam": "ta", "tel": "te", "tha": "th", "tgl": "tl", "fil": "tl", "tur": "tr",
-    "uig": "ug", "ukr": "uk", "urd": "ur", "vie": "vi", "vol": "vo", "wln": "wa", "xho": "xh",
-    "zho": "zh", "chi": "zh", "cmn": "zh", "yue": "zh", "zul": "zu",
-}  # fmt: skip
+#: Codes langcodes normalises differently from langid.py's model.
+_LANGID_ALIASES = {"fil": "tl", "yue": "zh"}
+
 
 #: The languages of langid.py's default model (1.1.6).
 LANGID_CODES = frozenset(
@@ -146,11 +128,19 @@ DEFAULT_EQUIVALENT = (("no", "nb", "nn"), ("hr", "bs", "sr"), ("ms", "id"))
 
 
 def base_language(code: str | None) -> str:
-    """``deu_Latn``, ``de-AT``, ``ger``, ``DE`` -> ``de`` (unknown codes come back lower-cased)."""
+    """``deu_Latn``, ``de-AT``, ``ger``, ``DE``, ``cmn`` -> ``de``/``zh`` (langid's codes).
+
+    Parsing is langcodes' (ISO 639-1/2/3, BCP 47, macrolanguages); unparsable codes come back
+    lower-cased.
+    """
     if not code:
         return ""
-    head = code.replace("_", "-").split("-")[0].lower()
-    return _ISO3.get(head, head)
+    tag = code.replace("_", "-")
+    try:
+        lang = langcodes.Language.get(langcodes.standardize_tag(tag, macro=True)).language or ""
+    except (ValueError, langcodes.tag_parser.LanguageTagError):
+        lang = tag.split("-")[0].lower()
+    return _LANGID_ALIASES.get(lang, lang)
 
 
 @dataclass(frozen=True)

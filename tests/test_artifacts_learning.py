@@ -1,0 +1,163 @@
+"""Detectors that learn what is usual per language pair from the data itself: length ratio,
+truncation (which uses it) and misalignment."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import numpy as np
+
+from curate.artifacts import DetectConfig, score_pairs
+
+LATIN = "abcdefghijklmnopqrstuvwxyz"
+CJK = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你"
+
+
+def _word(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _sentence(rng: random.Random, n_chars: int) -> str:
+    words, total = [], 0
+    while total < n_chars:
+        w = _word(rng, LATIN, rng.randint(2, 9))
+        words.append(w)
+        total += len(w) + 1
+    return " ".join(words).capitalize() + "."
+
+
+def length_corpus(seed: int = 0) -> tuple[list[dict], dict[str, int]]:
+    """en-de outputs about 1.2x the source's characters, en-zh about 0.35x; plus probes."""
+    rng = random.Random(seed)
+    rows, probes = [], {}
+    for i in range(120):
+        src = _sentence(rng, rng.randint(30, 200))
+        de = _sentence(rng, int(len(src) * 1.2 * math.exp(rng.gauss(0, 0.06))))
+        zh = _word(rng, CJK, max(2, int(len(src) * 0.35 * math.exp(rng.gauss(0, 0.06))))) + "。"
+        rows.append(_row(f"de{i}", "de", src, de))
+        rows.append(_row(f"zh{i}", "zh", src, zh))
+    src = _sentence(rng, 120)
+    for name, lang, text in [
+        ("de_short", "de", _sentence(rng, 40)),  # a third of the usual German length
+        ("zh_normal", "zh", _word(rng, CJK, 42) + "。"),  # usual for Chinese
+        ("zh_long", "zh", _word(rng, CJK, 150) + "。"),  # German-like length is 4x too long
+        ("de_normal", "de", _sentence(rng, 145)),
+    ]:
+        probes[name] = len(rows)
+        rows.append(_row(name, lang, src, text))
+    return rows, probes
+
+
+def _row(tid: str, lang: str, source: str, text: str, **extra: object) -> dict:
+    return {
+        "id": tid,
+        "src_lang": "en",
+        "tgt_lang": lang,
+        "source_text": source,
+        "text": text,
+        **extra,
+    }
+
+
+def test_length_ratio_is_learned_per_language_pair():
+    rows, probes = length_corpus()
+    _, runs = score_pairs(rows, DetectConfig(only=("length_ratio",)))
+    run = runs["length_ratio"]
+    assert run.flag[probes["de_short"]] and run.score[probes["de_short"]] < 0
+    assert run.flag[probes["zh_long"]] and run.score[probes["zh_long"]] > 0
+    assert not run.flag[probes["zh_normal"]]
+    assert not run.flag[probes["de_normal"]]
+    # the generated pairs themselves are within the band
+    assert run.flag[: len(rows) - 4].mean() < 0.02
+
+
+def test_learned_statistics_are_json_and_reused_by_small_batches():
+    rows, _ = length_corpus()
+    stats: dict = {}
+    score_pairs(rows, DetectConfig(only=("length_ratio",)), stats=stats)
+    assert set(stats["length_ratio"]) == {"en-de", "en-zh"}
+    restored = json.loads(json.dumps(stats))
+    small = [_row("x", "de", "Short source sentence here.", "Kurz.")]
+    _, runs = score_pairs(small, DetectConfig(only=("length_ratio",)), stats=restored)
+    assert runs["length_ratio"].flag[0]
+    # without statistics and with one row, the pair is not judged
+    _, runs = score_pairs(small, DetectConfig(only=("length_ratio",)))
+    assert math.isnan(runs["length_ratio"].score[0]) and not runs["length_ratio"].flag[0]
+
+
+def test_truncation_needs_a_lost_ending_and_a_short_output_or_the_engine_flag():
+    rows, _ = length_corpus()
+    rng = random.Random(5)
+    src = _sentence(rng, 150)
+    full = _sentence(rng, 180)
+    cut = full[: len(full) // 2].rstrip(". ")
+    probes = {
+        "cut": _row("cut", "de", src, cut),
+        "engine": _row("engine", "de", src, full, truncated=True),
+        "complete": _row("complete", "de", src, full),
+        "comma_end": _row("comma_end", "de", src, full.rstrip(".") + ","),  # sentence goes on
+        "zh_cut": _row("zh_cut", "zh", src, _word(rng, CJK, 20)),
+        "zh_complete": _row("zh_complete", "zh", src, _word(rng, CJK, 50) + "。"),
+    }
+    batch = [dict(r, truncated=False) for r in rows] + list(probes.values())
+    _, runs = score_pairs(batch, DetectConfig(only=("length_ratio", "truncation")))
+    flags = dict(zip([r["id"] for r in batch], runs["truncation"].flag.tolist(), strict=True))
+    assert flags["cut"] and flags["engine"] and flags["zh_cut"]
+    assert not flags["complete"] and not flags["comma_end"] and not flags["zh_complete"]
+
+
+NAMES = (
+    "Alice Bruno Carla Dmitri Elena Farid Greta Hiroshi Ingrid Jamal Klara Luis Mona Nils".split()
+)
+CITIES = "Paris Berlin Madrid Lisbon Vienna Prague Oslo Dublin Athens Warsaw Zurich Riga".split()
+
+
+def _aligned_pair(rng: random.Random) -> tuple[str, str]:
+    a, b = rng.sample(NAMES, 2)
+    city = rng.choice(CITIES)
+    n, day = rng.randint(2, 950), rng.randint(1, 28)
+    form = rng.randrange(4)
+    if form == 0:
+        return (
+            f"{a} met {b} in {city} on {day} May.",
+            f"{a} traf {b} am {day}. Mai in {city}.",
+        )
+    if form == 1:
+        return (
+            f"Yesterday {a} paid {n} euros for a ticket to {city}, said {b}.",
+            f"Gestern zahlte {a} {n} Euro für eine Fahrkarte nach {city}, sagte {b}.",
+        )
+    if form == 2:
+        return (
+            f"Why did {a} leave {city} after {n} days?",
+            f"Warum hat {a} {city} nach {n} Tagen verlassen?",
+        )
+    return (
+        f"The council of {city} approved a budget of {n} million; {a} and {b} voted no.",
+        f"Der Rat von {city} billigte einen Haushalt von {n} Millionen; {a} und {b} waren dagegen.",
+    )
+
+
+def test_misalignment_flags_outputs_that_belong_to_other_sources():
+    rng = random.Random(3)
+    pairs = [_aligned_pair(rng) for _ in range(240)]
+    rows = [_row(f"p{i}", "de", s, t) for i, (s, t) in enumerate(pairs)]
+    shuffled = list(range(0, 240, 12))  # 20 rows get another row's output
+    for k, i in enumerate(shuffled):
+        j = shuffled[(k + 1) % len(shuffled)]
+        rows[i]["text"] = pairs[j][1]
+    _, runs = score_pairs(rows, DetectConfig(only=("length_ratio", "misalignment")))
+    flag = runs["misalignment"].flag
+    is_shuffled = np.zeros(len(rows), dtype=bool)
+    is_shuffled[shuffled] = True
+    print(flag[is_shuffled].mean(), flag[~is_shuffled].mean())
+    assert flag[is_shuffled].mean() >= 0.8
+    assert flag[~is_shuffled].mean() <= 0.02
+
+
+def test_misalignment_does_not_judge_pairs_it_cannot_learn():
+    rows = [_row("a", "de", "Alice met Bruno in Paris.", "Der Rat billigte den Haushalt.")]
+    _, runs = score_pairs(rows, DetectConfig(only=("misalignment",)))
+    assert math.isnan(runs["misalignment"].score[0]) and not runs["misalignment"].flag[0]
