@@ -25,6 +25,7 @@ from beam_jobs.common import (
     make_pipeline,
     pipeline_options,
     quiet_beam_logging,
+    unchanged_run,
 )
 from curate.build.common import BuildReport
 from curate.build.interleave import InterleaveConfig, build_interleaved
@@ -196,7 +197,13 @@ def run_build(
     job: BuildJob,
     beam_args: list[str] | None = None,
     workers: int = 1,
+    force: bool = True,
 ) -> dict[str, Any]:
+    """Build training samples from ``store``; returns the run manifest.
+
+    With ``force=False`` an earlier run with the same options over the same upstream runs is
+    kept as it is.
+    """
     if job.kind not in ("parallel", "interleaved"):
         raise UserError(f"unknown builder {job.kind!r}", hint="parallel or interleaved")
     # validate every option before any work starts
@@ -210,7 +217,15 @@ def run_build(
         raise UserError(f"the store has no {source}", hint="run `curate translate` first")
     builder = build_parallel_pair if job.kind == "parallel" else build_interleaved_pair
     options = asdict(job)
-    fingerprint = content_id(repr(options), *(m.get("finished_at", "") for m in store.manifests()))
+    upstream = sorted(
+        str(m.get("fingerprint"))
+        for m in store.manifests()
+        if not m["job"].startswith(("build", "export"))
+    )
+    fingerprint = content_id(repr(options), *upstream)
+    previous = unchanged_run(store, job.run_id, fingerprint, force)
+    if previous is not None:
+        return previous
     quiet_beam_logging()
     with (
         clear_failures(store.root),

@@ -25,7 +25,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from curate.errors import UserError
 from curate.records import load_schema
-from curate.store import PartitionedWriter, Run, StageCounts, WrittenFile
+from curate.store import PartitionedWriter, Run, StageCounts, Store, WrittenFile
 
 LOCAL_RUNNERS = {None, "", "direct", "directrunner", "fnapirunner", "local"}
 RESULT_PREFIX = "_result-"
@@ -70,6 +70,21 @@ def clear_failures(store_root: Path) -> Iterator[None]:
                 hint="free space (or use another --store) and run the same command again",
             ) from None
         raise
+
+
+def unchanged_run(
+    store: Store, run_id: str, fingerprint: str, force: bool
+) -> dict[str, Any] | None:
+    """The committed manifest of ``run_id`` if it was made from the same inputs and settings.
+
+    Jobs return it (marked ``skipped``) instead of running again, unless ``force`` is set.
+    """
+    if force:
+        return None
+    manifest = store.manifest(run_id)
+    if manifest is None or manifest.get("fingerprint") != fingerprint:
+        return None
+    return {**manifest, "skipped": True}
 
 
 def quiet_beam_logging() -> None:

@@ -21,6 +21,7 @@ from beam_jobs.common import (
     make_pipeline,
     pipeline_options,
     quiet_beam_logging,
+    unchanged_run,
 )
 from curate.ingest import IngestConfig, ingest_batch
 from curate.io import READERS, FieldMap, ReadBatch, resolve_format
@@ -68,8 +69,12 @@ def run_ingest(
     config: IngestConfig,
     beam_args: list[str] | None = None,
     workers: int = 1,
+    force: bool = True,
 ) -> dict[str, Any]:
-    """Ingest ``inputs`` into ``store`` as run ``config.run_id``; returns the run manifest."""
+    """Ingest ``inputs`` into ``store`` as run ``config.run_id``; returns the run manifest.
+
+    With ``force=False`` an identical earlier run (same files, options) is kept as it is.
+    """
     inputs = [
         InputSpec(i.path, resolve_format(i.path, i.format or None), i.fields, i.options)
         for i in inputs
@@ -83,6 +88,9 @@ def run_ingest(
         "workers": workers,
     }
     fingerprint = content_id(repr(options), *(_file_stamp(i.path) for i in inputs))
+    previous = unchanged_run(store, config.run_id, fingerprint, force)
+    if previous is not None:
+        return previous
     quiet_beam_logging()
     with (
         clear_failures(store.root),

@@ -32,6 +32,7 @@ from beam_jobs.common import (
     make_pipeline,
     pipeline_options,
     quiet_beam_logging,
+    unchanged_run,
 )
 from curate.errors import UserError
 from curate.mt.engine import TranslateConfig, TranslationEngine
@@ -187,8 +188,12 @@ def run_translate(
     job: TranslateJob,
     beam_args: list[str] | None = None,
     workers: int = 1,
+    force: bool = True,
 ) -> dict[str, Any]:
-    """Translate a committed stage of ``store`` into ``job.targets``; returns the run manifest."""
+    """Translate a committed stage of ``store`` into ``job.targets``; returns the run manifest.
+
+    With ``force=False`` an identical earlier run (same input files, model, options) is kept.
+    """
     if job.source_stage not in SOURCE_STAGES:
         raise UserError(
             f"cannot translate stage {job.source_stage!r}", hint=f"one of {SOURCE_STAGES}"
@@ -210,6 +215,9 @@ def run_translate(
         engine.languages(src, tgt)
     options = {**asdict(job), "config": asdict(job.config), "files": len(files)}
     fingerprint = content_id(repr(options), engine.model.version, *files)
+    previous = unchanged_run(store, job.run_id, fingerprint, force)
+    if previous is not None:
+        return previous
     quiet_beam_logging()
     with clear_failures(store.root), store.open_run(STAGE, job.run_id, options, fingerprint) as run:
         run.models["model"] = f"{engine.model.model_id}@{engine.model.version}"

@@ -14,6 +14,7 @@ import typer
 from curate.cli import build as _build
 from curate.cli import ingest as _ingest
 from curate.cli import inspect as _inspect
+from curate.cli import run as _run
 from curate.cli import translate as _translate
 from curate.errors import UserError
 
@@ -42,6 +43,7 @@ _ingest.register(app)
 _inspect.register(app)
 _translate.register(app)
 _build.register(app)
+_run.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,293 @@
+"""Run a whole recipe: every stage in order, each as its Beam job, skipping unchanged ones.
+
+Stage run ids are ``<recipe name>-<stage>``; a stage whose inputs and settings match its last
+committed run is skipped (``force`` redoes it). ``steps(recipe)`` lists what would run, which
+``curate plan`` prints and ``curate run`` executes, reporting each step through a callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from beam_jobs.build import BuildJob, run_build
+from beam_jobs.ingest import InputSpec, run_ingest
+from beam_jobs.translate import TranslateJob, run_translate
+from curate.ingest import IngestConfig
+from curate.io import FieldMap
+from curate.mt.engine import TranslateConfig
+from curate.recipe import Recipe, resolve
+from curate.store import Store
+
+
+@dataclass
+class Step:
+    name: str  # e.g. "ingest news", "translate segments"
+    run_id: str
+    action: Callable[[bool], dict[str, Any]]  # force -> manifest
+
+
+@dataclass
+class StepResult:
+    step: str
+    run_id: str
+    skipped: bool
+    seconds: float
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def store_of(recipe: Recipe, base: Path) -> Store:
+    return Store(resolve(base, recipe.store))
+
+
+def steps(recipe: Recipe, base: Path) -> list[Step]:
+    """The recipe's stages, in order, ready to run."""
+    store = store_of(recipe, base)
+    runner = recipe.runner
+    out: list[Step] = []
+
+    def ingest_step(i: int) -> Step:
+        item = recipe.inputs[i]
+        dataset = item.dataset or Path(item.path).stem
+        run_id = f"{recipe.name}-ingest-{dataset}"
+        options: dict[str, Any] = {}
+        if item.target_file:
+            options["target_file"] = resolve(base, item.target_file)
+        if item.split:
+            options["split"] = item.split
+        fmt = "bitext" if item.target_file else (item.format or "")
+        spec = InputSpec(resolve(base, item.path), fmt, FieldMap(**item.fields), options)
+        config = IngestConfig(
+            dataset=dataset,
+            run_id=run_id,
+            kind=item.kind,
+            lang=item.lang,
+            target_lang=item.target_lang,
+        )
+        return Step(
+            f"ingest {dataset}",
+            run_id,
+            lambda force: run_ingest(
+                store, [spec], config, runner.beam_args, runner.workers, force
+            ),
+        )
+
+    out += [ingest_step(i) for i in range(len(recipe.inputs))]
+    if recipe.translate:
+        section = recipe.translate
+        model = (
+            resolve(base, section.model)
+            if section.model and "/" in section.model
+            else section.model
+        )
+        config = TranslateConfig.from_dict(section.options)
+        for stage in section.stages:
+            job = TranslateJob(
+                run_id=f"{recipe.name}-translate-{stage}",
+                targets=tuple(section.targets),
+                model=model,
+                source_stage=stage,
+                device=section.device,
+                strict_device=section.device == "cuda",
+                use_memory=section.memory,
+                batch_tokens=section.batch_tokens,
+                config=config,
+            )
+            out.append(
+                Step(
+                    f"translate {stage}",
+                    job.run_id,
+                    lambda force, job=job: run_translate(
+                        store, job, runner.beam_args, runner.workers, force
+                    ),
+                )
+            )
+    if recipe.build:
+        tokenizer = resolve(base, recipe.build.tokenizer) if recipe.build.tokenizer else None
+        if recipe.build.parallel is not None:
+            job = BuildJob(
+                run_id=f"{recipe.name}-build-parallel",
+                kind="parallel",
+                config=recipe.build.parallel,
+                mix=recipe.mix,
+                tokenizer=tokenizer,
+            )
+            out.append(Step("build parallel", job.run_id, _build_action(store, job, recipe)))
+        if recipe.build.interleaved is not None:
+            section_i = recipe.build.interleaved
+            job = BuildJob(
+                run_id=f"{recipe.name}-build-interleaved",
+                kind="interleaved",
+                config=section_i.options,
+                mix=recipe.mix,
+                tokenizer=tokenizer,
+                pair_by=section_i.pair_by,
+                link_field=section_i.link_field,
+                pivot=section_i.pivot,
+                retrieval_method=section_i.method,
+                threshold=section_i.threshold,
+            )
+            out.append(Step("build interleaved", job.run_id, _build_action(store, job, recipe)))
+    if recipe.export:
+        out.append(Step("export", f"{recipe.name}-export", _export_action(store, recipe, base)))
+    return out
+
+
+def _build_action(store: Store, job: BuildJob, recipe: Recipe) -> Callable[[bool], dict[str, Any]]:
+    runner = recipe.runner
+    return lambda force: run_build(store, job, runner.beam_args, runner.workers, force)
+
+
+def _export_action(store: Store, recipe: Recipe, base: Path) -> Callable[[bool], dict[str, Any]]:
+    from curate.export.hub import CardInfo, export_folder, push
+
+    section = recipe.export
+    assert section is not None
+
+    def action(force: bool) -> dict[str, Any]:
+        from beam_jobs.common import unchanged_run
+        from curate.records import content_id
+
+        run_id = f"{recipe.name}-export"
+        builds = sorted(
+            str(m.get("fingerprint")) for m in store.manifests() if m["job"].startswith("build")
+        )
+        options = section.model_dump()
+        fingerprint = content_id(repr(options), *builds)
+        previous = unchanged_run(store, run_id, fingerprint, force)
+        if previous is not None and Path(resolve(base, section.to)).exists():
+            return previous
+        table = store.read("training_samples")
+        card = CardInfo(
+            pretty_name=section.name,
+            license=section.license,
+            provenance=f"Built by curate from recipe {recipe.name!r}.",
+            recipe=recipe.model_dump(mode="json"),
+        )
+        with store.open_run("export", run_id, options, fingerprint) as run:
+            result = export_folder(
+                table,
+                resolve(base, section.to),
+                card,
+                max_shard_bytes=section.max_shard_mb * 1_000_000,
+            )
+            run.extra["export"] = {"folder": str(result.folder), "configs": result.configs}
+        if section.push:
+            push(resolve(base, section.to), section.push)
+        manifest = store.manifest(run_id)
+        assert manifest is not None
+        return manifest
+
+    return action
+
+
+def run_recipe(
+    recipe: Recipe,
+    base: Path,
+    force: bool = False,
+    on_step: Callable[[str, Step, StepResult | None], None] | None = None,
+) -> list[StepResult]:
+    """Run every step; ``on_step("start"|"done", step, result)`` reports progress."""
+    results = []
+    for step in steps(recipe, base):
+        if on_step:
+            on_step("start", step, None)
+        started = time.perf_counter()
+        manifest = step.action(force)
+        result = StepResult(
+            step.name,
+            step.run_id,
+            bool(manifest.get("skipped")),
+            time.perf_counter() - started,
+            manifest,
+        )
+        results.append(result)
+        if on_step:
+            on_step("done", step, result)
+    return results
+
+
+def estimate(recipe: Recipe, base: Path, probe_segments: int = 16) -> dict[str, Any]:
+    """What ``curate plan`` reports: the work each step would do and a time estimate.
+
+    Inputs are read and segmented in-process (no language identification) to count what would
+    be translated; texts already in the translation memory are subtracted; a short probe of
+    the model on this machine gives tokens per second.
+    """
+    from curate.ingest import ingest_batch
+    from curate.io import READERS, resolve_format
+    from curate.mt.engine import TranslationEngine
+    from curate.mt.memory import TranslationMemory
+
+    texts: dict[str, list[tuple[str, str]]] = {"segments": [], "examples": []}
+    records = 0
+    for item in recipe.inputs:
+        path = resolve(base, item.path)
+        fmt = "bitext" if item.target_file else resolve_format(path, item.format)
+        options = {"target_file": resolve(base, item.target_file)} if item.target_file else {}
+        config = IngestConfig(
+            dataset="plan", run_id="plan", kind=item.kind, lang=item.lang, identify_language=False
+        )
+        for batch in READERS[fmt](path, FieldMap(**item.fields), options):
+            result = ingest_batch(batch, config)
+            records += result.counts.records_in
+            for stage in texts:
+                if stage in result.tables:
+                    table = result.tables[stage].select(["text", "lang"]).to_pylist()
+                    texts[stage] += [(r["text"], r["lang"]) for r in table]
+    plan: dict[str, Any] = {"records": records, "steps": [s.name for s in steps(recipe, base)]}
+    if not recipe.translate:
+        return plan
+    section = recipe.translate
+    model = (
+        resolve(base, section.model) if section.model and "/" in section.model else section.model
+    )
+    config = TranslateConfig.from_dict(section.options)
+    engine = TranslationEngine.load(model, device=section.device, download=False, config=config)
+    memory = TranslationMemory(resolve(base, recipe.store)) if section.memory else None
+    todo: list[str] = []
+    total = 0
+    for stage in section.stages:
+        for target in section.targets:
+            by_lang: dict[str, list[str]] = {}
+            for text, lang in texts[stage]:
+                if lang != target:
+                    by_lang.setdefault(lang, []).append(text)
+            for lang, items in by_lang.items():
+                total += len(items)
+                if memory is None:
+                    todo += items
+                    continue
+                src_lang, tgt_lang = engine.languages(lang, target)
+                known = memory.lookup(
+                    engine.model.model_id,
+                    engine.model.version,
+                    src_lang.tag,
+                    tgt_lang.tag,
+                    items,
+                    decoding=config.decoding_key(),
+                )
+                todo += [t for t in items if t not in known]
+    tokens = sum(len(pieces) for pieces in engine.tokenizer.encode(todo)) if todo else 0
+    probe = todo[:probe_segments] or [t for t, _ in texts["segments"][:probe_segments]]
+    rate = 0.0
+    if probe:
+        lang = (texts["segments"] or texts["examples"])[0][1]
+        started = time.perf_counter()
+        engine.translate_texts(probe, lang, section.targets[0], config=config)
+        seconds = time.perf_counter() - started
+        rate = sum(len(p) for p in engine.tokenizer.encode(probe)) / max(seconds, 1e-6)
+    plan.update(
+        {
+            "segments_total": total,
+            "segments_to_translate": len(todo),
+            "from_memory": total - len(todo),
+            "source_tokens_to_translate": tokens,
+            "probe_source_tokens_per_s": round(rate, 1),
+            "translate_seconds_estimate": round(tokens / rate, 1) if rate else None,
+        }
+    )
+    return plan

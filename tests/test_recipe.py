@@ -1,0 +1,97 @@
+"""Recipes: validated up front with the key's path; `curate run` runs all and re-runs as a no-op."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from beam_jobs.recipe import run_recipe
+from curate.errors import UserError
+from curate.mt.random_model import random_ct2_model
+from curate.recipe import load_recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "datasets" / "samples"
+
+
+def write_recipe(folder: Path, data: dict) -> Path:
+    path = folder / "recipe.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def minimal(**extra) -> dict:
+    return {
+        "name": "t",
+        "store": "store",
+        "inputs": [{"path": "news.jsonl", "lang": "en"}],
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            minimal(translate={"targets": ["de"], "beam_sise": 2}),
+            "translate.beam_sise: unknown key",
+        ),
+        (minimal(colour="blue"), "colour: unknown key"),
+        ({"name": "t", "inputs": [{"lang": "en"}]}, "inputs.0.path: required key is missing"),
+        (minimal(inputs=[{"path": "a.jsonl", "fields": {"body": "x"}}]), "inputs.0.fields"),
+        (minimal(translate={"targets": ["de"], "stages": ["paragraphs"]}), "translate.stages.0"),
+        (minimal(name="../evil"), "name"),
+        (minimal(store="/etc/curate"), "store: absolute path"),
+        (minimal(store="../../../../elsewhere"), "store: '../../../../elsewhere' leaves"),
+    ],
+)
+def test_invalid_recipes_name_the_key(tmp_path, data, message):
+    with pytest.raises(UserError) as info:
+        load_recipe(write_recipe(tmp_path, data))
+    assert message in str(info.value)
+
+
+def test_yaml_is_parsed_safely(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['echo pwned']\ninputs: []\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_recipe(path)
+
+
+def test_the_shipped_demo_recipe_is_valid():
+    recipe, _ = load_recipe(ROOT / "datasets" / "recipes" / "demo.yaml")
+    assert recipe.translate is not None and recipe.translate.targets == ["qsy"]
+
+
+def test_run_then_rerun_is_a_no_op(tmp_path):
+    texts = [
+        json.loads(line)["text"] for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()
+    ]
+    random_ct2_model(tmp_path / "model", texts, src="en", tgt="de")
+    (tmp_path / "news.jsonl").write_text((SAMPLES / "news_en.jsonl").read_text())
+    data = minimal(
+        translate={
+            "model": "./model",
+            "targets": ["de"],
+            "options": {"beam_size": 1, "max_decoding_length": 8},
+        },
+        build={"parallel": {"drop_truncated": False, "dedup_near": False}},
+        export={"to": "hub"},
+    )
+    recipe, base = load_recipe(write_recipe(tmp_path, data))
+    first = run_recipe(recipe, base)
+    assert [r.step for r in first] == [
+        "ingest news",
+        "translate segments",
+        "build parallel",
+        "export",
+    ]
+    assert not any(r.skipped for r in first)
+    second = run_recipe(recipe, base)
+    assert all(r.skipped for r in second)
+    assert (tmp_path / "hub" / "README.md").exists()
+    forced = run_recipe(recipe, base, force=True)
+    assert not any(r.skipped for r in forced)
