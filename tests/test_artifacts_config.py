@@ -108,3 +108,30 @@ def test_every_detector_documents_its_score():
         assert detector.description, name
         assert detector.direction in ("high", "low", "both")
         assert dataclasses.is_dataclass(detector.params)
+
+
+def test_translations_records_go_in_directly_with_their_lineage():
+    rows = [
+        {
+            "id": "t1",
+            "src_lang": "en",
+            "tgt_lang": "de",
+            "source_kind": "segments",
+            "source_text": "The report is ready.",
+            "text": "Der Bericht ist fertig.",
+            "origin": "mt",
+            "score": -0.2,
+            "truncated": False,
+            "dataset": "news",
+            "source_id": "s1",
+            "run_id": "translate-1",
+            "stage": "translate",
+        }
+    ]
+    tags = detect(load_schema("translations").table(rows), run_id="detect-1")
+    names = set(tags.column("detector").to_pylist())
+    assert {"low_confidence", "truncation"} <= names  # engine columns switch them on
+    assert set(tags.column("dataset").to_pylist()) == {"news"}
+    assert set(tags.column("source_id").to_pylist()) == {"t1"}
+    assert tags.num_rows == len(names)
+    assert detect(load_schema("translations").table([])).num_rows == 0

@@ -9,7 +9,7 @@ import random
 
 import numpy as np
 
-from curate.artifacts import DetectConfig, score_pairs
+from curate.artifacts import DetectConfig, fit_stats, score_pairs
 
 LATIN = "abcdefghijklmnopqrstuvwxyz"
 CJK = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你"
@@ -161,3 +161,16 @@ def test_misalignment_does_not_judge_pairs_it_cannot_learn():
     rows = [_row("a", "de", "Alice met Bruno in Paris.", "Der Rat billigte den Haushalt.")]
     _, runs = score_pairs(rows, DetectConfig(only=("misalignment",)))
     assert math.isnan(runs["misalignment"].score[0]) and not runs["misalignment"].flag[0]
+
+
+def test_fit_stats_gives_later_batches_the_same_expectations():
+    rows, probes = length_corpus()
+    stats = fit_stats(rows)
+    assert {"length_ratio", "misalignment"} <= set(stats)
+    json.dumps(stats)
+    one = [rows[probes["de_short"]]]
+    _, runs = score_pairs(
+        one, DetectConfig(only=("length_ratio",)), stats=json.loads(json.dumps(stats))
+    )
+    _, full = score_pairs(rows, DetectConfig(only=("length_ratio",)))
+    assert runs["length_ratio"].score[0] == full["length_ratio"].score[probes["de_short"]]

@@ -8,6 +8,7 @@ that applies to the batch (score NaN/null when the detector could not judge it, 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,6 +130,25 @@ def detect(
     """Tag a batch: the ``artifact_tags`` table, one row per translation and detector."""
     pairs, runs = score_pairs(data, config, stats)
     return tags_table(pairs, runs, run_id=run_id, dataset=dataset)
+
+
+def fit_stats(
+    data: pa.Table | pl.DataFrame | list[dict[str, Any]],
+    config: DetectConfig | None = None,
+) -> dict[str, Any]:
+    """What the learning detectors learn per language pair from ``data`` (JSON-serialisable).
+
+    For a job in two passes: fit on a sample of each language pair (a few thousand rows per
+    pair is plenty), then give every batch a copy of the result as ``stats=``, so that small
+    batches are judged like large ones and every batch uses the same expectations.
+    """
+    config = config or DetectConfig()
+    pairs = pair_frame(data)
+    learning = tuple(d.name for d in config.selected(pairs.columns) if d.learns)
+    only = tuple(dict.fromkeys(("length_ratio", *learning)))  # the others need length z
+    stats: dict[str, Any] = {}
+    score_pairs(pairs, dataclasses.replace(config, only=only, skip=()), stats)
+    return stats
 
 
 def flags_wide(pairs: pl.DataFrame, runs: Mapping[str, DetectorRun]) -> pl.DataFrame:

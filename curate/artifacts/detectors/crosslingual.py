@@ -126,36 +126,77 @@ def _rowwise(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
     return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
 
-def similarity(
-    src: sp.csr_matrix, tgt: sp.csr_matrix, partner: np.ndarray, candidates: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Similarity of each source to its ``partner`` target, and that minus the best rival.
+def _top2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: position of the largest value, the largest value, the second largest."""
+    rows = np.arange(m.shape[0])
+    arg = m.argmax(axis=1)
+    best = m[rows, arg].copy()
+    if m.shape[1] < 2:
+        return arg, best, np.zeros_like(best)
+    m[rows, arg] = -np.inf
+    second = m.max(axis=1)
+    m[rows, arg] = best
+    return arg, best, second
 
-    Rivals are the ``candidates`` rows and the two rows on either side (misaligned corpora
-    are often shifted by a line): any of their targets (other than the partner) for the
-    source, and any of their sources (other than this one) for the partner target. The margin
-    is negative when the pair is not the best match it could be (the margin criterion of
-    Artetxe & Schwenk 2019).
+
+class Similarity:
+    """Cosine similarities between a batch's sources and targets, and pairings' margins.
+
+    A pairing gives each source ``i`` a ``partner`` target. Its margin is its similarity minus
+    the best rival: any candidate target (other than the partner) for the source, or any
+    candidate source (other than ``i``) for the partner target, so it is negative when the
+    pairing is not the best match it could be (the margin criterion of Artetxe & Schwenk 2019).
+    Rivals are every row for batches up to ``candidates`` rows (one dense n x n product serves
+    every pairing), otherwise a random sample of that many rows plus the two rows on either
+    side of ``i`` (misaligned corpora are often shifted by a line).
     """
-    n = src.shape[0]
-    own = _rowwise(src, tgt[partner])
-    best = np.zeros(n)
-    local = np.arange(n)
-    for shift in (-2, -1, 1, 2):
-        other = np.roll(local, shift)
-        rival_t = _rowwise(src, tgt[other])
-        rival_s = _rowwise(src[other], tgt[partner])
-        best = np.maximum(best, np.where(other != partner, rival_t, 0.0))
-        best = np.maximum(best, np.where(other != local, rival_s, 0.0))
-    tgt_c, src_c = tgt[candidates], src[candidates]
-    for lo in range(0, n, 2048):
-        rows = np.arange(lo, min(lo + 2048, n))
-        s_vs_c = (src[rows] @ tgt_c.T).toarray()
-        c_vs_t = (src_c @ tgt[partner[rows]].T).toarray().T
-        s_vs_c[candidates[None, :] == partner[rows, None]] = 0.0
-        c_vs_t[candidates[None, :] == rows[:, None]] = 0.0
-        best[rows] = np.maximum(best[rows], np.maximum(s_vs_c.max(axis=1), c_vs_t.max(axis=1)))
-    return own, own - best
+
+    def __init__(
+        self, src: sp.csr_matrix, tgt: sp.csr_matrix, candidates: int, rng: np.random.Generator
+    ) -> None:
+        self.src, self.tgt = src, tgt
+        n = src.shape[0]
+        self.full = n <= candidates
+        if self.full:
+            self.m = (src @ tgt.T).toarray().astype(np.float32)
+            # best and second-best rival per row (targets) and per column (sources)
+            self.row_arg, self.row_best, self.row_second = _top2(self.m)
+            self.col_arg, self.col_best, self.col_second = _top2(
+                (tgt @ src.T).toarray().astype(np.float32)
+            )
+        else:
+            self.candidates = rng.choice(n, candidates, replace=False)
+
+    def margins(self, partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Similarity of each source to its partner target, and that minus the best rival."""
+        n = len(partner)
+        local = np.arange(n)
+        if self.full:
+            own = self.m[local, partner]
+            rival_t = np.where(self.row_arg == partner, self.row_second, self.row_best)
+            rival_s = np.where(
+                self.col_arg[partner] == local, self.col_second[partner], self.col_best[partner]
+            )
+            best = np.maximum(np.maximum(rival_t, rival_s), 0.0)
+            return own, own - best
+        src, tgt, candidates = self.src, self.tgt, self.candidates
+        own = _rowwise(src, tgt[partner])
+        best = np.zeros(n)
+        for shift in (-2, -1, 1, 2):
+            other = np.roll(local, shift)
+            best = np.maximum(best, np.where(other != partner, _rowwise(src, tgt[other]), 0.0))
+            best = np.maximum(
+                best, np.where(other != local, _rowwise(src[other], tgt[partner]), 0.0)
+            )
+        tgt_c, src_c = tgt[candidates], src[candidates]
+        for lo in range(0, n, 2048):
+            rows = np.arange(lo, min(lo + 2048, n))
+            s_vs_c = (src[rows] @ tgt_c.T).toarray()
+            c_vs_t = (src_c @ tgt[partner[rows]].T).toarray().T
+            s_vs_c[candidates[None, :] == partner[rows, None]] = 0.0
+            c_vs_t[candidates[None, :] == rows[:, None]] = 0.0
+            best[rows] = np.maximum(best[rows], np.maximum(s_vs_c.max(axis=1), c_vs_t.max(axis=1)))
+        return own, own - best
 
 
 def _miss(found: pl.Expr, total: pl.Expr) -> pl.Expr:
@@ -276,39 +317,75 @@ def _cached(
     x = np.full((pairs.height, len(FEATURES)), np.nan)
     x_neg = np.full((pairs.height, len(FEATURES)), np.nan)
     length_models = ctx.stats.get("length_ratio", {})
+    groups: list[tuple[np.ndarray, bool]] = []
+    for key in np.unique(keys).tolist():
+        rows = np.flatnonzero(keys == key)
+        fit = key not in models and len(rows) >= params.min_fit and key in length_models
+        if key in models or fit:
+            groups.append((rows, fit))
+    if not groups:
+        ctx.cache.update(xl_features=x, xl_negatives=x_neg)
+        return x, x_neg
+    used = np.concatenate([rows for rows, _ in groups])
+    sets = token_sets(pairs[used])
+    position = np.empty(pairs.height, dtype=np.int64)
+    position[used] = np.arange(len(used))
+    own = np.zeros(len(used))
+    margin = np.zeros(len(used))
+    neg_rows, neg_other, neg_own, neg_margin = [], [], [], []
+    for rows, fit in groups:
+        local = position[rows]
+        src, tgt = _tfidf(sets[local])
+        sim = Similarity(src, tgt, params.candidates, rng)
+        own[local], margin[local] = sim.margins(np.arange(len(rows)))
+        if fit:
+            # Negatives: the same sources with other targets of the batch (a random re-pairing).
+            other = np.roll(np.arange(len(rows)), int(rng.integers(1, len(rows))))
+            o, m = sim.margins(other)
+            neg_rows.append(rows)
+            neg_other.append(rows[other])
+            neg_own.append(o)
+            neg_margin.append(m)
+    x[used] = features(sets, z[used], own, margin)
+    if neg_rows:
+        rows, other = np.concatenate(neg_rows), np.concatenate(neg_other)
+        mixed = pl.concat(
+            [
+                sets.select(pl.col("^src_.*$"))[position[rows]],
+                sets.select(pl.col("^tgt_.*$"))[position[other]],
+            ],
+            how="horizontal",
+        )
+        x_neg[rows] = features(
+            mixed,
+            _length_z_of(pairs, rows, other, keys, length_models),
+            *map(np.concatenate, (neg_own, neg_margin)),
+        )
+    ctx.cache.update(xl_features=x, xl_negatives=x_neg)
+    return x, x_neg
+
+
+def _length_z_of(
+    pairs: pl.DataFrame,
+    rows: np.ndarray,
+    other: np.ndarray,
+    keys: np.ndarray,
+    models: dict[str, Any],
+) -> np.ndarray:
+    """Length z of sources ``rows`` paired with the targets of rows ``other``."""
     lengths = pairs.select(
         pl.col("source_text").str.strip_chars().str.len_chars().cast(pl.Float64).log1p().alias("s"),
         pl.col("text").str.strip_chars().str.len_chars().cast(pl.Float64).log1p().alias("t"),
     )
-    src_cols = ["src_prefix", "src_anchor", "src_number", "src_q", "src_x", "src_len"]
-    tgt_cols = ["tgt_prefix", "tgt_anchor", "tgt_number", "tgt_q", "tgt_x"]
-    for key in np.unique(keys).tolist():
-        rows = np.flatnonzero(keys == key)
-        n = len(rows)
-        fit = key not in models and n >= params.min_fit and key in length_models
-        if key not in models and not fit:
-            continue
-        sub = token_sets(pairs[rows])
-        src, tgt = _tfidf(sub)
-        local = np.arange(n)
-        candidates = local if n <= params.candidates else rng.choice(n, params.candidates, False)
-        own, margin = similarity(src, tgt, local, candidates)
-        x[rows] = features(sub, z[rows], own, margin)
-        if not fit:
-            continue
-        # Negatives: the same sources with other targets of the batch (a random re-pairing).
-        other = np.roll(local, int(rng.integers(1, n)))
-        own_n, margin_n = similarity(src, tgt, other, candidates)
-        model = length_models[key]
-        xs = lengths["s"].gather(rows).to_numpy()
-        ys = lengths["t"].gather(rows[other]).to_numpy() - xs
-        z_n = (ys - np.interp(xs, model["centres"], model["medians"])) / np.interp(
-            xs, model["centres"], model["scales"]
-        )
-        mixed = pl.concat([sub[src_cols], sub[tgt_cols][other]], how="horizontal")
-        x_neg[rows] = features(mixed, z_n, own_n, margin_n)
-    ctx.cache.update(xl_features=x, xl_negatives=x_neg)
-    return x, x_neg
+    xs = lengths["s"].to_numpy()[rows]
+    ys = lengths["t"].to_numpy()[other] - xs
+    z = np.full(len(rows), np.nan)
+    for key in np.unique(keys[rows]).tolist():
+        model = models[key]
+        sel = keys[rows] == key
+        med = np.interp(xs[sel], model["centres"], model["medians"])
+        z[sel] = (ys[sel] - med) / np.interp(xs[sel], model["centres"], model["scales"])
+    return z
 
 
 def fit_misalignment(
