@@ -22,11 +22,13 @@ Links are always ``(labelled word, other word)`` here; the direction helpers swa
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import regex
 
+from curate.align.anchors import add_anchor_links
 from curate.align.registry import Link, WordAligner
 from curate.align.tokenize import Tokens, tokenize
 from curate.project.iob import TokenSpan, char_spans_to_token, spans_to_tags, token_spans_to_char
@@ -40,14 +42,47 @@ _HAS_WORD_CHAR = regex.compile(r"[\p{L}\p{N}]")
 
 @dataclass(frozen=True)
 class ProjectionConfig:
-    """Options of alignment-based projection."""
+    """Options of alignment-based projection (defaults: what scored best on Europarl NER)."""
 
-    #: merge groups of linked words separated by at most this many unlinked words
-    max_gap: int = 1
-    #: drop words without a letter or digit (punctuation, symbols) from projections
-    drop_punctuation: bool = True
+    #: merge groups of linked words separated by at most this many words
+    max_gap: int = 2
     #: do not fill a gap with words linked to words outside the span
-    respect_other_links: bool = True
+    respect_other_links: bool = False
+    #: drop words without a letter or digit (punctuation, symbols) when choosing the words of a
+    #: projection; punctuation linked to the span at its edges and closing brackets come back
+    drop_punctuation: bool = True
+    #: link look-alike words (names, numbers) first, overriding the aligner for them
+    #: (:mod:`curate.align.anchors`); needs the labelled side's words
+    anchors: bool = True
+    #: in batches of at least ``min_texts_for_function_words`` texts, learn the other side's
+    #: frequent short words (articles, prepositions) and trim them off projection edges
+    trim_function_words: bool = True
+    min_texts_for_function_words: int = 50
+    #: more words (lower-case) to trim off the edges unless the labelled span has them too
+    trim_words: frozenset[str] = frozenset()
+    #: e.g. "MISC": a span labelled with one of ``name_labels`` that lands on lower-case words
+    #: only is relabelled (CoNLL guidelines: "finnischen" from "Finland" is MISC, not LOC)
+    adjective_label: str | None = None
+    name_labels: tuple[str, ...] = ("PER", "LOC")
+    #: extend a projection over capitalised neighbours that are linked to nothing (names in
+    #: languages that do not capitalise nouns; hurts German)
+    extend_names: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_gap < 0:
+            raise ValueError("max_gap must be >= 0")
+
+
+def frequent_function_words(
+    texts: Sequence[Sequence[str]], min_share: float = 0.05, max_length: int = 5
+) -> frozenset[str]:
+    """Lower-case alphabetic words of at most ``max_length`` characters that occur in at least
+    ``min_share`` of ``texts`` (tokenised): in practice articles, prepositions, conjunctions."""
+    counts: Counter[str] = Counter()
+    for tokens in texts:
+        counts.update({t for t in tokens if t.isalpha() and t.islower() and len(t) <= max_length})
+    need = max(2, min_share * len(texts))
+    return frozenset(w for w, c in counts.items() if c >= need)
 
 
 @dataclass
@@ -89,15 +124,60 @@ def _groups(positions: list[int]) -> list[list[int]]:
     return groups
 
 
+_OPENING, _CLOSING = "([{«“‘„", ")]}»”’“"
+
+
+def _refine_edges(
+    start: int,
+    end: int,
+    linked: set[int],
+    span_words: set[str],
+    other_tokens: Sequence[str],
+    all_linked: set[int],
+    config: ProjectionConfig,
+) -> tuple[int, int]:
+    """Trim function words off the edges; take in linked punctuation and closing brackets."""
+    if config.trim_words:
+        while end - start > 1 and _trimmable(other_tokens[start], span_words, config):
+            start += 1
+        while end - start > 1 and _trimmable(other_tokens[end - 1], span_words, config):
+            end -= 1
+    if config.drop_punctuation:
+        # Punctuation linked to the span at its edges belongs to it ("( CEN )").
+        while start > 0 and start - 1 in linked and not _is_word(other_tokens[start - 1]):
+            start -= 1
+        while end < len(other_tokens) and end in linked and not _is_word(other_tokens[end]):
+            end += 1
+        inside = "".join(other_tokens[start:end])
+        for o, c in zip(_OPENING, _CLOSING, strict=True):
+            unclosed = inside.count(o) > inside.count(c)
+            if unclosed and end < len(other_tokens) and other_tokens[end] == c:
+                end += 1
+    if config.extend_names:
+        # Capitalised neighbours that no word is linked to continue a name ("Sri Lanka").
+        while start > 0 and start - 1 not in all_linked and other_tokens[start - 1][:1].isupper():
+            start -= 1
+        while end < len(other_tokens) and end not in all_linked and other_tokens[end][:1].isupper():
+            end += 1
+    return start, end
+
+
+def _trimmable(token: str, span_words: set[str], config: ProjectionConfig) -> bool:
+    low = token.casefold()
+    return low in config.trim_words and low not in span_words
+
+
 def _candidate(
     span: TokenSpan,
     links_by_src: dict[int, list[int]],
     other_tokens: Sequence[str],
     linked_from_outside: set[int],
+    span_words: set[str],
     config: ProjectionConfig,
 ) -> tuple[tuple[int, int] | None, int, str | None]:
     """``((start, end), support, reason)`` for one labelled token span."""
-    positions = sorted({t for s in range(span.start, span.end) for t in links_by_src.get(s, ())})
+    linked = {t for s in range(span.start, span.end) for t in links_by_src.get(s, ())}
+    positions = sorted(linked)
     if not positions:
         return None, 0, "no aligned words"
     if config.drop_punctuation:
@@ -114,9 +194,13 @@ def _candidate(
             merged[-1] = merged[-1] + list(gap) + g
         else:
             merged.append(g)
-    support = {id(g): sum(1 for t in g if t in positions) for g in merged}
+    support = {id(g): sum(1 for t in g if t in linked) for g in merged}
     best = max(merged, key=lambda g: (support[id(g)], len(g), -g[0]))
-    return (best[0], best[-1] + 1), support[id(best)], None
+    all_linked = linked | linked_from_outside
+    start, end = _refine_edges(
+        best[0], best[-1] + 1, linked, span_words, other_tokens, all_linked, config
+    )
+    return (start, end), support[id(best)], None
 
 
 def project_token_spans(
@@ -124,13 +208,17 @@ def project_token_spans(
     links: Sequence[Link],
     other_tokens: Sequence[str],
     config: ProjectionConfig = ProjectionConfig(),
+    labelled_tokens: Sequence[str] | None = None,
 ) -> tuple[list[tuple[int, TokenSpan]], list[tuple[int, str]]]:
     """Project labelled token spans over ``(labelled word, other word)`` links.
 
     Returns ``(index of the labelled span, projected token span)`` pairs in text order of the
     other side, and ``(index of the labelled span, reason)`` for every span that was dropped
-    or changed.
+    or changed. ``labelled_tokens`` enables anchors (with ``config.anchors``) and keeps edge
+    trimming from removing words that the labelled span has too.
     """
+    if config.anchors and labelled_tokens is not None:
+        links = add_anchor_links(labelled_tokens, other_tokens, links)
     links_by_src: dict[int, list[int]] = {}
     for s, t in links:
         if 0 <= t < len(other_tokens):
@@ -141,7 +229,12 @@ def project_token_spans(
         outside = {
             t for s, ts in links_by_src.items() if not span.start <= s < span.end for t in ts
         }
-        found, support, why = _candidate(span, links_by_src, other_tokens, outside, config)
+        words = (
+            {w.casefold() for w in labelled_tokens[span.start : span.end]}
+            if labelled_tokens is not None
+            else set()
+        )
+        found, support, why = _candidate(span, links_by_src, other_tokens, outside, words, config)
         if found is None:
             reasons.append((k, why or "not projected"))
             continue
@@ -158,6 +251,14 @@ def project_token_spans(
         if len(best) < end - start:
             reasons.append((k, "trimmed where it overlapped another projected span"))
         taken.update(best)
+        words = other_tokens[best[0] : best[-1] + 1]
+        if (
+            config.adjective_label
+            and label in config.name_labels
+            and not any(c.isupper() for w in words for c in w)
+        ):
+            reasons.append((k, f"relabelled {config.adjective_label}: lands on lower-case words"))
+            label = config.adjective_label
         kept.append((k, TokenSpan(best[0], best[-1] + 1, label)))
     kept.sort(key=lambda item: item[1].start)
     return kept, reasons
@@ -170,6 +271,7 @@ def project_spans(
     other_offsets: Sequence[tuple[int, int]],
     links: Sequence[Link],
     config: ProjectionConfig = ProjectionConfig(),
+    labelled_tokens: Sequence[str] | None = None,
 ) -> ProjectionResult:
     """Project character spans of the labelled text onto the other text.
 
@@ -190,7 +292,9 @@ def project_spans(
         reasons.extend((k, "the other text has no words") for k in origin)
         projected: list[tuple[int, TokenSpan]] = []
     else:
-        projected, why = project_token_spans(token_spans, links, other_tokens, config)
+        projected, why = project_token_spans(
+            token_spans, links, other_tokens, config, labelled_tokens
+        )
         reasons.extend((origin[k], msg) for k, msg in why)
     tok_out = [ts for _, ts in projected]
     n = len(spans)
@@ -243,6 +347,9 @@ def project_batch(
         raise ValueError(f"{len(labelled)} labelled texts but {len(others)} other texts")
     lab_tok = [tokenizer(item.text, labelled_lang) for item in labelled]
     oth_tok = [tokenizer(text, other_lang) for text in others]
+    if config.trim_function_words and len(others) >= config.min_texts_for_function_words:
+        learnt = frequent_function_words([t.tokens for t in oth_tok])
+        config = replace(config, trim_words=config.trim_words | learnt)
     if labelled_is_source:
         pairs = [(a.tokens, b.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
     else:
@@ -252,7 +359,9 @@ def project_batch(
     rows = zip(labelled, others, lab_tok, oth_tok, all_links, strict=True)
     for item, other, lt, ot, links in rows:
         links = list(links) if labelled_is_source else swap_links(links)
-        result = project_spans(item.spans, lt.offsets, ot.tokens, ot.offsets, links, config)
+        result = project_spans(
+            item.spans, lt.offsets, ot.tokens, ot.offsets, links, config, lt.tokens
+        )
         results.append(
             replace(
                 result,

@@ -1,0 +1,68 @@
+"""eflomal aligns a synthetic language pair close to its known gold alignment."""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.align.eflomal import EFLOMAL_MAX_TOKENS, EflomalAligner, EflomalConfig
+from curate.align.registry import available_aligners, get_aligner
+from curate.errors import UserError
+from curate.evaluate.alignment import GoldAlignment, score_alignments
+from curate.synth import generate
+
+FAST = {"rel_iterations": 0.3, "n_samplers": 1}
+
+
+@pytest.fixture(scope="module")
+def synth_pairs():
+    return generate(400, seed=11)
+
+
+def _gold(pairs) -> list[GoldAlignment]:
+    return [GoldAlignment(frozenset(p.alignment), frozenset(p.alignment)) for p in pairs]
+
+
+def _tokens(pairs):
+    return [(p.src.split(), p.tgt.split()) for p in pairs]
+
+
+def test_alignment_of_synthetic_pairs_is_close_to_gold(synth_pairs) -> None:
+    aligner = get_aligner("eflomal", symmetrize="grow-diag-final-and", **FAST)
+    links = aligner.align(_tokens(synth_pairs))
+    scores = score_alignments(links, _gold(synth_pairs))
+    assert scores.aer < 0.2, scores
+    assert aligner.method == "eflomal-v1/grow-diag-final-and"
+
+
+def test_extra_text_is_trained_on_but_not_returned(synth_pairs) -> None:
+    asked, extra = synth_pairs[:40], synth_pairs[40:]
+    alone = EflomalAligner(EflomalConfig(**FAST)).align(_tokens(asked))
+    helped = EflomalAligner(EflomalConfig(extra=_tokens(extra), **FAST)).align(_tokens(asked))
+    assert len(helped) == len(asked)
+    gold = _gold(asked)
+    # 40 pairs alone are too few to learn from; the extra 360 pairs make a clear difference.
+    assert score_alignments(helped, gold).aer < score_alignments(alone, gold).aer - 0.05
+
+
+def test_links_stay_inside_the_sentences_and_odd_pairs_get_none(synth_pairs) -> None:
+    pairs = _tokens(synth_pairs[:60])
+    long_pair = (["w"] * (EFLOMAL_MAX_TOKENS + 5), ["v"] * 10)
+    pairs += [([], ["a", "b"]), (["a"], []), long_pair, (["x y", ""], ["z"])]
+    aligner = EflomalAligner(EflomalConfig(**FAST))
+    links = aligner.align(pairs)
+    assert len(links) == len(pairs)
+    for (src, tgt), pair_links in zip(pairs, links, strict=True):
+        assert all(0 <= i < len(src) and 0 <= j < len(tgt) for i, j in pair_links)
+    assert links[-4] == links[-3] == links[-2] == []
+    assert aligner.last_stats["too_long"] == 1
+    assert aligner.last_stats["empty"] == 2
+
+
+def test_registry_knows_both_aligners_and_rejects_unknown_options() -> None:
+    assert {"eflomal", "simalign"} <= set(available_aligners())
+    with pytest.raises(UserError, match="unknown option"):
+        get_aligner("eflomal", symmetrise="union")
+    with pytest.raises(UserError, match="unknown aligner"):
+        get_aligner("giza")
+    with pytest.raises(ValueError, match="unknown symmetrisation"):
+        get_aligner("eflomal", symmetrize="diagonal")

@@ -1,0 +1,84 @@
+"""Batched simalign gives the same links as simalign's own per-pair aligner for one model."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+simalign = pytest.importorskip("simalign")
+
+from curate.align.registry import get_aligner  # noqa: E402
+from curate.align.simalign_batched import BatchedSimAligner, SimAlignConfig  # noqa: E402
+
+WORDS = (
+    "the a cat dog house red blue big small run runs ran el la gato perro casa rojo azul "
+    "grande corre"
+).split()
+MAX_POSITIONS = 40
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    """A randomly initialised 2-layer BERT with a small WordPiece vocabulary."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    letters = list("abcdefghijklmnopqrstuvwxyz.,!?")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters]
+    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + WORDS + ["##s", "##ing"]
+    (path / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=MAX_POSITIONS,
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def _pairs(n: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
+    rng = random.Random(seed)
+    vocab = [*WORDS, "xyzzy", "runner", "houses"]  # the last three split into subwords
+    return [
+        (
+            [rng.choice(vocab) for _ in range(rng.randint(1, 12))],
+            [rng.choice(vocab) for _ in range(rng.randint(1, 12))],
+        )
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("token_type", ["bpe", "word"])
+def test_batched_links_equal_simalign_per_pair(tiny_model: str, token_type: str) -> None:
+    pairs = _pairs(40)
+    reference = simalign.SentenceAligner(
+        model=tiny_model, token_type=token_type, matching_methods="mai", device="cpu", layer=2
+    )
+    expected = [reference.get_word_aligns(src, tgt) for src, tgt in pairs]
+    for method, key in [("argmax", "inter"), ("itermax", "itermax"), ("match", "mwmf")]:
+        config = SimAlignConfig(
+            model=tiny_model, layer=2, matching=method, token_type=token_type, batch_tokens=256
+        )
+        got = BatchedSimAligner(config).align(pairs)
+        assert got == [[tuple(link) for link in e[key]] for e in expected], method
+
+
+def test_inputs_longer_than_the_encoder_limit_are_aligned_whole(tiny_model: str) -> None:
+    aligner = get_aligner("simalign", model=tiny_model, layer=2, matching="argmax")
+    long_src = ["cat", "dog", "house"] * 30  # 90 words > 40 positions
+    long_tgt = ["gato", "perro", "casa"] * 30
+    (links,) = aligner.align([(long_src, long_tgt)])
+    assert aligner.last_stats["long_inputs"] == 2
+    assert aligner.last_stats["windows"] >= 6
+    # Words past the limit are aligned too, and every link stays in range.
+    assert max(i for i, _ in links) >= MAX_POSITIONS
+    assert all(0 <= i < len(long_src) and 0 <= j < len(long_tgt) for i, j in links)
+
+
+def test_layer_deeper_than_the_model_is_an_error(tiny_model: str) -> None:
+    with pytest.raises(ValueError, match="layer"):
+        BatchedSimAligner(SimAlignConfig(model=tiny_model, layer=8))
