@@ -31,7 +31,7 @@ def test_alignment_of_synthetic_pairs_is_close_to_gold(synth_pairs) -> None:
     links = aligner.align(_tokens(synth_pairs))
     scores = score_alignments(links, _gold(synth_pairs))
     assert scores.aer < 0.2, scores
-    assert aligner.method == "eflomal-v1/grow-diag-final-and"
+    assert aligner.method == "eflomal-v1/p4/grow-diag-final-and"
 
 
 def test_extra_text_is_trained_on_but_not_returned(synth_pairs) -> None:

@@ -27,7 +27,19 @@ def test_offsets_always_point_at_the_token(text: str) -> None:
 def test_punctuation_is_split_from_words_and_numbers_stay_whole() -> None:
     tokens = _check_offsets('He paid 1,000.50 euros (in cash), "twice".', "en")
     assert tokens == [
-        "He", "paid", "1,000.50", "euros", "(", "in", "cash", ")", ",", '"', "twice", '"', ".",
+        "He",
+        "paid",
+        "1,000.50",
+        "euros",
+        "(",
+        "in",
+        "cash",
+        ")",
+        ",",
+        '"',
+        "twice",
+        '"',
+        ".",
     ]
 
 
@@ -36,7 +48,13 @@ def test_hyphenated_words_stay_together() -> None:
 
 
 def test_elision_splits_after_the_apostrophe_in_romance_languages() -> None:
-    assert _check_offsets("dell'Unione e l'Italia", "it") == ["dell'", "Unione", "e", "l'", "Italia"]
+    assert _check_offsets("dell'Unione e l'Italia", "it") == [
+        "dell'",
+        "Unione",
+        "e",
+        "l'",
+        "Italia",
+    ]
 
 
 def test_english_clitics_split_before_the_apostrophe() -> None:
@@ -48,7 +66,16 @@ def test_chinese_is_cut_per_character() -> None:
 
 
 def test_japanese_mixed_scripts_are_cut_per_character_and_latin_stays_whole() -> None:
-    assert _check_offsets("東京でiPhoneを買った") == ["東", "京", "で", "iPhone", "を", "買", "っ", "た"]
+    assert _check_offsets("東京でiPhoneを買った") == [
+        "東",
+        "京",
+        "で",
+        "iPhone",
+        "を",
+        "買",
+        "っ",
+        "た",
+    ]
 
 
 def test_thai_combining_marks_stay_with_their_base_character() -> None:

@@ -12,6 +12,11 @@ letter, or is long) and either
 - equals (case-insensitively) exactly one target word and occurs once in the source, or
 - has exactly one target word with a common prefix of at least ``min_prefix`` characters and a
   rapidfuzz similarity of at least ``min_similarity``, clearly ahead of the next candidate.
+
+Compound words are matched by their parts too: the parts of ``1985-05-27``, ``PPE-DE`` or
+``EU-Bürger`` that equal a word of the other side (``27``, ``1985``, ``PPE``, ``EU``) are linked
+to it. Part links are added without removing other links, since the compound may well be
+linked to other words too (``Mitgliedstaaten``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import regex
+
 from curate.align.registry import Link
+
+_PART_SPLIT = regex.compile(r"[^\p{L}\p{N}]+")
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ class AnchorConfig:
     min_similarity: float = 75.0
     #: remove the anchored words' other links
     override: bool = True
+    #: link parts of compound words (``1985-05-27``, ``EU-Bürger``) to equal words
+    parts: bool = True
 
 
 def _name_like(token: str, config: AnchorConfig) -> bool:
@@ -105,6 +116,35 @@ def find_anchors(
     return sorted(anchors)
 
 
+def find_part_links(
+    src: Sequence[str], tgt: Sequence[str], config: AnchorConfig = AnchorConfig()
+) -> list[Link]:
+    """Links between parts of compound words and equal words of the other side.
+
+    A part must be name-like, occur once among the words and parts of its side, and equal
+    exactly one word of the other side (case-insensitively).
+    """
+    out: set[Link] = set()
+    for a, b, flip in ((src, tgt, False), (tgt, src, True)):
+        b_low = [t.casefold() for t in b]
+        b_count = Counter(b_low)
+        b_pos = {t: j for j, t in enumerate(b_low)}
+        parts_of: list[list[str]] = []
+        for token in a:
+            pieces = [p for p in _PART_SPLIT.split(token) if p]
+            parts_of.append(pieces if len(pieces) > 1 else [])
+        a_count = Counter(p.casefold() for pieces in parts_of for p in pieces)
+        a_count.update(t.casefold() for t in a)
+        for i, pieces in enumerate(parts_of):
+            for piece in pieces:
+                low = piece.casefold()
+                if not _name_like(piece, config) or a_count[low] != 1 or b_count[low] != 1:
+                    continue
+                j = b_pos[low]
+                out.add((j, i) if flip else (i, j))
+    return sorted(out)
+
+
 def add_anchor_links(
     src: Sequence[str],
     tgt: Sequence[str],
@@ -114,7 +154,8 @@ def add_anchor_links(
     """``links`` with anchors added (and, with ``override``, the anchored words' other links
     removed)."""
     anchors = find_anchors(src, tgt, config)
-    if not anchors:
+    parts = find_part_links(src, tgt, config) if config.parts else []
+    if not anchors and not parts:
         return sorted(set(links))
     out = set(links)
     if config.override:
@@ -122,4 +163,5 @@ def add_anchor_links(
         tgt_anch = {j for _, j in anchors}
         out = {(i, j) for i, j in out if i not in src_anch and j not in tgt_anch}
     out.update(anchors)
+    out.update(parts)
     return sorted(out)

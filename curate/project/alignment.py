@@ -143,16 +143,16 @@ def _refine_edges(
         while end - start > 1 and _trimmable(other_tokens[end - 1], span_words, config):
             end -= 1
     if config.drop_punctuation:
-        # Punctuation linked to the span at its edges belongs to it ("( CEN )").
-        while start > 0 and start - 1 in linked and not _is_word(other_tokens[start - 1]):
-            start -= 1
-        while end < len(other_tokens) and end in linked and not _is_word(other_tokens[end]):
-            end += 1
+        # A bracket opened inside the projection and closed right after it belongs to it
+        # ("( CEN )"), and so does an opening bracket right before a closed one.
         inside = "".join(other_tokens[start:end])
         for o, c in zip(_OPENING, _CLOSING, strict=True):
             unclosed = inside.count(o) > inside.count(c)
             if unclosed and end < len(other_tokens) and other_tokens[end] == c:
                 end += 1
+            unopened = inside.count(c) > inside.count(o)
+            if unopened and start > 0 and other_tokens[start - 1] == o:
+                start -= 1
     if config.extend_names:
         # Capitalised neighbours that no word is linked to continue a name ("Sri Lanka").
         while start > 0 and start - 1 not in all_linked and other_tokens[start - 1][:1].isupper():
