@@ -99,6 +99,11 @@ def quiet_beam_logging() -> None:
 StageFn = Callable[[Any], tuple[dict[str, Any], dict[str, StageCounts]]]
 
 
+def already_tables(item: tuple[dict[str, Any], dict[str, StageCounts]]) -> Any:
+    """The stage function for elements that already are ``(tables, counts)``."""
+    return item
+
+
 class WriteStagesFn(beam.DoFn):
     """Runs a stage function on each element and writes the tables it returns.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from beam_jobs.build import BuildJob, run_build
+from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
@@ -105,6 +106,17 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
                     ),
                 )
             )
+    if recipe.detect is not None:
+        detect_job = DetectJob(run_id=f"{recipe.name}-detect", config=recipe.detect)
+        out.append(
+            Step(
+                "detect",
+                detect_job.run_id,
+                lambda force: run_detect(
+                    store, detect_job, runner.beam_args, runner.workers, force
+                ),
+            )
+        )
     if recipe.build:
         tokenizer = resolve(base, recipe.build.tokenizer) if recipe.build.tokenizer else None
         if recipe.build.parallel is not None:

@@ -27,6 +27,7 @@ from apache_beam.ml.inference.base import ModelHandler, RunInference
 from beam_jobs.common import (
     WriteStagesFn,
     absorb_results,
+    already_tables,
     clear_failures,
     collect,
     make_pipeline,
@@ -164,10 +165,6 @@ def _partition_value(path: str, key: str) -> str:
     return "und"
 
 
-def passthrough_tables(result: tuple[dict[str, Any], dict[str, StageCounts]]) -> Any:
-    return result
-
-
 def build(
     p: beam.Pipeline, files: list[str], job: TranslateJob, store_root: str, staging: str
 ) -> None:
@@ -177,9 +174,7 @@ def build(
         | "Read" >> beam.FlatMap(read_rows, langs=job.source_langs, targets=job.targets)
     )
     results = pairs | "Translate" >> RunInference(TranslatorHandler(job, store_root))
-    written = results | "Write" >> beam.ParDo(
-        WriteStagesFn(passthrough_tables, staging, job.run_id)
-    )
+    written = results | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
     collect(written, staging)
 
 

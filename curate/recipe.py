@@ -68,11 +68,6 @@ class ProjectSection(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class DetectSection(_Strict):
-    detectors: list[str] | None = None  # None: every registered detector
-    thresholds: dict[str, Any] = Field(default_factory=dict)
-
-
 class InterleavedSection(_Strict):
     pair_by: Literal["origin", "link", "retrieval"] = "origin"
     link_field: str = "link"
@@ -109,7 +104,7 @@ class Recipe(_Strict):
     translate: TranslateSection | None = None
     align: AlignSection | None = None
     project: ProjectSection | None = None
-    detect: DetectSection | None = None
+    detect: dict[str, Any] | None = None  # curate.artifacts.config.DetectConfig options
     build: BuildSection | None = None
     mix: dict[str, Any] | None = None
     export: ExportSection | None = None
@@ -144,7 +139,37 @@ def load_recipe(path: str | Path) -> tuple[Recipe, Path]:
         ) from None
     base = path.resolve().parent
     _check_paths(recipe, base)
+    _check_stage_options(recipe, path)
     return recipe, base
+
+
+def _check_stage_options(recipe: Recipe, path: Path) -> None:
+    """Each stage's own options, checked by that stage's typed config (unknown keys refused)."""
+    from curate.artifacts.config import DetectConfig
+    from curate.build.interleave import InterleaveConfig
+    from curate.build.mixing import MixConfig
+    from curate.build.parallel import ParallelConfig
+    from curate.mt.engine import TranslateConfig
+
+    checks: list[tuple[str, Any]] = []
+    if recipe.translate:
+        checks.append(
+            ("translate.options", lambda: TranslateConfig.from_dict(recipe.translate.options))
+        )
+    if recipe.detect is not None:
+        checks.append(("detect", lambda: DetectConfig.from_dict(recipe.detect)))
+    if recipe.build and recipe.build.parallel is not None:
+        checks.append(("build.parallel", lambda: ParallelConfig.from_dict(recipe.build.parallel)))
+    if recipe.build and recipe.build.interleaved is not None:
+        options = recipe.build.interleaved.options
+        checks.append(("build.interleaved.options", lambda: InterleaveConfig.from_dict(options)))
+    if recipe.mix is not None:
+        checks.append(("mix", lambda: MixConfig.from_dict(recipe.mix)))
+    for where, check in checks:
+        try:
+            check()
+        except UserError as exc:
+            raise UserError(f"{path}: {where}: {exc}", hint=exc.hint) from None
 
 
 def _describe(error: Any) -> str:

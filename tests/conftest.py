@@ -2,9 +2,53 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory) -> Path:
+    """A random (untrained) en->de Marian model, converted to CTranslate2: fast and offline."""
+    from curate.mt.random_model import random_ct2_model
+
+    texts = [
+        json.loads(line)["text"] for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()
+    ]
+    return random_ct2_model(
+        tmp_path_factory.mktemp("model") / "random-en-de", texts, src="en", tgt="de"
+    )
+
+
+@pytest.fixture(scope="session")
+def translated_store(tmp_path_factory, random_model):
+    """A store with the news sample ingested and its segments translated to German.
+
+    Shared by the tests of later stages, which only add runs to it.
+    """
+    from beam_jobs.ingest import InputSpec, run_ingest
+    from beam_jobs.translate import TranslateJob, run_translate
+    from curate.ingest import IngestConfig
+    from curate.mt.engine import TranslateConfig
+    from curate.store import Store
+
+    store = Store(tmp_path_factory.mktemp("translated") / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
+        IngestConfig("news", "ingest", lang="en"),
+    )
+    config = TranslateConfig(beam_size=1, max_decoding_length=12)
+    run_translate(
+        store, TranslateJob(run_id="tr", targets=("de",), model=str(random_model), config=config)
+    )
+    return store

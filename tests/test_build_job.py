@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import datasets
 import pytest
 
 from beam_jobs.build import BuildJob, run_build
-from beam_jobs.ingest import InputSpec, run_ingest
-from beam_jobs.translate import TranslateJob, run_translate
 from curate.cli.build import export
 from curate.errors import UserError
-from curate.ingest import IngestConfig
-from curate.mt.engine import TranslateConfig
-from curate.mt.random_model import random_ct2_model
-from curate.store import Store
 
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
 # a random model always runs to the length limit, so its outputs are "truncated": keep them
 PARALLEL = {"dedup_near": False, "drop_truncated": False}
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Store:
-    root = tmp_path_factory.mktemp("build")
-    texts = [
-        json.loads(line)["text"] for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()
-    ]
-    model = random_ct2_model(root / "model", texts, src="en", tgt="de")
-    store = Store(root / "store")
-    run_ingest(
-        store,
-        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
-        IngestConfig("news", "ingest", lang="en"),
-    )
-    config = TranslateConfig(beam_size=1, max_decoding_length=12)
-    run_translate(
-        store, TranslateJob(run_id="tr", targets=("de",), model=str(model), config=config)
-    )
-    return store
+@pytest.fixture
+def store(translated_store):
+    return translated_store
 
 
 def test_parallel_build_counts_every_translation(store):

@@ -12,6 +12,7 @@ import sys
 import typer
 
 from curate.cli import build as _build
+from curate.cli import detect as _detect
 from curate.cli import ingest as _ingest
 from curate.cli import inspect as _inspect
 from curate.cli import run as _run
@@ -43,6 +44,7 @@ _ingest.register(app)
 _inspect.register(app)
 _translate.register(app)
 _build.register(app)
+_detect.register(app)
 _run.register(app)
 
 

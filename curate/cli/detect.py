@@ -1,0 +1,85 @@
+"""``curate detect`` (Beam job ``beam_jobs.detect``) and ``curate report`` (HTML + JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+from rich.console import Console
+
+from curate.errors import UserError
+from curate.store import Store
+
+STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "detect", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+    )(detect)
+    app.command("report")(report)
+
+
+def detect(
+    ctx: typer.Context,
+    store: Path = STORE,
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML: a recipe or its detect section."
+    ),
+    only: str | None = typer.Option(None, help="Only these detectors (comma-separated)."),
+    skip: str | None = typer.Option(None, help="Skip these detectors (comma-separated)."),
+    run_id: str = typer.Option("detect", help="Run id; re-running replaces it."),
+    workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+) -> None:
+    """Tag every translation with artifact scores and flags (nothing is dropped)."""
+    from beam_jobs.detect import DetectJob, run_detect
+
+    section: dict = {}
+    if config is not None:
+        if not config.exists():
+            raise UserError(f"config not found: {config}")
+        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise UserError(f"{config}: expected a mapping")
+        section = dict(data.get("detect") or {}) if "inputs" in data else dict(data)
+    if only:
+        section["only"] = [d.strip() for d in only.split(",")]
+    if skip:
+        section["skip"] = [d.strip() for d in skip.split(",")]
+    manifest = run_detect(Store(store), DetectJob(run_id, section), list(ctx.args), workers)
+    rows = manifest["rows"].get("artifact_tags", 0)
+    counts = manifest["counts"].get("detect", {})
+    Console(stderr=True).print(
+        f"{run_id}: {counts.get('in', 0)} translations checked, {rows} tags written; "
+        f"rates: curate report --store {store} --out report.html",
+        soft_wrap=True,
+    )
+
+
+def report(
+    store: Path = STORE,
+    out: Path = typer.Option(Path("report.html"), "--out", help="HTML page to write."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the numbers as JSON."),
+    run_id: str | None = typer.Option(None, help="Only this detect run."),
+    examples: int = typer.Option(5, help="Worst examples shown per detector."),
+) -> None:
+    """One self-contained HTML page of artifact rates, score distributions and worst examples."""
+    from curate.artifacts.report import write_report
+
+    st = Store(store)
+    query = (
+        "SELECT g.*, t.source_text, t.text FROM artifact_tags g "
+        "JOIN translations t ON g.translation_id = t.id"
+    )
+    table = (
+        st.connect(run_id=None)
+        .execute(
+            query + (" WHERE g.run_id = $run" if run_id else ""), {"run": run_id} if run_id else {}
+        )
+        .to_arrow_table()
+    )
+    if table.num_rows == 0:
+        raise UserError("the store has no artifact tags", hint="run `curate detect` first")
+    write_report(table, out, json_out, examples=examples)
+    Console(stderr=True).print(f"wrote {out}" + (f" and {json_out}" if json_out else ""))
