@@ -19,7 +19,8 @@ def test_every_translation_is_tagged_by_every_applicable_detector(translated_sto
     n = store.sql("SELECT count(*) FROM translations").column(0)[0].as_py()
     assert manifest["counts"]["detect"] == {"in": n, "out": n, "quarantined": {}, "filtered": {}}
     per_detector = store.sql(
-        "SELECT detector, count(*) AS n, count(DISTINCT translation_id) AS ids FROM artifact_tags GROUP BY 1"
+        "SELECT detector, count(*) AS n, count(DISTINCT translation_id) AS ids "
+        "FROM artifact_tags GROUP BY 1"
     ).to_pylist()
     assert {"empty", "untranslated", "low_confidence", "truncation"} <= {
         r["detector"] for r in per_detector
