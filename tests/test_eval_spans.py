@@ -1,0 +1,53 @@
+"""Typed span precision/recall/F1, per label and micro, from spans or IOB tags."""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.evaluate.spans import evaluate_projection_files, score_spans, score_tags
+from curate.project.iob import spans_to_tags, tags_to_spans
+
+
+def test_exact_boundaries_and_type_are_required() -> None:
+    gold = [[(0, 2, "PER"), (5, 6, "LOC")]]
+    pred = [[(0, 2, "PER"), (5, 6, "ORG"), (8, 9, "LOC")]]
+    s = score_spans(pred, gold)
+    assert s.micro.n_correct == 1
+    assert s.micro.precision == pytest.approx(1 / 3)
+    assert s.micro.recall == pytest.approx(1 / 2)
+    assert s.per_label["PER"].f1 == 1.0
+    assert s.per_label["LOC"].precision == 0.0 and s.per_label["LOC"].recall == 0.0
+    assert s.per_label["ORG"].n_gold == 0
+    assert s.macro_f1 == pytest.approx(1 / 3)
+
+
+def test_tags_read_leniently() -> None:
+    assert tags_to_spans(["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC"]) == [
+        (0, 2, "PER"),
+        (3, 5, "LOC"),
+        (5, 6, "LOC"),
+    ]
+    assert tags_to_spans(["S-PER", "B-ORG", "E-ORG", "I-MISC"]) == [
+        (0, 1, "PER"),
+        (1, 3, "ORG"),
+        (3, 4, "MISC"),
+    ]
+    assert spans_to_tags(4, [(1, 3, "ORG")]) == ["O", "B-ORG", "I-ORG", "O"]
+    # IOB1 prediction against IOB2 gold: same spans, full score.
+    s = score_tags([["I-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]])
+    assert s.micro.f1 == 1.0
+    with pytest.raises(ValueError, match="tags"):
+        score_tags([["O"]], [["O", "O"]])
+
+
+def test_conll_files(tmp_path) -> None:
+    gold = tmp_path / "gold.conll"
+    pred = tmp_path / "pred.conll"
+    gold.write_text("John\tB-PER\nSmith\tI-PER\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
+    pred.write_text("John\tB-PER\nSmith\tO\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
+    s = evaluate_projection_files(pred, gold)
+    assert s.micro.n_gold == 2 and s.micro.n_correct == 1
+    assert "micro" in s.table()
+    pred.write_text("Jon\tB-PER\nSmith\tO\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="tokens differ"):
+        evaluate_projection_files(pred, gold)
