@@ -84,7 +84,7 @@ class TranslateConfig:
     sampling_temperature: float = 1.0
     max_input_tokens: int | None = None  # None: the model's own limit
     long_inputs: str = "split"  # "split" at punctuation/whitespace, or "truncate" (flagged)
-    max_batch_tokens: int = 2048  # CTranslate2 max_batch_size, batch_type="tokens"
+    max_batch_tokens: int = 1024  # CTranslate2 max_batch_size, batch_type="tokens"
     batch_call_tokens: int | None = None  # tokens per translate_batch call; None: automatic
 
     def __post_init__(self) -> None:
