@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install system-deps demo test lint clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# Debian's Chromium renders the artifact report in a test (headless, no network).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: could not install chromium; the report rendering test will be skipped"
+
 demo: $(STAMP)
 	rm -rf out/demo-store
 	OPENBLAS_NUM_THREADS=1 $(BIN)/curate ingest datasets/samples/news_en.jsonl --store out/demo-store --lang en --dataset news
@@ -25,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/curate sql --store out/demo-store "SELECT label, count(*) AS spans FROM (SELECT unnest(spans).label AS label FROM examples) GROUP BY label ORDER BY spans DESC"
 	$(BIN)/curate stats --store out/demo-store
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q
 	$(BIN)/ruff check curate beam_jobs tests benchmarks
 	$(BIN)/ruff format --check curate beam_jobs tests benchmarks

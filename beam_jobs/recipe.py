@@ -16,11 +16,12 @@ from typing import Any
 from beam_jobs.build import BuildJob, run_build
 from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
+from beam_jobs.project import ProjectJob, run_project
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
 from curate.io import FieldMap
 from curate.mt.engine import TranslateConfig
-from curate.recipe import Recipe, resolve
+from curate.recipe import AlignSection, Recipe, resolve
 from curate.store import Store
 
 
@@ -106,6 +107,27 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
                     ),
                 )
             )
+    if recipe.project is not None:
+        aligner = recipe.align or AlignSection()
+        model = recipe.translate.model if recipe.translate else None
+        project_job = ProjectJob(
+            run_id=f"{recipe.name}-project",
+            method=recipe.project.method,
+            aligner=aligner.method,
+            aligner_options=aligner.options,
+            options=recipe.project.options,
+            extra_bitext=tuple(resolve(base, p) for p in aligner.extra_bitext),
+            model=resolve(base, model) if model and "/" in model else model,
+        )
+        out.append(
+            Step(
+                "project",
+                project_job.run_id,
+                lambda force: run_project(
+                    store, project_job, runner.beam_args, runner.workers, force
+                ),
+            )
+        )
     if recipe.detect is not None:
         detect_job = DetectJob(run_id=f"{recipe.name}-detect", config=recipe.detect)
         out.append(

@@ -15,6 +15,7 @@ from curate.cli import build as _build
 from curate.cli import detect as _detect
 from curate.cli import ingest as _ingest
 from curate.cli import inspect as _inspect
+from curate.cli import project as _project
 from curate.cli import run as _run
 from curate.cli import translate as _translate
 from curate.errors import UserError
@@ -43,6 +44,7 @@ def _options(
 _ingest.register(app)
 _inspect.register(app)
 _translate.register(app)
+_project.register(app)
 _build.register(app)
 _detect.register(app)
 _run.register(app)

@@ -1,0 +1,89 @@
+"""`curate project` and `curate align` on a real store: every labelled example gets a projection
+row (complete, partial or dropped, with reasons), spans slice the text they label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from beam_jobs.ingest import InputSpec, run_ingest
+from beam_jobs.project import ProjectJob, run_align, run_project
+from beam_jobs.translate import TranslateJob, run_translate
+from curate.errors import UserError
+from curate.ingest import IngestConfig
+from curate.mt.engine import TranslateConfig
+from curate.store import Store
+
+SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, random_model) -> Store:
+    store = Store(tmp_path_factory.mktemp("project") / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(SAMPLES / "ner_en.conll"), "conll")],
+        IngestConfig("ner", "ingest", lang="en"),
+    )
+    config = TranslateConfig(beam_size=1, max_decoding_length=20)
+    job = TranslateJob(
+        run_id="tr",
+        targets=("de",),
+        model=str(random_model),
+        source_stage="examples",
+        config=config,
+    )
+    run_translate(store, job)
+    return store
+
+
+def check_projections(store: Store, run_id: str) -> list[dict]:
+    rows = store.sql(f"SELECT * FROM projections WHERE run_id = '{run_id}'").to_pylist()
+    n_examples = store.sql("SELECT count(*) FROM examples").column(0)[0].as_py()
+    assert len(rows) == n_examples
+    for row in rows:
+        assert row["status"] in ("complete", "partial", "dropped")
+        assert row["n_projected"] == len(row["spans"]) <= row["n_source_spans"]
+        if row["status"] != "complete":
+            assert row["reasons"], row
+        for span in row["spans"]:
+            assert 0 <= span["start"] < span["end"] <= len(row["text"])
+    return rows
+
+
+def test_alignment_projection_writes_projections_and_alignments(store):
+    manifest = run_project(store, ProjectJob(run_id="proj"))
+    rows = check_projections(store, "proj")
+    assert manifest["counts"]["project"]["in"] == len(rows)
+    links = store.sql("SELECT src_tokens, tgt_tokens, links, method FROM alignments").to_pylist()
+    assert len(links) == len(rows)
+    for row in links:
+        assert row["method"].startswith("eflomal")
+        assert all(
+            0 <= ln["src"] < len(row["src_tokens"]) and 0 <= ln["tgt"] < len(row["tgt_tokens"])
+            for ln in row["links"]
+        )
+
+
+def test_marker_projection_with_the_engine(store, random_model):
+    run_project(store, ProjectJob(run_id="mark", method="marker", model=str(random_model)))
+    rows = check_projections(store, "mark")
+    assert {r["method"] for r in rows} == {"marker"}
+    # an untrained model does not keep markers: those examples are dropped with the reason
+    dropped = [r for r in rows if r["status"] == "dropped"]
+    assert all(r["reasons"] for r in dropped)
+
+
+def test_align_job_aligns_every_translation(store):
+    manifest = run_align(store, ProjectJob(run_id="al"))
+    n = store.sql("SELECT count(*) FROM translations").column(0)[0].as_py()
+    assert manifest["counts"]["align"]["in"] == n == manifest["rows"]["alignments"]
+
+
+def test_bad_options_are_refused_before_work(store):
+    with pytest.raises(UserError):
+        run_project(store, ProjectJob(run_id="bad", options={"max_gap": -1}))
+    with pytest.raises(UserError):
+        run_project(store, ProjectJob(run_id="bad", aligner="nope"))
+    assert store.manifest("bad") is None
