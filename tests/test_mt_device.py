@@ -33,8 +33,12 @@ def test_cuda_as_a_preference_falls_back_to_cpu_int8_with_a_warning(
 
 
 @no_gpu
-def test_auto_picks_cpu_int8_one_intra_thread_and_one_replica_per_core() -> None:
-    choice = choose_device("auto", cores=4)
+def test_auto_picks_cpu_int8_one_intra_thread_and_one_replica_per_core(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="curate.mt.device"):
+        choice = choose_device("auto", cores=4)
+    assert any("on the CPU" in r.message for r in caplog.records)
     assert (choice.device, choice.compute_type) == ("cpu", "int8")
     assert (choice.inter_threads, choice.intra_threads) == (4, 1)
     assert choice.translator_kwargs()["device"] == "cpu"

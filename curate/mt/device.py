@@ -3,8 +3,9 @@
 ``auto`` picks CUDA with ``int8_float16`` when CTranslate2 sees a usable GPU and CPU with
 ``int8`` otherwise. A machine whose driver cannot run CUDA makes CTranslate2 raise
 ``RuntimeError: CUDA failed ...``: when CUDA was only a preference (``auto``, or ``cuda`` from a
-recipe default) we fall back to the CPU with a logged warning; when the user insisted
-(``--device cuda``, ``strict=True``) that is a :class:`~curate.errors.UserError`.
+recipe default) we fall back to the CPU with a logged warning (once per load: the CPU is
+much slower, the user should know); when the user insisted (``--device cuda``,
+``strict=True``) that is a :class:`~curate.errors.UserError`.
 
 Threads on the CPU: ``intra_threads=1`` and one translator replica per core
 (``inter_threads``) was the fastest setting measured on the reference machine (see
@@ -122,12 +123,9 @@ def choose_device(
                 f"--device cuda was requested but CUDA is not usable here: {problem}",
                 hint="use --device auto (falls back to the CPU) or --device cpu",
             )
-        elif device == "cuda" or ctranslate2.get_cuda_device_count() > 0:
+        else:
             log.warning("CUDA is not usable (%s); translating on the CPU instead", problem)
             reason = f"CUDA unusable: {problem}"
-        else:
-            log.info("no GPU visible; translating on the CPU")
-            reason = "no GPU visible"
     else:
         reason = "CPU requested"
     resolved_compute = _compute_type(chosen, compute_type)
