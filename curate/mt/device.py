@@ -61,11 +61,8 @@ def cuda_problem() -> str | None:
     """``None`` when CTranslate2 can run on a GPU here, else one line saying why not."""
     try:
         count = ctranslate2.get_cuda_device_count()
-    except RuntimeError as exc:
-        return _first_line(exc)
-    try:
         ctranslate2.get_supported_compute_types("cuda")
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # no driver, or a build without CUDA
         return _first_line(exc)
     if count == 0:
         return "no CUDA device visible to CTranslate2"
