@@ -40,7 +40,7 @@ def test_interleaved_by_origin_pairs_each_document_with_its_translation(store):
     config = {"context_tokens": 256, "chunk_tokens": 64, "overlap_chunks": 1}
     manifest = run_build(store, BuildJob(run_id="int", kind="interleaved", config=config))
     pairing = manifest["counts"]["build.pairing"]
-    assert (pairing["in"], pairing["out"], pairing["filtered"]) == (16, 8, {})
+    assert (pairing["in"], pairing["out"], pairing["filtered"]) == (24, 12, {})
     rows = store.sql(
         "SELECT n_tokens, langs, sources FROM training_samples WHERE config = 'interleaved'"
     ).to_pylist()

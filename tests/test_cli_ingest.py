@@ -42,11 +42,11 @@ def test_ingest_samples_then_sql_and_rerun_is_idempotent(tmp_path):
     curate("ingest", str(SAMPLES / "ner_en.conll"), "--store", store, "--dataset", "ner")
     query = "SELECT count(*) AS n FROM documents"
     out = curate("sql", query, "--store", store, "--format", "json").stdout
-    assert json.loads(out) == {"n": 8}
+    assert json.loads(out) == {"n": 12}
     out = curate(
         "sql", "SELECT count(*) AS n FROM examples", "--store", store, "--format", "csv"
     ).stdout
-    assert out.splitlines() == ['"n"', "10"]
+    assert out.splitlines() == ['"n"', "120"]
     # the same command again replaces its run: no duplicates
     curate(
         "ingest",
@@ -58,10 +58,10 @@ def test_ingest_samples_then_sql_and_rerun_is_idempotent(tmp_path):
         "--dataset",
         "news",
     )
-    assert json.loads(curate("sql", query, "--store", store, "--format", "json").stdout) == {"n": 8}
+    assert json.loads(curate("sql", query, "--store", store, "--format", "json").stdout) == {"n": 12}
     stats = json.loads(curate("stats", "--store", store, "--json").stdout)
-    assert stats["records"]["segments"] == {"en": 30}
-    assert stats["counts"]["ingest"]["in"] == 18
+    assert stats["records"]["segments"] == {"en": 72}
+    assert stats["counts"]["ingest"]["in"] == 132
 
 
 def test_bitext_through_the_cli(tmp_path):
