@@ -1,0 +1,159 @@
+"""Faults survived: seeded SIGKILLs during ingest and translate, and fuzzed inputs to every reader.
+
+For each kill, the killed command is run again and the store must equal an uninterrupted run's
+(content hashes); at no point may a reader see a partial run. Fuzzed inputs must end as records
+or quarantine entries (in == out + quarantined + filtered). Prints the counts and, last,
+``records_lost <n>`` (must be 0).
+
+    .venv/bin/python benchmarks/faults.py [--kills 6] [--fuzz 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from curate.ingest import IngestConfig, ingest_batch  # noqa: E402
+from curate.io import READERS, FieldMap  # noqa: E402
+from curate.store import Store  # noqa: E402
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
+WORDS = "alpha beta gamma delta river stone market light garden paper".split()
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from curate.cli import main; main()", *args]
+
+
+def corpus(path: Path, n: int) -> None:
+    rng = random.Random(5)
+    with open(path, "w") as fh:
+        for i in range(n):
+            if i % 40 == 0:
+                fh.write("{not json\n")
+            else:
+                text = " ".join(rng.choice(WORDS) for _ in range(9)).capitalize() + "."
+                fh.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
+
+
+def store_hash(store: Store) -> str:
+    rows = store.sql(
+        "SELECT 'd', id, text FROM documents UNION ALL SELECT 'q', id, reason FROM quarantine "
+        "UNION ALL SELECT 's', id, text FROM segments ORDER BY 1, 2"
+    ).to_pylist()
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int]:
+    """Returns (faults survived, records lost)."""
+    data = work / "corpus.jsonl"
+    corpus(data, 40_000)
+    command = ["ingest", str(data), "--lang", "en", "--run-id", "r"]
+    reference = Store(work / "reference")
+    subprocess.run(
+        cli(*command, "--store", str(reference.root)), env=ENV, check=True, capture_output=True
+    )
+    expected = store_hash(reference)
+    expected_rows = reference.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+    rng = random.Random(seed)
+    survived = lost = 0
+    for cycle in range(kills):
+        store = Store(work / f"store-{cycle}")
+        if cycle % 2:  # half the cycles kill a re-run over an existing version
+            subprocess.run(
+                cli(*command, "--store", str(store.root)), env=ENV, check=True, capture_output=True
+            )
+        proc = subprocess.Popen(
+            cli(*command, "--store", str(store.root)), env=ENV, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.5, 10.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if (store.root / "_runs").exists():
+            seen = store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+            if seen not in (0, expected_rows):
+                print(f"cycle {cycle}: a reader saw {seen} rows (partial run)")
+                lost += abs(expected_rows - seen)
+                continue
+        subprocess.run(
+            cli(*command, "--store", str(store.root)), env=ENV, check=True, capture_output=True
+        )
+        if store_hash(store) == expected:
+            survived += 1
+        else:
+            lost += (
+                abs(
+                    expected_rows - store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+                )
+                or 1
+            )
+    return survived, lost
+
+
+def fuzz(work: Path, n: int, seed: int) -> tuple[int, int]:
+    """Returns (inputs tried, records lost)."""
+    rng = random.Random(seed)
+    config = IngestConfig(dataset="fuzz", run_id="fuzz", identify_language=False)
+    formats = [
+        ("jsonl", "x.jsonl"),
+        ("csv", "x.csv"),
+        ("tsv", "x.tsv"),
+        ("conll", "x.conll"),
+        ("bitext", "x.txt"),
+    ]
+    seeds = [
+        b'{"text": "a"}\n',
+        b"id,text\n1,hello\n",
+        b"A\tB-PER\n\n",
+        b"a ||| b\n",
+        b"\xff\xfe\x00",
+    ]
+    lost = 0
+    for i in range(n):
+        fmt, name = formats[i % len(formats)]
+        base = bytearray(rng.choice(seeds) * rng.randint(1, 20))
+        for _ in range(rng.randint(0, 30)):
+            pos = rng.randrange(len(base) + 1)
+            base[pos:pos] = bytes([rng.randrange(256)])
+        path = work / name
+        path.write_bytes(bytes(base))
+        total_in = total_accounted = 0
+        for batch in READERS[fmt](str(path), FieldMap(), {}):
+            c = ingest_batch(batch, config).counts
+            total_in += c.records_in
+            total_accounted += (
+                c.records_out + sum(c.quarantined.values()) + sum(c.filtered.values())
+            )
+        lost += total_in - total_accounted
+    return n, lost
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kills", type=int, default=6)
+    parser.add_argument("--fuzz", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="curate-bench-faults-") as tmp:
+        survived, lost_kills = kill_cycles(Path(tmp), args.kills, args.seed)
+        tried, lost_fuzz = fuzz(Path(tmp), args.fuzz, args.seed)
+    print(f"kill_and_resume_cycles {args.kills}")
+    print(f"faults_survived {survived}")
+    print(f"fuzzed_inputs {tried}")
+    print(f"records_lost {lost_kills + lost_fuzz}")
+
+
+if __name__ == "__main__":
+    main()
