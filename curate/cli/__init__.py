@@ -13,6 +13,7 @@ import typer
 
 from curate.cli import build as _build
 from curate.cli import detect as _detect
+from curate.cli import evaluate as _evaluate
 from curate.cli import ingest as _ingest
 from curate.cli import inspect as _inspect
 from curate.cli import project as _project
@@ -47,6 +48,7 @@ _translate.register(app)
 _project.register(app)
 _build.register(app)
 _detect.register(app)
+_evaluate.register(app)
 _run.register(app)
 
 

@@ -1,0 +1,108 @@
+"""``curate eval align`` and ``curate eval projection``: scores against human gold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from curate.errors import UserError
+from curate.store import Store
+
+eval_app = typer.Typer(help="Score alignments and projections against gold.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
+
+
+def _exists(path: Path) -> Path:
+    if not path.exists():
+        raise UserError(f"file not found: {path}")
+    return path
+
+
+@eval_app.command("align")
+def eval_align(
+    pred: Path = typer.Option(..., "--pred", help="Predicted links, Pharaoh format (i-j)."),
+    gold: Path = typer.Option(..., "--gold", help="Gold links: sure i-j, possible ipj."),
+    one_based: bool = typer.Option(False, "--one-based", help="Indices start at 1 (both files)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """AER, precision, recall and F1 of predicted word alignments."""
+    from curate.evaluate.alignment import evaluate_alignment_files
+
+    try:
+        scores = evaluate_alignment_files(_exists(pred), _exists(gold), one_based=one_based)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        print(json.dumps(scores.as_dict()))
+        return
+    s = scores
+    print(f"pairs {s.n_pairs}  predicted {s.n_predicted}  sure {s.n_sure}  possible {s.n_possible}")
+    print(f"precision {s.precision:.4f}  recall {s.recall:.4f}  f1 {s.f1:.4f}  aer {s.aer:.4f}")
+
+
+@eval_app.command("projection")
+def eval_projection(
+    gold: Path = typer.Option(..., "--gold", help="Gold target labels, CoNLL (token, tag)."),
+    pred: Path | None = typer.Option(None, "--pred", help="Projected labels, CoNLL."),
+    store: Path | None = typer.Option(None, "--store", help="Or: projections in a store."),
+    run_id: str | None = typer.Option(None, help="With --store: the projection run."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Typed span precision/recall/F1 of projected labels, per label and micro.
+
+    With ``--store``, the projections are matched to the gold sentences in the order of their
+    examples in the source file; spans are compared by surface text and label, so a machine
+    translation that differs from the gold text is still scored on what it labelled.
+    """
+    from curate.evaluate.spans import evaluate_projection_files, read_conll_tags, score_spans
+    from curate.text.bio import char_spans
+
+    if (pred is None) == (store is None):
+        raise UserError("give either --pred FILE or --store DIR")
+    try:
+        if pred is not None:
+            scores = evaluate_projection_files(_exists(pred), _exists(gold))
+        else:
+            gold_sentences = read_conll_tags(_exists(gold))
+            query = (
+                "SELECT p.text, p.spans FROM projections p JOIN examples e ON e.id = p.example_id"
+                + (" WHERE p.run_id = $run" if run_id else "")
+                + " ORDER BY e.source_file, e.source_line"
+            )
+            rows = (
+                Store(store)
+                .connect()
+                .execute(query, {"run": run_id} if run_id else {})
+                .to_arrow_table()
+                .to_pylist()
+            )
+            if len(rows) != len(gold_sentences):
+                raise UserError(f"{len(rows)} projections but {len(gold_sentences)} gold sentences")
+            predicted = [
+                [(r["text"][s["start"] : s["end"]], s["label"]) for s in r["spans"]] for r in rows
+            ]
+            reference = []
+            for tokens, tags in gold_sentences:
+                text, offsets, cursor = " ".join(tokens), [], 0
+                for token in tokens:
+                    offsets.append((cursor, cursor + len(token)))
+                    cursor += len(token) + 1
+                reference.append(
+                    [(text[s.start : s.end], s.label) for s in char_spans(offsets, tags)]
+                )
+            scores = score_spans(
+                [[(a, 0, b) for a, b in sent] for sent in predicted],
+                [[(a, 0, b) for a, b in sent] for sent in reference],
+            )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        print(json.dumps(scores.as_dict()))
+        return
+    print(scores.table())
+    print(f"macro_f1 {scores.macro_f1:.4f}")
