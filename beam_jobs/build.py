@@ -17,16 +17,7 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 
-from beam_jobs.common import (
-    WriteStagesFn,
-    absorb_results,
-    clear_failures,
-    collect,
-    make_pipeline,
-    pipeline_options,
-    quiet_beam_logging,
-    unchanged_run,
-)
+from beam_jobs.common import Execution, WriteStagesFn, run_job, upstream_fingerprints
 from curate.build.common import BuildReport
 from curate.build.interleave import InterleaveConfig, build_interleaved
 from curate.build.mixing import MixConfig, mix
@@ -217,36 +208,23 @@ def run_build(
         raise UserError(f"the store has no {source}", hint="run `curate translate` first")
     builder = build_parallel_pair if job.kind == "parallel" else build_interleaved_pair
     options = asdict(job)
-    upstream = sorted(
-        str(m.get("fingerprint"))
-        for m in store.manifests()
-        if not m["job"].startswith(("build", "export"))
+    fingerprint = content_id(
+        repr(options), *upstream_fingerprints(store, ("ingest", "translate", "project", "detect"))
     )
-    fingerprint = content_id(repr(options), *upstream)
-    previous = unchanged_run(store, job.run_id, fingerprint, force)
-    if previous is not None:
-        return previous
-    quiet_beam_logging()
-    with (
-        clear_failures(store.root),
-        store.open_run(f"build-{job.kind}", job.run_id, options, fingerprint) as run,
-    ):
-        staging = str(run.staging_dir)
-        with make_pipeline(pipeline_options(beam_args, workers)) as p:
+
+    def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
+        built = (
+            p
+            | "Pairs" >> beam.Create(pairs)
+            | "Build" >> beam.Map(builder, store_root=str(store.root), job=job)
+        )
+        if job.mix is not None:
             built = (
-                p
-                | "Pairs" >> beam.Create(pairs)
-                | "Build" >> beam.Map(builder, store_root=str(store.root), job=job)
+                built
+                | "Gather" >> beam.combiners.ToList()
+                | "Mix" >> beam.Map(mix_all, config=job.mix)
             )
-            if job.mix is not None:
-                built = (
-                    built
-                    | "Gather" >> beam.combiners.ToList()
-                    | "Mix" >> beam.Map(mix_all, config=job.mix)
-                )
-            written = built | "Write" >> beam.ParDo(WriteStagesFn(to_tables, staging, job.run_id))
-            collect(written, staging)
-        absorb_results(run)
-    manifest = store.manifest(job.run_id)
-    assert manifest is not None
-    return manifest
+        return built | "Write" >> beam.ParDo(WriteStagesFn(to_tables, staging, job.run_id))
+
+    execution = Execution(tuple(beam_args or ()), workers, force)
+    return run_job(store, f"build-{job.kind}", job.run_id, options, fingerprint, build, execution)

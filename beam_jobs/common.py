@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,75 @@ def collect(results: beam.PCollection, staging_dir: str) -> beam.PCollection:
         return str(path)
 
     return results | "CollectResults" >> beam.combiners.ToList() | "WriteResults" >> beam.Map(write)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where and how a job runs: Beam arguments, local worker processes, and ``force``."""
+
+    beam_args: tuple[str, ...] = ()
+    workers: int = 1
+    force: bool = True  # False: keep an identical earlier run instead of running again
+
+
+def run_job(
+    store: Store,
+    job: str,
+    run_id: str,
+    options: dict[str, Any],
+    fingerprint: str,
+    build: Callable[[beam.Pipeline, str], beam.PCollection],
+    execution: Execution = Execution(),
+    models: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run one job as a store run; returns its manifest.
+
+    ``build(pipeline, staging_dir)`` adds the job's transforms and returns the output of its
+    :class:`WriteStagesFn`; the written files and counts are committed when the pipeline ends.
+    An identical earlier run (same fingerprint) is returned as it is, marked ``skipped``, unless
+    ``execution.force``.
+    """
+    previous = unchanged_run(store, run_id, fingerprint, execution.force)
+    if previous is not None:
+        return previous
+    quiet_beam_logging()
+    with clear_failures(store.root), store.open_run(job, run_id, options, fingerprint) as run:
+        run.models.update(models or {})
+        staging = str(run.staging_dir)
+        with make_pipeline(pipeline_options(list(execution.beam_args), execution.workers)) as p:
+            collect(build(p, staging), staging)
+        absorb_results(run)
+    manifest = store.manifest(run_id)
+    assert manifest is not None
+    return manifest
+
+
+def per_pair(
+    p: beam.Pipeline,
+    pairs: list[tuple[str, str]],
+    fn: Callable[..., Any],
+    staging: str,
+    run_id: str,
+    **kwargs: Any,
+) -> beam.PCollection:
+    """One element per language pair through ``fn(pair, **kwargs) -> (tables, counts)``."""
+    return (
+        p
+        | "Pairs" >> beam.Create(pairs)
+        | "Work" >> beam.Map(fn, **kwargs)
+        | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, run_id))
+    )
+
+
+def upstream_fingerprints(
+    store: Store, jobs: tuple[str, ...], exclude: str | None = None
+) -> list[str]:
+    """Fingerprints of the committed runs of ``jobs``: what a later stage's output depends on."""
+    return sorted(
+        str(m.get("fingerprint"))
+        for m in store.manifests()
+        if m["job"].startswith(jobs) and m["run_id"] != exclude
+    )
 
 
 def absorb_results(run: Run) -> None:

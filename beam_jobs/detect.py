@@ -16,15 +16,11 @@ import apache_beam as beam
 import pyarrow as pa
 
 from beam_jobs.common import (
+    Execution,
     WriteStagesFn,
-    absorb_results,
     already_tables,
-    clear_failures,
-    collect,
-    make_pipeline,
-    pipeline_options,
-    quiet_beam_logging,
-    unchanged_run,
+    run_job,
+    upstream_fingerprints,
 )
 from curate.artifacts.config import DetectConfig
 from curate.artifacts.detect import detect, fit_stats
@@ -112,31 +108,19 @@ def run_detect(
             "the store has no translations to check", hint="run `curate translate` first"
         )
     options = {**asdict(job), "effective": config.to_dict()}
-    upstream = sorted(
-        str(m.get("fingerprint"))
-        for m in store.manifests()
-        if m["job"] in ("ingest", "translate", "project")
+    fingerprint = content_id(
+        repr(options), *upstream_fingerprints(store, ("ingest", "translate", "project"))
     )
-    fingerprint = content_id(repr(options), *upstream)
-    previous = unchanged_run(store, job.run_id, fingerprint, force)
-    if previous is not None:
-        return previous
-    quiet_beam_logging()
-    with clear_failures(store.root), store.open_run(STAGE, job.run_id, options, fingerprint) as run:
-        staging = str(run.staging_dir)
-        with make_pipeline(pipeline_options(beam_args, workers)) as p:
-            tagged = (
-                p
-                | "Pairs" >> beam.Create(pairs)
-                | "Chunks" >> beam.FlatMap(pair_chunks, store_root=str(store.root), job=job)
-                | "Spread" >> beam.Reshuffle()
-                | "Tag" >> beam.Map(tag_chunk, job=job)
-            )
-            written = tagged | "Write" >> beam.ParDo(
-                WriteStagesFn(already_tables, staging, job.run_id)
-            )
-            collect(written, staging)
-        absorb_results(run)
-    manifest = store.manifest(job.run_id)
-    assert manifest is not None
-    return manifest
+
+    def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
+        return (
+            p
+            | "Pairs" >> beam.Create(pairs)
+            | "Chunks" >> beam.FlatMap(pair_chunks, store_root=str(store.root), job=job)
+            | "Spread" >> beam.Reshuffle()
+            | "Tag" >> beam.Map(tag_chunk, job=job)
+            | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
+        )
+
+    execution = Execution(tuple(beam_args or ()), workers, force)
+    return run_job(store, STAGE, job.run_id, options, fingerprint, build, execution)

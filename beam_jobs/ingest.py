@@ -13,16 +13,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from beam_jobs.common import (
-    WriteStagesFn,
-    absorb_results,
-    clear_failures,
-    collect,
-    make_pipeline,
-    pipeline_options,
-    quiet_beam_logging,
-    unchanged_run,
-)
+from beam_jobs.common import Execution, WriteStagesFn, run_job
 from curate.ingest import IngestConfig, ingest_batch
 from curate.io import READERS, FieldMap, ReadBatch, resolve_format
 from curate.records import content_id
@@ -54,13 +45,12 @@ def build(
     config: IngestConfig,
     staging_dir: str,
     reshuffle: bool,
-) -> None:
+) -> beam.PCollection:
     batches = p | "Inputs" >> beam.Create(inputs) | "Read" >> beam.FlatMap(read_input)
     if reshuffle:
         batches = batches | "Spread" >> beam.Reshuffle()
     stage_fn = functools.partial(ingest_tables, config=config)
-    results = batches | "Ingest" >> beam.ParDo(WriteStagesFn(stage_fn, staging_dir, config.run_id))
-    collect(results, staging_dir)
+    return batches | "Ingest" >> beam.ParDo(WriteStagesFn(stage_fn, staging_dir, config.run_id))
 
 
 def run_ingest(
@@ -88,20 +78,15 @@ def run_ingest(
         "workers": workers,
     }
     fingerprint = content_id(repr(options), *(_file_stamp(i.path) for i in inputs))
-    previous = unchanged_run(store, config.run_id, fingerprint, force)
-    if previous is not None:
-        return previous
-    quiet_beam_logging()
-    with (
-        clear_failures(store.root),
-        store.open_run("ingest", config.run_id, options, fingerprint) as run,
-    ):
-        with make_pipeline(pipeline_options(beam_args, workers)) as p:
-            build(p, inputs, config, str(run.staging_dir), reshuffle=workers > 1)
-        absorb_results(run)
-    manifest = store.manifest(config.run_id)
-    assert manifest is not None
-    return manifest
+    return run_job(
+        store,
+        "ingest",
+        config.run_id,
+        options,
+        fingerprint,
+        lambda p, staging: build(p, inputs, config, staging, reshuffle=workers > 1),
+        Execution(tuple(beam_args or ()), workers, force),
+    )
 
 
 def _file_stamp(path: str) -> str:

@@ -14,19 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import apache_beam as beam
-
-from beam_jobs.common import (
-    WriteStagesFn,
-    absorb_results,
-    already_tables,
-    clear_failures,
-    collect,
-    make_pipeline,
-    pipeline_options,
-    quiet_beam_logging,
-    unchanged_run,
-)
+from beam_jobs.common import Execution, per_pair, run_job, upstream_fingerprints
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
@@ -262,30 +250,20 @@ def _run_pairs(
     force: bool,
 ) -> dict[str, Any]:
     options = asdict(job)
-    upstream = sorted(
-        str(m.get("fingerprint")) for m in store.manifests() if m["job"] in ("ingest", "translate")
+    fingerprint = content_id(
+        name, repr(options), *upstream_fingerprints(store, ("ingest", "translate"))
     )
-    fingerprint = content_id(name, repr(options), *upstream)
-    previous = unchanged_run(store, job.run_id, fingerprint, force)
-    if previous is not None:
-        return previous
-    quiet_beam_logging()
-    with clear_failures(store.root), store.open_run(name, job.run_id, options, fingerprint) as run:
-        staging = str(run.staging_dir)
-        with make_pipeline(pipeline_options(beam_args, workers)) as p:
-            done = (
-                p
-                | "Pairs" >> beam.Create(pairs)
-                | "Work" >> beam.Map(fn, store_root=str(store.root), job=job)
-            )
-            written = done | "Write" >> beam.ParDo(
-                WriteStagesFn(already_tables, staging, job.run_id)
-            )
-            collect(written, staging)
-        absorb_results(run)
-    manifest = store.manifest(job.run_id)
-    assert manifest is not None
-    return manifest
+    return run_job(
+        store,
+        name,
+        job.run_id,
+        options,
+        fingerprint,
+        lambda p, staging: per_pair(
+            p, pairs, fn, staging, job.run_id, store_root=str(store.root), job=job
+        ),
+        Execution(tuple(beam_args or ()), workers, force),
+    )
 
 
 def run_project(

@@ -182,15 +182,12 @@ def _export_action(store: Store, recipe: Recipe, base: Path) -> Callable[[bool],
     assert section is not None
 
     def action(force: bool) -> dict[str, Any]:
-        from beam_jobs.common import unchanged_run
+        from beam_jobs.common import unchanged_run, upstream_fingerprints
         from curate.records import content_id
 
         run_id = f"{recipe.name}-export"
-        builds = sorted(
-            str(m.get("fingerprint")) for m in store.manifests() if m["job"].startswith("build")
-        )
         options = section.model_dump()
-        fingerprint = content_id(repr(options), *builds)
+        fingerprint = content_id(repr(options), *upstream_fingerprints(store, ("build",)))
         previous = unchanged_run(store, run_id, fingerprint, force)
         if previous is not None and Path(resolve(base, section.to)).exists():
             return previous

@@ -24,17 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
-from beam_jobs.common import (
-    WriteStagesFn,
-    absorb_results,
-    already_tables,
-    clear_failures,
-    collect,
-    make_pipeline,
-    pipeline_options,
-    quiet_beam_logging,
-    unchanged_run,
-)
+from beam_jobs.common import Execution, WriteStagesFn, already_tables, run_job
 from curate.errors import UserError
 from curate.mt.engine import TranslateConfig, TranslationEngine
 from curate.mt.memory import TranslationMemory
@@ -167,15 +157,14 @@ def _partition_value(path: str, key: str) -> str:
 
 def build(
     p: beam.Pipeline, files: list[str], job: TranslateJob, store_root: str, staging: str
-) -> None:
+) -> beam.PCollection:
     pairs = (
         p
         | "Files" >> beam.Create(files)
         | "Read" >> beam.FlatMap(read_rows, langs=job.source_langs, targets=job.targets)
     )
     results = pairs | "Translate" >> RunInference(TranslatorHandler(job, store_root))
-    written = results | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
-    collect(written, staging)
+    return results | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
 
 
 def run_translate(
@@ -210,20 +199,21 @@ def run_translate(
         engine.languages(src, tgt)
     options = {**asdict(job), "config": asdict(job.config), "files": len(files)}
     fingerprint = content_id(repr(options), engine.model.version, *files)
-    previous = unchanged_run(store, job.run_id, fingerprint, force)
-    if previous is not None:
-        return previous
-    quiet_beam_logging()
-    with clear_failures(store.root), store.open_run(STAGE, job.run_id, options, fingerprint) as run:
-        run.models["model"] = f"{engine.model.model_id}@{engine.model.version}"
-        with make_pipeline(pipeline_options(beam_args, workers)) as p:
-            build(p, files, job, str(store.root), str(run.staging_dir))
-        absorb_results(run)
+    manifest = run_job(
+        store,
+        STAGE,
+        job.run_id,
+        options,
+        fingerprint,
+        lambda p, staging: build(p, files, job, str(store.root), staging),
+        Execution(tuple(beam_args or ()), workers, force),
+        models={"model": f"{engine.model.model_id}@{engine.model.version}"},
+    )
+    if manifest.get("skipped"):
+        return manifest
     if job.use_memory:
         memory = TranslationMemory(store.root)
         for src, tgt in pairs:
             src_lang, tgt_lang = engine.languages(src, tgt)
             memory.compact(src_lang.tag, tgt_lang.tag)
-    manifest = store.manifest(job.run_id)
-    assert manifest is not None
     return manifest

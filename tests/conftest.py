@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# a fresh datasets cache per test session: a cached load of an earlier export with the same
+# folder name must not stand in for what a test just wrote
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="curate-test-hf-cache-")
 
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
 

@@ -63,7 +63,7 @@ def test_export_loads_with_datasets(store, tmp_path):
     query = "SELECT config, count(*) AS n FROM training_samples GROUP BY config"
     expected = {row["config"]: row["n"] for row in store.sql(query).to_pylist()}
     for config, n in expected.items():
-        loaded = datasets.load_dataset(str(out), name=config)
+        loaded = datasets.load_dataset(str(out), name=config, cache_dir=str(tmp_path / "cache"))
         assert sum(split.num_rows for split in loaded.values()) == n
         assert "text" in loaded[next(iter(loaded))].features
 

@@ -58,7 +58,8 @@ def test_ingest_samples_then_sql_and_rerun_is_idempotent(tmp_path):
         "--dataset",
         "news",
     )
-    assert json.loads(curate("sql", query, "--store", store, "--format", "json").stdout) == {"n": 12}
+    again = curate("sql", query, "--store", store, "--format", "json").stdout
+    assert json.loads(again) == {"n": 12}
     stats = json.loads(curate("stats", "--store", store, "--json").stdout)
     assert stats["records"]["segments"] == {"en": 72}
     assert stats["counts"]["ingest"]["in"] == 132

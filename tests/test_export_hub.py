@@ -189,9 +189,9 @@ def test_refuses_to_overwrite_an_unrelated_folder_but_replaces_an_earlier_export
 def test_a_store_table_with_dictionary_partition_columns_exports_plain_strings(
     tmp_path: Path,
 ) -> None:
+    import datasets
     import pyarrow as pa
 
-    import datasets
     from curate.records import load_schema
 
     table = load_schema("training_samples").table(samples())
