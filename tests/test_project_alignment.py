@@ -155,3 +155,24 @@ def test_translate_test_on_synthetic_pairs(synth) -> None:
         [[tuple(s) for s in p.src_spans] for p in pairs],
     )
     assert scores.micro.f1 > 0.9, scores.table()
+
+
+def test_consistency_moves_outliers_to_the_batch_usual_translation() -> None:
+    from curate.project.consistency import Example, harmonize
+
+    labelled = ["the", "Member", "States", "agree"]
+    spans = [TokenSpan(1, 3, "ORG")]
+    usual = ["gli", "Stati", "membri", "concordano"]
+    examples = [Example(labelled, spans, usual, {0: TokenSpan(1, 3, "ORG")}) for _ in range(3)]
+    # An outlier: only "membri" was projected; another sentence lost the span altogether.
+    examples.append(Example(labelled, spans, usual, {0: TokenSpan(2, 3, "ORG")}))
+    examples.append(Example(labelled, spans, ["Stati", "membri", "sì"], {}))
+    # A sentence where the usual words are absent keeps its projection.
+    examples.append(Example(labelled, spans, ["i", "paesi", "membri"], {0: TokenSpan(1, 3, "ORG")}))
+    notes = harmonize(examples)
+    assert examples[3].projected[0] == TokenSpan(1, 3, "ORG")
+    assert examples[4].projected[0] == TokenSpan(0, 2, "ORG")
+    assert examples[5].projected[0] == TokenSpan(1, 3, "ORG")
+    assert notes[3] == [(0, "moved to the batch's usual translation")]
+    assert notes[4] == [(0, "recovered from the batch's usual translation")]
+    assert set(notes) == {3, 4}

@@ -31,6 +31,7 @@ import regex
 from curate.align.anchors import add_anchor_links
 from curate.align.registry import Link, WordAligner
 from curate.align.tokenize import Tokens, tokenize
+from curate.project.consistency import ConsistencyConfig, Example, harmonize
 from curate.project.iob import TokenSpan, char_spans_to_token, spans_to_tags, token_spans_to_char
 from curate.records import Span
 
@@ -67,6 +68,8 @@ class ProjectionConfig:
     #: extend a projection over capitalised neighbours that are linked to nothing (names in
     #: languages that do not capitalise nouns; hurts German)
     extend_names: bool = False
+    #: batch-level consistency pass (:mod:`curate.project.consistency`); None turns it off
+    consistency: ConsistencyConfig | None = field(default_factory=ConsistencyConfig)
 
     def __post_init__(self) -> None:
         if self.max_gap < 0:
@@ -264,6 +267,67 @@ def project_token_spans(
     return kept, reasons
 
 
+@dataclass
+class _Draft:
+    """One example between projection and the batch-level consistency pass."""
+
+    spans: Sequence[Span]  # labelled character spans
+    token_spans: list[TokenSpan]  # labelled token spans of those covering words
+    origin: list[int]  # index in ``spans`` of each token span
+    projected: dict[int, TokenSpan]  # index in ``token_spans`` -> projection
+    reasons: dict[int, list[str]]  # index in ``spans`` -> reasons
+
+
+def _draft(
+    spans: Sequence[Span],
+    labelled_offsets: Sequence[tuple[int, int]],
+    other_tokens: Sequence[str],
+    links: Sequence[Link],
+    config: ProjectionConfig,
+    labelled_tokens: Sequence[str] | None,
+) -> _Draft:
+    draft = _Draft(spans, [], [], {}, {})
+    for k, tok in enumerate(char_spans_to_token(spans, labelled_offsets)):
+        if tok is None:
+            draft.reasons.setdefault(k, []).append("covers no word of the labelled text")
+            continue
+        draft.token_spans.append(tok)
+        draft.origin.append(k)
+    if not other_tokens:
+        for k in draft.origin:
+            draft.reasons.setdefault(k, []).append("the other text has no words")
+        return draft
+    projected, why = project_token_spans(
+        draft.token_spans, links, other_tokens, config, labelled_tokens
+    )
+    draft.projected = dict(projected)
+    for k, msg in why:
+        draft.reasons.setdefault(draft.origin[k], []).append(msg)
+    return draft
+
+
+def _finish(
+    draft: _Draft, other_tokens: Sequence[str], other_offsets: Sequence[tuple[int, int]]
+) -> ProjectionResult:
+    projected = sorted(draft.projected.items(), key=lambda item: item[1].start)
+    tok_out = [ts for _, ts in projected]
+    n = len(draft.spans)
+    status = COMPLETE if len(tok_out) == n else (DROPPED if not tok_out else PARTIAL)
+    return ProjectionResult(
+        spans=token_spans_to_char(tok_out, other_offsets),
+        token_spans=tok_out,
+        tags=spans_to_tags(len(other_tokens), tok_out),
+        status=status,
+        reasons=[
+            f"span {k} ({draft.spans[k].label}): {msg}"
+            for k in sorted(draft.reasons)
+            for msg in draft.reasons[k]
+        ],
+        n_source_spans=n,
+        source_index=[draft.origin[k] for k, _ in projected],
+    )
+
+
 def project_spans(
     spans: Sequence[Span],
     labelled_offsets: Sequence[tuple[int, int]],
@@ -273,41 +337,34 @@ def project_spans(
     config: ProjectionConfig = ProjectionConfig(),
     labelled_tokens: Sequence[str] | None = None,
 ) -> ProjectionResult:
-    """Project character spans of the labelled text onto the other text.
+    """Project character spans of the labelled text onto the other text (one example).
 
     ``labelled_offsets``/``other_offsets`` are the character ranges of the words that the
     ``links`` index as ``(labelled word, other word)``, e.g. from
-    :func:`curate.align.tokenize.tokenize`.
+    :func:`curate.align.tokenize.tokenize`. The batch-level consistency pass needs a batch:
+    see :func:`project_batch`.
     """
-    reasons: list[tuple[int, str]] = []
-    token_spans: list[TokenSpan] = []
-    origin: list[int] = []
-    for k, tok in enumerate(char_spans_to_token(spans, labelled_offsets)):
-        if tok is None:
-            reasons.append((k, "covers no word of the labelled text"))
-            continue
-        token_spans.append(tok)
-        origin.append(k)
-    if not other_tokens and token_spans:
-        reasons.extend((k, "the other text has no words") for k in origin)
-        projected: list[tuple[int, TokenSpan]] = []
-    else:
-        projected, why = project_token_spans(
-            token_spans, links, other_tokens, config, labelled_tokens
-        )
-        reasons.extend((origin[k], msg) for k, msg in why)
-    tok_out = [ts for _, ts in projected]
-    n = len(spans)
-    status = COMPLETE if len(tok_out) == n else (DROPPED if not tok_out else PARTIAL)
-    return ProjectionResult(
-        spans=token_spans_to_char(tok_out, other_offsets),
-        token_spans=tok_out,
-        tags=spans_to_tags(len(other_tokens), tok_out),
-        status=status,
-        reasons=[f"span {k} ({spans[k].label}): {msg}" for k, msg in sorted(reasons)],
-        n_source_spans=n,
-        source_index=[origin[k] for k, _ in projected],
-    )
+    draft = _draft(spans, labelled_offsets, other_tokens, links, config, labelled_tokens)
+    return _finish(draft, other_tokens, other_offsets)
+
+
+def _harmonize(
+    drafts: Sequence[_Draft],
+    labelled_tokens: Sequence[Sequence[str]],
+    other_tokens: Sequence[Sequence[str]],
+    config: ConsistencyConfig,
+) -> None:
+    examples = [
+        Example(lt, d.token_spans, ot, d.projected)
+        for d, lt, ot in zip(drafts, labelled_tokens, other_tokens, strict=True)
+    ]
+    for n, notes in harmonize(examples, config).items():
+        draft = drafts[n]
+        for k, note in notes:
+            origin = draft.origin[k]
+            if note.startswith("recovered"):
+                draft.reasons.pop(origin, None)
+            draft.reasons.setdefault(origin, []).append(note)
 
 
 def swap_links(links: Sequence[Link]) -> list[Link]:
@@ -354,14 +411,20 @@ def project_batch(
         pairs = [(a.tokens, b.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
     else:
         pairs = [(b.tokens, a.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
-    all_links = aligner.align(pairs)
-    results = []
-    rows = zip(labelled, others, lab_tok, oth_tok, all_links, strict=True)
-    for item, other, lt, ot, links in rows:
-        links = list(links) if labelled_is_source else swap_links(links)
-        result = project_spans(
-            item.spans, lt.offsets, ot.tokens, ot.offsets, links, config, lt.tokens
+    all_links = [
+        list(links) if labelled_is_source else swap_links(links) for links in aligner.align(pairs)
+    ]
+    drafts = [
+        _draft(item.spans, lt.offsets, ot.tokens, links, config, lt.tokens)
+        for item, lt, ot, links in zip(labelled, lab_tok, oth_tok, all_links, strict=True)
+    ]
+    if config.consistency is not None:
+        _harmonize(
+            drafts, [t.tokens for t in lab_tok], [t.tokens for t in oth_tok], config.consistency
         )
+    results = []
+    for draft, other, ot, links in zip(drafts, others, oth_tok, all_links, strict=True):
+        result = _finish(draft, ot.tokens, ot.offsets)
         results.append(
             replace(
                 result,
