@@ -1,0 +1,200 @@
+"""Align and project stages over records: rows in, rows out, keyed by the schemas' columns.
+
+These are the functions a Beam job (or any runner) calls on a batch. They take and return lists
+of dicts whose keys are the columns of ``schemas/translations.json``, ``examples.json``,
+``alignments.json`` and ``projections.json``; lineage columns are filled from ``lineage``
+(``dataset``, ``run_id``, ``stage``, ...), with ``source_id`` set to the upstream record.
+
+Statistical aligners learn from the batch they align: give :func:`align_rows` and the
+projection stages all pairs of one language pair at once (or large batches of them), not one
+pair at a time. Every input row gives exactly one output row; projections that failed carry
+``status = "dropped"`` and their reasons, so ``rows in == rows out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from curate.align.registry import WordAligner
+from curate.align.tokenize import tokenize
+from curate.project.alignment import (
+    TRANSLATE_TEST,
+    TRANSLATE_TRAIN,
+    LabelledText,
+    ProjectionConfig,
+    ProjectionResult,
+    project_translate_test,
+    project_translate_train,
+)
+from curate.project.markers import MarkerConfig, project_with_markers
+from curate.records import Span, content_id, spans_from_column, spans_to_column
+
+Row = dict[str, Any]
+
+
+def _offsets_column(offsets: Sequence[tuple[int, int]]) -> list[dict[str, int]]:
+    return [{"start": s, "end": e} for s, e in offsets]
+
+
+def align_rows(
+    translations: Sequence[Mapping[str, Any]],
+    aligner: WordAligner,
+    lineage: Mapping[str, Any] | None = None,
+) -> list[Row]:
+    """``alignments`` rows for ``translations`` rows (source_text -> text), one per input."""
+    src = [tokenize(t["source_text"] or "", t["src_lang"]) for t in translations]
+    tgt = [tokenize(t["text"] or "", t["tgt_lang"]) for t in translations]
+    links = aligner.align([(s.tokens, t.tokens) for s, t in zip(src, tgt, strict=True)])
+    rows = []
+    for tr, s, t, pair_links in zip(translations, src, tgt, links, strict=True):
+        rows.append(
+            {
+                **(lineage or {}),
+                "id": content_id(tr["id"], aligner.method),
+                "translation_id": tr["id"],
+                "src_lang": tr["src_lang"],
+                "tgt_lang": tr["tgt_lang"],
+                "src_tokens": s.tokens,
+                "tgt_tokens": t.tokens,
+                "src_token_offsets": _offsets_column(s.offsets),
+                "tgt_token_offsets": _offsets_column(t.offsets),
+                "links": [{"src": i, "tgt": j} for i, j in pair_links],
+                "method": aligner.method,
+                "source_id": tr["id"],
+            }
+        )
+    return rows
+
+
+def _projection_row(
+    result: ProjectionResult,
+    *,
+    example_id: str,
+    translation_id: str | None,
+    src_lang: str,
+    tgt_lang: str,
+    direction: str,
+    lineage: Mapping[str, Any] | None,
+) -> Row:
+    return {
+        **(lineage or {}),
+        "id": content_id(example_id, translation_id, tgt_lang, direction, result.method),
+        "example_id": example_id,
+        "translation_id": translation_id,
+        "src_lang": src_lang,
+        "tgt_lang": tgt_lang,
+        "direction": direction,
+        "method": result.method,
+        "text": result.text,
+        "spans": spans_to_column(result.spans),
+        "tokens": result.tokens,
+        "tags": result.tags,
+        "status": result.status,
+        "reasons": result.reasons,
+        "n_source_spans": result.n_source_spans,
+        "n_projected": result.n_projected,
+        "source_id": translation_id or example_id,
+    }
+
+
+def project_translate_train_rows(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    aligner: WordAligner,
+    config: ProjectionConfig = ProjectionConfig(),
+    lineage: Mapping[str, Any] | None = None,
+) -> list[Row]:
+    """translate-train: ``(examples row, translations row of its text)`` pairs -> projections
+    rows whose spans label the translation."""
+    examples = [LabelledText(ex["text"], spans_from_column(ex["spans"])) for ex, _ in pairs]
+    by_lang: dict[tuple[str, str], list[int]] = {}
+    for k, (_, tr) in enumerate(pairs):
+        by_lang.setdefault((tr["src_lang"], tr["tgt_lang"]), []).append(k)
+    rows: list[Row | None] = [None] * len(pairs)
+    for (src_lang, tgt_lang), idx in by_lang.items():
+        results = project_translate_train(
+            [examples[k] for k in idx],
+            [pairs[k][1]["text"] or "" for k in idx],
+            aligner,
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            config=config,
+        )
+        for k, result in zip(idx, results, strict=True):
+            ex, tr = pairs[k]
+            rows[k] = _projection_row(
+                result,
+                example_id=ex["id"],
+                translation_id=tr["id"],
+                src_lang=src_lang,
+                tgt_lang=tgt_lang,
+                direction=TRANSLATE_TRAIN,
+                lineage=lineage,
+            )
+    return [r for r in rows if r is not None]
+
+
+def project_translate_test_rows(
+    items: Sequence[tuple[Mapping[str, Any], Sequence[Span]]],
+    aligner: WordAligner,
+    config: ProjectionConfig = ProjectionConfig(),
+    lineage: Mapping[str, Any] | None = None,
+) -> list[Row]:
+    """translate-test: ``(translations row, spans predicted on its text)`` -> projections rows
+    whose spans label the original (``source_text``). ``src_lang``/``tgt_lang`` of a row keep
+    the translation's meaning: labels went from ``tgt_lang`` back to ``src_lang``."""
+    by_lang: dict[tuple[str, str], list[int]] = {}
+    for k, (tr, _) in enumerate(items):
+        by_lang.setdefault((tr["src_lang"], tr["tgt_lang"]), []).append(k)
+    rows: list[Row | None] = [None] * len(items)
+    for (src_lang, tgt_lang), idx in by_lang.items():
+        results = project_translate_test(
+            [items[k][0]["source_text"] or "" for k in idx],
+            [LabelledText(items[k][0]["text"] or "", list(items[k][1])) for k in idx],
+            aligner,
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            config=config,
+        )
+        for k, result in zip(idx, results, strict=True):
+            tr = items[k][0]
+            rows[k] = _projection_row(
+                result,
+                example_id=tr.get("source_id") or tr["id"],
+                translation_id=tr["id"],
+                src_lang=tgt_lang,
+                tgt_lang=src_lang,
+                direction=TRANSLATE_TEST,
+                lineage=lineage,
+            )
+    return [r for r in rows if r is not None]
+
+
+def project_marker_rows(
+    examples: Sequence[Mapping[str, Any]],
+    translate: Callable[[list[str]], list[str]],
+    tgt_lang: str,
+    config: MarkerConfig = MarkerConfig(),
+    lineage: Mapping[str, Any] | None = None,
+) -> list[Row]:
+    """translate-train by markers: ``examples`` rows -> projections rows labelling the marked
+    translation (the text column is that translation with the markers removed). ``translate``
+    is any ``list[str] -> list[str]`` engine call for ``lang -> tgt_lang``."""
+    results = project_with_markers(
+        [LabelledText(ex["text"], spans_from_column(ex["spans"])) for ex in examples],
+        translate,
+        tgt_lang=tgt_lang,
+        config=config,
+    )
+    return [
+        _projection_row(
+            result,
+            example_id=ex["id"],
+            translation_id=None,
+            src_lang=ex["lang"],
+            tgt_lang=tgt_lang,
+            direction=TRANSLATE_TRAIN,
+            lineage=lineage,
+        )
+        for ex, result in zip(examples, results, strict=True)
+    ]
