@@ -1,12 +1,12 @@
-"""Label projection as a Beam pipeline: labelled examples + their translations -> projections.
+"""Alignment and label projection as Beam pipelines, one element per language pair.
 
-One element per language pair (the aligner trains on all of a pair's text at once, which is what
-makes a statistical aligner good). For ``alignment`` projection, the pair's translations of
-``examples`` are tokenised, aligned (eflomal by default, trained along with the store's human
-bitext of the same pair and any extra parallel files) and the spans projected; the word links go
-to ``alignments``. For ``marker`` projection, the examples are translated again with their spans
-wrapped in markers by the same model (loaded once per worker) and the markers parsed back.
-Every example gets a projection row with a status (complete, partial, dropped) and reasons.
+A statistical aligner is good when it trains on all of a pair's text at once, so each language
+pair is one element: ``curate align`` writes word links for every translation (``alignments``);
+``curate project`` carries the spans of translated ``examples`` onto their translations, by
+word alignment (eflomal by default, trained along with the store's human bitext of the pair and
+any extra parallel files) or by markers (the examples are translated again with their spans
+wrapped in markers by the same model, and the markers parsed back). The row building is
+``curate.project.stage``; every example gets a projection row with a status and reasons.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from beam_jobs.common import Execution, per_pair, run_job, upstream_fingerprints
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
-from curate.project.alignment import TRANSLATE_TRAIN, LabelledText, ProjectionConfig, project_batch
-from curate.project.markers import MarkerConfig, project_with_markers
-from curate.records import content_id, load_schema, spans_from_column, spans_to_column
+from curate.project.alignment import ProjectionConfig
+from curate.project.markers import MarkerConfig
+from curate.project.stage import align_rows, project_marker_rows, project_translate_train_rows
+from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
 
 STAGE = "project"
@@ -76,96 +77,60 @@ def _extra_pairs(store: Store, src: str, tgt: str, job: ProjectJob) -> list[Any]
     return [(tokenize(a, src).tokens, tokenize(b, tgt).tokens) for a, b in texts]
 
 
+def _aligner(store: Store, src: str, tgt: str, job: ProjectJob) -> Any:
+    options = dict(job.aligner_options)
+    if job.aligner == "eflomal":
+        options["extra"] = _extra_pairs(store, src, tgt, job)
+    return get_aligner(job.aligner, **options)
+
+
+def _lineage(job: ProjectJob, stage: str) -> dict[str, Any]:
+    return {"run_id": job.run_id, "stage": stage}
+
+
 def project_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any:
+    """Projections of every translated example of one language pair."""
     src, tgt = pair
     store = Store(store_root)
     rows = (
         store.connect().execute(_PAIR_QUERY, {"src": src, "tgt": tgt}).to_arrow_table().to_pylist()
     )
-    examples = [LabelledText(r["text"], spans_from_column(r["spans"])) for r in rows]
-    alignments: list[dict[str, Any]] = []
     if job.method == "alignment":
-        options = dict(job.aligner_options)
-        if job.aligner == "eflomal":
-            options["extra"] = _extra_pairs(store, src, tgt, job)
-        aligner = get_aligner(job.aligner, **options)
-        results = project_batch(
-            examples,
-            [r["translation"] for r in rows],
-            aligner,
-            labelled_is_source=True,
-            labelled_lang=src,
-            other_lang=tgt,
-            config=ProjectionConfig(**job.options),
+        pairs = [(_example(r), _translation(r, src, tgt)) for r in rows]
+        out = project_translate_train_rows(
+            pairs,
+            _aligner(store, src, tgt, job),
+            ProjectionConfig(**job.options),
+            _lineage(job, STAGE),
         )
-        for row, result in zip(rows, results, strict=True):
-            alignments.append(_alignment_row(row, result, src, tgt, job))
     else:
         from curate.mt.engine import TranslationEngine
 
         engine = TranslationEngine.load(job.model, download=False)
-        results = project_with_markers(
-            examples,
+        out = project_marker_rows(
+            [{**_example(r), "lang": src} for r in rows],
             lambda texts: [t.text or "" for t in engine.translate_texts(texts, src, tgt)],
-            tgt_lang=tgt,
-            config=MarkerConfig(**job.options),
+            tgt,
+            MarkerConfig(**job.options),
+            _lineage(job, STAGE),
         )
-    projections = [
-        _projection_row(r, res, src, tgt, job) for r, res in zip(rows, results, strict=True)
-    ]
-    counts = StageCounts(records_in=len(rows), records_out=len(projections))
-    tables = {"projections": load_schema("projections").table(projections)}
-    if alignments:
-        tables["alignments"] = load_schema("alignments").table(alignments)
-    return tables, {STAGE: counts}
+    for row, source in zip(out, rows, strict=True):
+        row.update(dataset=source["dataset"], model_id=source["model_id"])
+        row.update(model_version=source["model_version"])
+    counts = StageCounts(records_in=len(rows), records_out=len(out))
+    return {"projections": load_schema("projections").table(out)}, {STAGE: counts}
 
 
-def _lineage(row: dict[str, Any], job: ProjectJob) -> dict[str, Any]:
+def _example(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["example_id"], "text": row["text"], "spans": row["spans"]}
+
+
+def _translation(row: dict[str, Any], src: str, tgt: str) -> dict[str, Any]:
     return {
-        "dataset": row["dataset"],
-        "source_id": row["example_id"],
-        "run_id": job.run_id,
-        "stage": STAGE,
-        "model_id": row.get("model_id"),
-        "model_version": row.get("model_version"),
-    }
-
-
-def _alignment_row(row: dict[str, Any], result: Any, src: str, tgt: str, job: ProjectJob) -> dict:
-    source = tokenize(row["text"], src)
-    return {
-        "id": content_id("alignment", row["translation_id"], job.aligner),
-        "translation_id": row["translation_id"],
+        "id": row["translation_id"],
+        "text": row["translation"],
         "src_lang": src,
         "tgt_lang": tgt,
-        "src_tokens": list(source.tokens),
-        "tgt_tokens": list(result.tokens),
-        "src_token_offsets": [{"start": s, "end": e} for s, e in source.offsets],
-        "tgt_token_offsets": [{"start": s, "end": e} for s, e in result.offsets],
-        "links": [{"src": s, "tgt": t} for s, t in result.links],
-        "method": result.method.removeprefix("alignment/"),
-        **_lineage(row, job),
-    }
-
-
-def _projection_row(row: dict[str, Any], result: Any, src: str, tgt: str, job: ProjectJob) -> dict:
-    return {
-        "id": content_id("projection", row["translation_id"], job.method),
-        "example_id": row["example_id"],
-        "translation_id": row["translation_id"],
-        "src_lang": src,
-        "tgt_lang": tgt,
-        "direction": TRANSLATE_TRAIN,
-        "method": result.method or job.method,
-        "text": result.text or row["translation"],
-        "spans": spans_to_column(list(result.spans)),
-        "tokens": list(result.tokens),
-        "tags": list(result.tags),
-        "status": result.status,
-        "reasons": list(result.reasons),
-        "n_source_spans": result.n_source_spans,
-        "n_projected": len(result.spans),
-        **_lineage(row, job),
     }
 
 
@@ -176,43 +141,17 @@ def align_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any:
     rows = (
         store.connect()
         .execute(
-            "SELECT id AS translation_id, source_text AS text, text AS translation, model_id, "
-            "model_version, dataset, source_id AS example_id FROM translations "
-            "WHERE src_lang = $src AND tgt_lang = $tgt ORDER BY id",
+            "SELECT id, src_lang, tgt_lang, source_text, text, dataset, model_id, model_version "
+            "FROM translations WHERE src_lang = $src AND tgt_lang = $tgt ORDER BY id",
             {"src": src, "tgt": tgt},
         )
         .to_arrow_table()
         .to_pylist()
     )
-    options = dict(job.aligner_options)
-    if job.aligner == "eflomal":
-        options["extra"] = [
-            (tokenize(a, src).tokens, tokenize(b, tgt).tokens)
-            for path in job.extra_bitext
-            for a, b in read_bitext_pairs(path)
-        ]
-    aligner = get_aligner(job.aligner, **options)
-    sources = [tokenize(r["text"], src) for r in rows]
-    targets = [tokenize(r["translation"], tgt) for r in rows]
-    links = aligner.align([(s.tokens, t.tokens) for s, t in zip(sources, targets, strict=True)])
-    out = []
-    for row, source, target, pair_links in zip(rows, sources, targets, links, strict=True):
-        out.append(
-            {
-                "id": content_id("alignment", row["translation_id"], job.aligner),
-                "translation_id": row["translation_id"],
-                "src_lang": src,
-                "tgt_lang": tgt,
-                "src_tokens": list(source.tokens),
-                "tgt_tokens": list(target.tokens),
-                "src_token_offsets": [{"start": s, "end": e} for s, e in source.offsets],
-                "tgt_token_offsets": [{"start": s, "end": e} for s, e in target.offsets],
-                "links": [{"src": s, "tgt": t} for s, t in pair_links],
-                "method": aligner.method,
-                **_lineage(row, job),
-                "stage": "align",
-            }
-        )
+    out = align_rows(rows, _aligner(store, src, tgt, job), _lineage(job, "align"))
+    for row, source in zip(out, rows, strict=True):
+        row.update(dataset=source["dataset"], model_id=source["model_id"])
+        row.update(model_version=source["model_version"])
     counts = StageCounts(records_in=len(rows), records_out=len(out))
     return {"alignments": load_schema("alignments").table(out)}, {"align": counts}
 

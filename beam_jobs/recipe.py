@@ -16,7 +16,7 @@ from typing import Any
 from beam_jobs.build import BuildJob, run_build
 from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
-from beam_jobs.project import ProjectJob, run_project
+from beam_jobs.project import ProjectJob, run_align, run_project
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
 from curate.io import FieldMap
@@ -107,6 +107,20 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
                     ),
                 )
             )
+    if recipe.align is not None:
+        align_job = ProjectJob(
+            run_id=f"{recipe.name}-align",
+            aligner=recipe.align.method,
+            aligner_options=recipe.align.options,
+            extra_bitext=tuple(resolve(base, p) for p in recipe.align.extra_bitext),
+        )
+        out.append(
+            Step(
+                "align",
+                align_job.run_id,
+                lambda force: run_align(store, align_job, runner.beam_args, runner.workers, force),
+            )
+        )
     if recipe.project is not None:
         aligner = recipe.align or AlignSection()
         model = recipe.translate.model if recipe.translate else None
