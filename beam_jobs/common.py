@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+    WorkerOptions,
+)
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
@@ -39,6 +44,9 @@ def pipeline_options(beam_args: list[str] | None = None, workers: int = 1) -> Pi
         direct = options.view_as(DirectOptions)
         direct.direct_num_workers = workers
         direct.direct_running_mode = "multi_processing"
+        harness = options.view_as(WorkerOptions)
+        if harness.default_sdk_harness_log_level is None:
+            harness.default_sdk_harness_log_level = "WARNING"  # worker processes log at INFO
     return options
 
 

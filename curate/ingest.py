@@ -155,7 +155,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             for index, sentence in enumerate(sentences):
                 segments.append(
                     {
-                        "id": content_id(doc_id, str(index)),
+                        "id": f"{doc_id}.{index}",  # stable: the document's hash + position
                         "doc_id": doc_id,
                         "seg_index": index,
                         "paragraph_index": sentence.paragraph,

@@ -66,11 +66,20 @@ class PartitionedWriter:
         if not keys:
             self._write_part((), table)
             return
-        key_columns = [table.column(k).to_pylist() for k in keys]
-        values = [tuple(partition_value(v) for v in row) for row in zip(*key_columns, strict=True)]
-        for part in sorted(set(values)):
-            mask = pa.array([v == part for v in values])
-            self._write_part(part, table.filter(mask))
+        for key in keys:  # a missing partition value is filed under "und"
+            index = table.column_names.index(key)
+            table = table.set_column(index, key, pc.fill_null(table.column(key), "und"))
+        combos = table.select(list(keys)).group_by(list(keys)).aggregate([]).to_pylist()
+        if len(combos) == 1:
+            self._write_part(tuple(partition_value(combos[0][k]) for k in keys), table)
+            return
+        for combo in sorted(combos, key=lambda c: tuple(str(c[k]) for k in keys)):
+            mask = None
+            for k in keys:
+                column = table.column(k)
+                equal = pc.is_null(column) if combo[k] is None else pc.equal(column, combo[k])
+                mask = equal if mask is None else pc.and_(mask, equal)
+            self._write_part(tuple(partition_value(combo[k]) for k in keys), table.filter(mask))
 
     def _write_part(self, part: tuple[str, ...], table: pa.Table) -> None:
         if part not in self._writers:
