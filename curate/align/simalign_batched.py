@@ -108,11 +108,8 @@ class BatchedSimAligner:
         self.model = AutoModel.from_pretrained(config.model, config=model_config)
         self.model.eval().to(self.device)
         # RoBERTa-style models offset positions by the padding index: two fewer usable.
-        offset = (
-            2
-            if "roberta" in model_config.model_type or model_config.model_type == ("camembert")
-            else 0
-        )
+        model_type = model_config.model_type
+        offset = 2 if "roberta" in model_type or model_type == "camembert" else 0
         pos_limit = (getattr(model_config, "max_position_embeddings", 514) or 514) - offset
         tok_limit = self.tokenizer.model_max_length
         self.max_length = int(
