@@ -29,8 +29,15 @@ def write_samples(folder: str | Path, documents: int = 12, sentences: int = 120)
         for d in range(documents):
             doc = pairs[d * 6 : (d + 1) * 6]
             split = 2 + d % 3
-            paragraphs = [" ".join(p.src for p in doc[:split]), " ".join(p.src for p in doc[split:])]
-            record = {"id": f"news-{d + 1:03d}", "text": "\n\n".join(paragraphs), "link": f"story-{d + 1}"}
+            paragraphs = [
+                " ".join(p.src for p in doc[:split]),
+                " ".join(p.src for p in doc[split:]),
+            ]
+            record = {
+                "id": f"news-{d + 1:03d}",
+                "text": "\n\n".join(paragraphs),
+                "link": f"story-{d + 1}",
+            }
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     labelled = generate(sentences, NER_SEED)
     write_conll(labelled, folder / "ner_en.conll", side="src")
