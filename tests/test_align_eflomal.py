@@ -10,7 +10,7 @@ from curate.errors import UserError
 from curate.evaluate.alignment import GoldAlignment, score_alignments
 from curate.synth import generate
 
-FAST = {"rel_iterations": 0.3, "n_samplers": 1}
+FAST = {"rel_iterations": 0.3, "n_samplers": 1, "prefix_lengths": (4,)}
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +66,34 @@ def test_registry_knows_both_aligners_and_rejects_unknown_options() -> None:
         get_aligner("giza")
     with pytest.raises(ValueError, match="unknown symmetrisation"):
         get_aligner("eflomal", symmetrize="diagonal")
+
+
+def test_vote_keeps_links_most_runs_agree_on() -> None:
+    from curate.align.eflomal import vote
+
+    runs = [[{(0, 0), (1, 1)}], [{(0, 0), (1, 2)}], [{(0, 0), (1, 1), (2, 2)}]]
+    assert vote(runs) == [{(0, 0), (1, 1)}]
+
+
+def test_cognate_priors_link_look_alike_words_of_a_pair() -> None:
+    from curate.align.eflomal import cognate_priors
+
+    pair = (
+        "the Member States of the European Parliament in 1999".split(),
+        "gli Stati membri del Parlamento europeo nel 1999".split(),
+    )
+    lines = cognate_priors([pair], alpha=2.0, src_prefix_len=4, tgt_prefix_len=4)
+    found = {tuple(line.split("\t")[1:3]) for line in lines}
+    assert {("1999", "1999"), ("parliament", "parlamento"), ("european", "europeo")} <= found
+    assert ("member", "membri") in found and ("states", "stati") in found  # same 4-prefix
+    assert all(line.startswith("LEX\t") and line.endswith("\t2") for line in lines)
+    assert ("the", "gli") not in found
+
+
+def test_ensemble_of_prefix_lengths_is_recorded_in_the_method(synth_pairs) -> None:
+    aligner = get_aligner(
+        "eflomal", prefix_lengths=(3, 4, 5), rel_iterations=0.2, n_samplers=1, cognate_prior=1.0
+    )
+    links = aligner.align(_tokens(synth_pairs[:200]))
+    assert aligner.method == "eflomal-v1/p3,4,5/grow-diag-final-and"
+    assert score_alignments(links, _gold(synth_pairs[:200])).aer < 0.3

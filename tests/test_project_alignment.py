@@ -121,7 +121,7 @@ def test_frequent_function_words() -> None:
 @pytest.fixture(scope="module")
 def synth():
     pairs = generate(400, seed=5)
-    aligner = EflomalAligner(EflomalConfig(rel_iterations=0.3, n_samplers=1))
+    aligner = EflomalAligner(EflomalConfig(rel_iterations=0.3, n_samplers=1, prefix_lengths=(4,)))
     return pairs, aligner
 
 

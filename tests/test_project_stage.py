@@ -41,7 +41,7 @@ def rows():
 
 @pytest.fixture(scope="module")
 def aligner():
-    return EflomalAligner(EflomalConfig(rel_iterations=0.3, n_samplers=1))
+    return EflomalAligner(EflomalConfig(rel_iterations=0.3, n_samplers=1, prefix_lengths=(4,)))
 
 
 def _valid(kind: str, out: list[dict]) -> None:

@@ -46,7 +46,7 @@ class EflomalConfig:
     null_prior: float = 0.2
     model: int = 3
     #: one eflomal run per entry; words cut to this many characters (0: whole words)
-    prefix_lengths: tuple[int, ...] = (4,)
+    prefix_lengths: tuple[int, ...] = (4, 4, 5)
     #: extra parallel text, already tokenised, aligned along to train on (not returned)
     extra: Sequence[TokenPair] = field(default=(), repr=False)
     #: Dirichlet prior (pseudo-count) for linking look-alike words (cognates, names, numbers)

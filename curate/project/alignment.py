@@ -46,7 +46,7 @@ class ProjectionConfig:
     """Options of alignment-based projection (defaults: what scored best on Europarl NER)."""
 
     #: merge groups of linked words separated by at most this many words
-    max_gap: int = 2
+    max_gap: int = 3
     #: do not fill a gap with words linked to words outside the span
     respect_other_links: bool = False
     #: drop words without a letter or digit (punctuation, symbols) when choosing the words of a
