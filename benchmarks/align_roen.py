@@ -6,7 +6,7 @@ curate's eflomal aligner, with NTREX-128 ro-en news text (1,997 pairs, tokenised
 aligned along as extra training text, and scored with AER/precision/recall/F1. Every
 symmetrisation is reported from the same eflomal runs, the configured one last.
 
-Usage: python benchmarks/align_roen.py [--data ../shared/data] [--prefixes 4]
+Usage: python benchmarks/align_roen.py [--data ../shared/data] [--prefixes 4,4,5]
        [--symmetrize grow-diag-final-and] [--cognate-prior 0] [--no-extra]
 The last line is ``aer <value>``.
 """
@@ -29,7 +29,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--prefixes", default="4", help="eflomal runs (prefix lengths)")
+    parser.add_argument("--prefixes", default="4,4,5", help="eflomal runs (prefix lengths)")
     parser.add_argument("--symmetrize", default="grow-diag-final-and", choices=SYMMETRIZERS)
     parser.add_argument("--cognate-prior", type=float, default=0.0)
     parser.add_argument("--anchors", action="store_true", help="add anchor links afterwards")

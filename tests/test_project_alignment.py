@@ -176,3 +176,13 @@ def test_consistency_moves_outliers_to_the_batch_usual_translation() -> None:
     assert notes[3] == [(0, "moved to the batch's usual translation")]
     assert notes[4] == [(0, "recovered from the batch's usual translation")]
     assert set(notes) == {3, 4}
+
+
+def test_nested_brackets_are_closed_and_elided_articles_trimmed() -> None:
+    other = ["dell'", "Unione", "(", "COM", "(", "1999", ")", ")", "fine"]
+    span = [TokenSpan(0, 4, "MISC")]
+    links = [(0, 1), (1, 3), (2, 5)]
+    config = ProjectionConfig(trim_words=frozenset({"dell'"}), anchors=False, max_gap=1)
+    kept, _ = project_token_spans(span, links, other, config, ["the", "Union", "COM", "1999"])
+    assert kept == [(0, TokenSpan(1, 8, "MISC"))]
+    assert "dell'" in frequent_function_words([["dell'", "x"], ["dell'", "y"]], min_share=0.5)

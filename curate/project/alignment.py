@@ -76,14 +76,21 @@ class ProjectionConfig:
             raise ValueError("max_gap must be >= 0")
 
 
+def _function_word_shape(token: str, max_length: int) -> bool:
+    """Lower-case letters, at most ``max_length`` of them, maybe elided (``dell'``, ``l'``)."""
+    core = token.rstrip("'\u2019")
+    return core.isalpha() and core.islower() and len(core) <= max_length
+
+
 def frequent_function_words(
     texts: Sequence[Sequence[str]], min_share: float = 0.05, max_length: int = 5
 ) -> frozenset[str]:
-    """Lower-case alphabetic words of at most ``max_length`` characters that occur in at least
-    ``min_share`` of ``texts`` (tokenised): in practice articles, prepositions, conjunctions."""
+    """Lower-case alphabetic words of at most ``max_length`` letters (elided forms such as
+    ``dell'`` included) that occur in at least ``min_share`` of ``texts`` (tokenised): in
+    practice articles, prepositions, conjunctions."""
     counts: Counter[str] = Counter()
     for tokens in texts:
-        counts.update({t for t in tokens if t.isalpha() and t.islower() and len(t) <= max_length})
+        counts.update({t for t in tokens if _function_word_shape(t, max_length)})
     need = max(2, min_share * len(texts))
     return frozenset(w for w, c in counts.items() if c >= need)
 
@@ -148,14 +155,15 @@ def _refine_edges(
     if config.drop_punctuation:
         # A bracket opened inside the projection and closed right after it belongs to it
         # ("( CEN )"), and so does an opening bracket right before a closed one.
-        inside = "".join(other_tokens[start:end])
         for o, c in zip(_OPENING, _CLOSING, strict=True):
-            unclosed = inside.count(o) > inside.count(c)
-            if unclosed and end < len(other_tokens) and other_tokens[end] == c:
+            inside = "".join(other_tokens[start:end])
+            missing = inside.count(o) - inside.count(c)
+            while missing > 0 and end < len(other_tokens) and other_tokens[end] == c:
                 end += 1
-            unopened = inside.count(c) > inside.count(o)
-            if unopened and start > 0 and other_tokens[start - 1] == o:
+                missing -= 1
+            while missing < 0 and start > 0 and other_tokens[start - 1] == o:
                 start -= 1
+                missing += 1
     if config.extend_names:
         # Capitalised neighbours that no word is linked to continue a name ("Sri Lanka").
         while start > 0 and start - 1 not in all_linked and other_tokens[start - 1][:1].isupper():
