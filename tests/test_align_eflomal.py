@@ -97,3 +97,21 @@ def test_ensemble_of_prefix_lengths_is_recorded_in_the_method(synth_pairs) -> No
     links = aligner.align(_tokens(synth_pairs[:200]))
     assert aligner.method == "eflomal-v1/p3,4,5/grow-diag-final-and"
     assert score_alignments(links, _gold(synth_pairs[:200])).aer < 0.3
+
+
+def test_align_bitext_files_round_trip_through_the_evaluator(tmp_path, synth_pairs) -> None:
+    from curate.align.bitext import align_bitext_files
+    from curate.evaluate.alignment import evaluate_alignment_files
+    from curate.synth import write_pharaoh
+
+    joint = tmp_path / "pairs.txt"
+    joint.write_text("".join(f"{p.src} ||| {p.tgt}\n" for p in synth_pairs), encoding="utf-8")
+    gold = tmp_path / "gold.txt"
+    write_pharaoh(synth_pairs, gold)
+    out = tmp_path / "pred.txt"
+    aligner = get_aligner("eflomal", **FAST)
+    summary = align_bitext_files(aligner, joint, out, pretokenized=True, one_based=True)
+    assert summary.pairs == len(synth_pairs)
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(synth_pairs)
+    scores = evaluate_alignment_files(out, gold, one_based=False, pred_one_based=True)
+    assert scores.aer < 0.2

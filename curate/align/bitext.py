@@ -1,0 +1,71 @@
+"""Align plain bitext files and write Pharaoh links (what ``curate align`` does on files).
+
+Input is either two line-aligned files or one file of ``source ||| target`` lines (the
+fast_align/eflomal convention). Lines are tokenised with :func:`curate.align.tokenize.tokenize`
+unless ``pretokenized`` says the words are already separated by spaces. Output has one line of
+``i-j`` links per input line (0-based unless ``one_based``), and optionally the tokens used,
+as ``source ||| target`` lines, so the indices can be read back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from curate.align.registry import WordAligner
+from curate.align.tokenize import tokenize
+from curate.evaluate.alignment import format_pharaoh
+
+
+@dataclass(frozen=True)
+class BitextAlignment:
+    pairs: int
+    links: int
+    method: str
+
+
+def read_bitext(src_path: str | Path, tgt_path: str | Path | None = None) -> list[tuple[str, str]]:
+    """``(source, target)`` lines from two line-aligned files or one ``src ||| tgt`` file."""
+    if tgt_path is None:
+        out = []
+        with open(src_path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if "|||" not in line:
+                    raise ValueError(f"{src_path}:{lineno}: no ' ||| ' separator")
+                src, tgt = line.rstrip("\n").split("|||", 1)
+                out.append((src.strip(), tgt.strip()))
+        return out
+    src_lines = Path(src_path).read_text(encoding="utf-8").splitlines()
+    tgt_lines = Path(tgt_path).read_text(encoding="utf-8").splitlines()
+    if len(src_lines) != len(tgt_lines):
+        raise ValueError(f"{src_path} has {len(src_lines)} lines, {tgt_path} has {len(tgt_lines)}")
+    return list(zip(src_lines, tgt_lines, strict=True))
+
+
+def align_bitext_files(
+    aligner: WordAligner,
+    src_path: str | Path,
+    out_path: str | Path,
+    tgt_path: str | Path | None = None,
+    *,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+    pretokenized: bool = False,
+    one_based: bool = False,
+    tokens_path: str | Path | None = None,
+) -> BitextAlignment:
+    """Align a bitext and write Pharaoh links to ``out_path``."""
+    lines = read_bitext(src_path, tgt_path)
+    if pretokenized:
+        pairs = [(s.split(), t.split()) for s, t in lines]
+    else:
+        pairs = [(tokenize(s, src_lang).tokens, tokenize(t, tgt_lang).tokens) for s, t in lines]
+    links = aligner.align(pairs)
+    with open(out_path, "w", encoding="utf-8") as f:
+        for pair_links in links:
+            f.write(format_pharaoh(pair_links, one_based) + "\n")
+    if tokens_path is not None:
+        with open(tokens_path, "w", encoding="utf-8") as f:
+            for s, t in pairs:
+                f.write(f"{' '.join(s)} ||| {' '.join(t)}\n")
+    return BitextAlignment(len(pairs), sum(len(x) for x in links), aligner.method)
