@@ -131,3 +131,10 @@ def test_text_that_already_has_markers_is_dropped_with_a_reason() -> None:
     (result,) = project_with_markers(examples, lambda texts: texts)
     assert result.status == DROPPED
     assert "marker" in result.reasons[0]
+
+
+def test_a_failed_translation_is_dropped_with_a_reason() -> None:
+    examples = [LabelledText("John left", [Span(0, 4, "PER")])]
+    (result,) = project_with_markers(examples, lambda texts: [None for _ in texts])
+    assert result.status == DROPPED
+    assert result.reasons == ["the translation failed"]

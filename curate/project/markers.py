@@ -36,7 +36,8 @@ from curate.project.alignment import (
 from curate.project.iob import char_spans_to_token, spans_to_tags
 from curate.records import Span
 
-Translate = Callable[[list[str]], list[str]]
+#: an MT call: one output per input, ``None`` where the engine failed
+Translate = Callable[[list[str]], "list[str] | list[str | None]"]
 
 #: characters machine translation tends to substitute for ``[`` and ``]``
 _OPEN_VARIANTS = ("［", "【", "〔", "〖", "⟦", "&#91;", "&lsqb;", "&lbrack;")
@@ -254,10 +255,13 @@ def project_with_markers(
             marked.append(insert_markers(ex.text, ex.spans, config))
         except ValueError as exc:
             marked.append(None)
-            problems[k] = str(exc)
+            problems[k] = f"cannot mark spans: {exc}"
     to_translate = [m for m in marked if m is not None]
     outputs = iter(translate(to_translate)) if to_translate else iter(())
     translated = [next(outputs) if m is not None else None for m in marked]
+    for k, (m, t) in enumerate(zip(marked, translated, strict=True)):
+        if m is not None and t is None:
+            problems[k] = "the translation failed"
     parsed = [parse_markers(t, config) if t is not None else None for t in translated]
     # Which examples need span translations to tell labels apart.
     need = []
@@ -289,7 +293,7 @@ def _result(
     n = len(ex.spans)
     if parsed is None:
         return ProjectionResult(
-            [], [], [], DROPPED, [f"cannot mark spans: {problem}"], n, method="marker"
+            [], [], [], DROPPED, [problem or "not translated"], n, method="marker"
         )
     toks: Tokens = tokenizer(parsed.text, tgt_lang)
     reasons = [f"repair: {r}" for r in parsed.repairs]
