@@ -11,7 +11,7 @@ The model is the English MiniLM (6 layers, uncased) that the PyPI package
 bigger and gains at least as much from batching. Pass ``--model DIR`` to use another one.
 
 Usage: python benchmarks/simalign_batched.py [--pairs 300] [--model DIR] [--layer 6]
-       [--threads 2]
+       [--threads 1]
 The last line is ``speedup <batched pairs/s divided by per-pair pairs/s>``.
 """
 
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--model", default=None)
     parser.add_argument("--layer", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-tokens", type=int, default=8192)
     args = parser.parse_args()
 
