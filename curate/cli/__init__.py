@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import typer
 
@@ -55,6 +56,8 @@ _run.register(app)
 def main() -> None:
     debug = "--debug" in sys.argv
     if not debug:
+        # library warnings (DuckDB copies, tokenizer advice) are for developers, not users
+        warnings.simplefilter("ignore")
         # errors in finalisers after a failure (e.g. a Parquet writer closing on a full disk)
         # repeat the error already reported; keep them out of the one-line message
         sys.unraisablehook = lambda _: None

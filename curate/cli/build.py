@@ -128,8 +128,14 @@ def export(
     console = Console(stderr=True)
     for config, splits in result.configs.items():
         for split, info in splits.items():
-            console.print(f"{config}/{split}: {info['rows']} rows in {len(info['files'])} file(s)")
-    console.print(f"exported to {to}; load with datasets.load_dataset({str(to)!r}, name=CONFIG)")
+            files = len(info["files"])
+            console.print(
+                f"{config}/{split}: {info['rows']} rows in {files} file(s)", soft_wrap=True
+            )
+    console.print(
+        f"exported to {to}; load with datasets.load_dataset({str(to)!r}, name=CONFIG)",
+        soft_wrap=True,
+    )
     if push:
         url = push_folder(to, push, private=private)
         console.print(f"pushed to {url}")
