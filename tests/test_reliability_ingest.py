@@ -146,3 +146,25 @@ def test_disk_full_is_a_clear_error_and_the_store_is_unchanged(tmp_path, tiny_di
     assert proc.returncode == 2
     assert "error: disk full while writing" in proc.stderr and "Traceback" not in proc.stderr
     assert content_hash(store) == before
+
+
+@pytest.mark.slow
+def test_readers_see_the_old_or_the_new_version_never_a_mix(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, 300)
+    store = Store(tmp_path / "store")
+    subprocess.run(
+        ingest_cmd(corpus, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+    )
+    old = store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+    make_corpus(corpus, 20_000)  # the same run id over a bigger file replaces the old version
+    proc = subprocess.Popen(
+        ingest_cmd(corpus, store.root), env=ENV, cwd=ROOT, stderr=subprocess.DEVNULL
+    )
+    seen = set()
+    while proc.poll() is None:
+        seen.add(store.sql("SELECT count(*) FROM documents").column(0)[0].as_py())
+        time.sleep(0.05)
+    new = store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
+    assert proc.returncode == 0 and new > old
+    assert seen <= {old, new}
