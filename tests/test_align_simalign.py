@@ -86,3 +86,14 @@ def test_inputs_longer_than_the_encoder_limit_are_aligned_whole(tiny_model: str)
 def test_layer_deeper_than_the_model_is_an_error(tiny_model: str) -> None:
     with pytest.raises(ValueError, match="layer"):
         BatchedSimAligner(SimAlignConfig(model=tiny_model, layer=8))
+
+
+def test_layers_past_the_one_read_are_skipped_without_changing_links(tiny_model: str) -> None:
+    pairs = _pairs(20, seed=3)
+    reference = simalign.SentenceAligner(
+        model=tiny_model, token_type="bpe", matching_methods="i", device="cpu", layer=1
+    )
+    aligner = BatchedSimAligner(SimAlignConfig(model=tiny_model, layer=1, matching="itermax"))
+    assert aligner.computed_layers == 1 and len(aligner.model.encoder.layer) == 1
+    expected = [[tuple(x) for x in reference.get_word_aligns(s, t)["itermax"]] for s, t in pairs]
+    assert aligner.align(pairs) == expected
