@@ -44,7 +44,9 @@ class SimAlignConfig:
     token_type: str = "bpe"  # "bpe": align subwords, then map to words; "word": average first
     distortion: float = 0.0
     device: str = "auto"  # "auto" picks CUDA when available
-    batch_tokens: int = 8192  # padded subword tokens per encoder call
+    #: padded subword tokens per encoder call; default 2048 on CPU (cache-friendly, measured
+    #: fastest here), 16384 on CUDA
+    batch_tokens: int | None = None
     max_length: int | None = None  # encoder limit; default from the tokenizer/model
 
     def __post_init__(self) -> None:
@@ -111,6 +113,7 @@ class BatchedSimAligner:
         self.tokenizer = AutoTokenizer.from_pretrained(config.model)
         self.model = AutoModel.from_pretrained(config.model, config=model_config)
         self.computed_layers = _drop_unused_layers(self.model, model_config, config.layer)
+        self.batch_tokens = config.batch_tokens or (16384 if self.device.type == "cuda" else 2048)
         self.model.eval().to(self.device)
         # RoBERTa-style models offset positions by the padding index: two fewer usable.
         model_type = model_config.model_type
@@ -190,7 +193,7 @@ class BatchedSimAligner:
         with torch.inference_mode():
             while pos < len(order):
                 longest = len(pieces[order[pos]].ids)
-                batch = order[pos : pos + max(1, self.config.batch_tokens // max(longest, 1))]
+                batch = order[pos : pos + max(1, self.batch_tokens // max(longest, 1))]
                 pos += len(batch)
                 ids = torch.full((len(batch), longest), pad_id, dtype=torch.long)
                 mask = torch.zeros((len(batch), longest), dtype=torch.long)
