@@ -205,6 +205,18 @@ def test_a_poison_record_is_isolated_and_the_rest_translated(model_dir: Path) ->
     assert engine.stats.failures == 1
 
 
+def test_an_input_the_model_itself_rejects_is_isolated(engine: TranslationEngine) -> None:
+    # Claiming a longer limit than the model's 128 positions makes CTranslate2 raise, inside
+    # its worker threads, for the one long input only.
+    cfg = TranslateConfig(beam_size=1, max_decoding_length=8, max_input_tokens=100_000)
+    long_text = " ".join(SENTENCES * 3)
+    results = engine.translate_texts(
+        [SENTENCES[0], long_text, SENTENCES[1]], "en", "de", config=cfg
+    )
+    assert [r.ok for r in results] == [True, False, True]
+    assert "position" in (results[1].error or "")
+
+
 def test_long_input_is_split_at_punctuation_and_never_cut_silently(
     engine: TranslationEngine,
 ) -> None:

@@ -12,7 +12,8 @@ What ``translate_texts`` guarantees, for every input, in input order:
   again (``from_memory``) and repeats inside the call are translated once;
 * inputs are translated length-sorted in calls of about ``batch_call_tokens`` tokens,
   CTranslate2 cutting each call into batches of ``max_batch_tokens`` (``batch_type="tokens"``)
-  that run in parallel on its ``inter_threads`` replicas;
+  that run in parallel on its ``inter_threads`` replicas; all calls are submitted at once
+  (``asynchronous=True``) so the replicas stay busy while results are decoded;
 * an input longer than the model's limit is split at punctuation or whitespace, translated in
   pieces and joined (``pieces > 1``), or, when it cannot be split, truncated and flagged
   (``truncated`` and ``input_truncated``); an output that reaches ``max_decoding_length`` is
@@ -391,38 +392,53 @@ class TranslationEngine:
 
         units.sort(key=lambda u: len(u.tokens))
         call_tokens = cfg.batch_call_tokens or cfg.max_batch_tokens * max(2, 2 * self.replicas)
-        chunk: list[_Unit] = []
+        chunks: list[list[_Unit]] = [[]]
         size = 0
         for unit in units:
-            chunk.append(unit)
+            chunks[-1].append(unit)
             size += len(unit.tokens) + framing.extra_tokens
             if size >= call_tokens:
-                self._run(chunk, framing, cfg)
-                chunk, size = [], 0
-        if chunk:
-            self._run(chunk, framing, cfg)
+                chunks.append([])
+                size = 0
+        # Submit every chunk before waiting for any: the translator's replicas then never idle
+        # between calls while Python decodes. A chunk that fails is redone by bisection.
+        submitted = [
+            (chunk, self._submit(chunk, framing, cfg, asynchronous=True)) for chunk in chunks
+        ]
+        for chunk, handle in submitted:
+            if chunk:
+                self._collect(chunk, handle, framing, cfg)
 
         by_owner: list[list[_Unit]] = [[] for _ in texts]
         for unit in units:  # sorted by length; restore the text order of the pieces
             by_owner[unit.owner].append(unit)
         return [_combine(sorted(owner_units, key=lambda u: u.index)) for owner_units in by_owner]
 
-    def _run(self, units: list[_Unit], framing: LanguageFraming, cfg: TranslateConfig) -> None:
-        """Translate ``units`` in place; bisect on error until the failing unit is alone."""
+    def _submit(
+        self,
+        units: list[_Unit],
+        framing: LanguageFraming,
+        cfg: TranslateConfig,
+        *,
+        asynchronous: bool = False,
+    ) -> list[Any] | BaseException:
+        """Start translating ``units``: the backend's results, or the exception it raised."""
+        if not units:
+            return []
         source = [[*framing.before, *u.tokens, *framing.after] for u in units]
         prefix = [list(framing.target_prefix)] * len(units) if framing.target_prefix else None
-        max_len = cfg.max_decoding_length
         with self._lock:
             self.stats.batch_calls += 1
         try:
-            results = self.backend.translate_batch(
+            return self.backend.translate_batch(
                 source,
                 target_prefix=prefix,
                 max_batch_size=cfg.max_batch_tokens,
                 batch_type="tokens",
+                asynchronous=asynchronous,
                 beam_size=cfg.beam_size,
                 length_penalty=cfg.length_penalty,
-                max_decoding_length=max_len,
+                max_decoding_length=cfg.max_decoding_length,
                 min_decoding_length=cfg.min_decoding_length,
                 repetition_penalty=cfg.repetition_penalty,
                 no_repeat_ngram_size=cfg.no_repeat_ngram_size,
@@ -432,6 +448,21 @@ class TranslationEngine:
                 max_input_length=0,  # we enforce the limit ourselves: never cut silently
                 return_scores=True,
             )
+        except Exception as exc:
+            return exc
+
+    def _collect(
+        self,
+        units: list[_Unit],
+        handle: list[Any] | BaseException,
+        framing: LanguageFraming,
+        cfg: TranslateConfig,
+    ) -> None:
+        """Fill ``units`` from a submission; on error bisect until the failing unit is alone."""
+        try:
+            if isinstance(handle, BaseException):
+                raise handle
+            results = [r.result() if hasattr(r, "result") else r for r in handle]
             hypotheses = [self.model.family.strip_output(r.hypotheses[0], framing) for r in results]
             scores = [float(r.scores[0]) for r in results]
             texts = self.tokenizer.decode(hypotheses)
@@ -443,10 +474,11 @@ class TranslationEngine:
                 log.warning("translation failed for one input: %s", units[0].error)
                 return
             mid = len(units) // 2
-            self._run(units[:mid], framing, cfg)
-            self._run(units[mid:], framing, cfg)
+            for half in (units[:mid], units[mid:]):
+                self._collect(half, self._submit(half, framing, cfg), framing, cfg)
             return
         n_prefix = len(framing.target_prefix)
+        max_len = cfg.max_decoding_length
         for unit, hyp, score, text in zip(units, hypotheses, scores, texts, strict=True):
             hit_limit = len(hyp) + n_prefix >= max_len
             length = len(hyp) + (0 if hit_limit else 1)  # + </s> when the model ended
