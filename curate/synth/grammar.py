@@ -55,24 +55,31 @@ def copied(tokens: tuple[str, ...] | list[str], label: str | None = None) -> Phr
 def join(parts: list[Phrase], order: list[int] | None = None) -> Phrase:
     """Concatenate ``parts`` in source order, their targets in ``order`` (indices into parts)."""
     src: list[str] = []
-    src_off: list[int] = []
-    for p in parts:
-        src_off.append(len(src))
-        src.extend(p.src)
     tgt: list[str] = []
-    tgt_off = [0] * len(parts)
-    for i in range(len(parts)) if order is None else order:
-        tgt_off[i] = len(tgt)
-        tgt.extend(parts[i].tgt)
     links: list[tuple[int, int]] = []
     spans: list[tuple[int, int, int, int, str]] = []
-    for p, so, to in zip(parts, src_off, tgt_off, strict=True):
+    if order is None:
+        offsets = []
+        for p in parts:
+            offsets.append((len(src), len(tgt)))
+            src += p.src
+            tgt += p.tgt
+    else:
+        tgt_off = [0] * len(parts)
+        for i in order:
+            tgt_off[i] = len(tgt)
+            tgt += parts[i].tgt
+        offsets = []
+        for i, p in enumerate(parts):
+            offsets.append((len(src), tgt_off[i]))
+            src += p.src
+    for p, (so, to) in zip(parts, offsets):  # noqa: B905 - same length by construction
         if so or to:
-            links.extend([(s + so, t + to) for s, t in p.links])
+            links += [(s + so, t + to) for s, t in p.links]
         else:
-            links.extend(p.links)
+            links += p.links
         if p.spans:
-            spans.extend([(a + so, b + so, c + to, d + to, lab) for a, b, c, d, lab in p.spans])
+            spans += [(a + so, b + so, c + to, d + to, lab) for a, b, c, d, lab in p.spans]
     return Phrase(src, tgt, links, spans)
 
 
