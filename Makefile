@@ -24,12 +24,10 @@ system-deps:
 	  echo "warning: could not install chromium; the report rendering test will be skipped"
 
 demo: $(STAMP)
-	rm -rf out/demo-store
-	OPENBLAS_NUM_THREADS=1 $(BIN)/curate ingest datasets/samples/news_en.jsonl --store out/demo-store --lang en --dataset news
-	OPENBLAS_NUM_THREADS=1 $(BIN)/curate ingest datasets/samples/ner_en.conll --store out/demo-store --lang en --dataset ner
-	$(BIN)/curate sql --store out/demo-store "SELECT lang, count(*) AS documents, sum(n_segments) AS sentences FROM documents GROUP BY lang"
-	$(BIN)/curate sql --store out/demo-store "SELECT label, count(*) AS spans FROM (SELECT unnest(spans).label AS label FROM examples) GROUP BY label ORDER BY spans DESC"
-	$(BIN)/curate stats --store out/demo-store
+	OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(BIN)/curate run datasets/recipes/demo.yaml
+	$(BIN)/curate eval projection --store out/demo-store --gold datasets/samples/ner_qsy.conll
+	$(BIN)/curate sql --store out/demo-store "SELECT config, split, count(*) AS samples, sum(n_tokens) AS tokens FROM training_samples GROUP BY ALL ORDER BY 1"
+	$(BIN)/curate report --store out/demo-store --out out/demo-report.html --json out/demo-report.json
 
 test: $(STAMP) system-deps
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q

@@ -10,6 +10,7 @@ relative to the recipe's folder and may not leave it unless ``allow_absolute_pat
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -221,4 +222,5 @@ def _check_paths(recipe: Recipe, base: Path) -> None:
 
 
 def resolve(base: Path, value: str) -> str:
-    return str(Path(value) if Path(value).is_absolute() else (base / value))
+    """A recipe path as an absolute, normalised path (relative paths start at the recipe)."""
+    return os.path.normpath(value if Path(value).is_absolute() else base / value)

@@ -71,7 +71,7 @@ def run(
             f"{recipe.name}: {ran} stage(s) ran, {len(results) - ran} unchanged; store {store.root}"
         )
     else:
-        _print_summary(Console(), summary)
+        _print_summary(Console(width=max(Console().width, 120)), summary)
 
 
 _QUERIES = (
