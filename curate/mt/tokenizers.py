@@ -41,7 +41,7 @@ class SentencePieceTokenizer:
         return self.source.encode(texts, out_type=str) if texts else []
 
     def decode(self, tokens: list[list[str]]) -> list[str]:
-        return [self.target.decode_pieces(t) for t in tokens]
+        return self.target.decode(tokens) if tokens else []  # one C++ call for the batch
 
 
 class HuggingFaceTokenizer:
