@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from curate.align.tokenize import join_tokens, tokenize, tokens_to_offsets
@@ -18,6 +18,7 @@ def _check_offsets(text: str, lang: str | None = None) -> list[str]:
 
 
 @given(st.text(max_size=80))
+@example(" \u0e31")  # a combining mark right after a space
 def test_offsets_always_point_at_the_token(text: str) -> None:
     tokens = _check_offsets(text)
     # Nothing but whitespace is lost.

@@ -96,13 +96,16 @@ def tokenize(text: str, lang: str | None = None, segmenter: Segmenter | None = N
     out = Tokens([], [])
     for m in pattern.finditer(text):
         piece = m.group()
-        if piece.isspace():
-            continue
         if m.group("ns") is not None:
             _segment_run(piece, m.start(), segmenter, out)
             continue
-        out.tokens.append(piece)
-        out.offsets.append((m.start(), m.end()))
+        # A grapheme cluster can start with a space (a combining mark after it): keep the rest.
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start = m.start() + piece.index(stripped)
+        out.tokens.append(stripped)
+        out.offsets.append((start, start + len(stripped)))
     return out
 
 
