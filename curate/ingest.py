@@ -106,9 +106,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             "text_original": row["text_original"],
             "source_file": record.source_file,
             "source_line": record.source_line,
-            "meta": json.dumps(record.meta, ensure_ascii=False, default=str)
-            if record.meta
-            else None,
+            "meta": json.dumps(record.meta, default=str) if record.meta else None,
             **lineage,
         }
         if record.kind == "pair":
@@ -195,7 +193,7 @@ def quarantine_table(entries: list[Quarantined], dataset: str, run_id: str, stag
                 stage, q.source_file, str(q.source_line), q.reason, q.payload.hex()[:64]
             ),
             "reason": q.reason,
-            "detail": q.detail,
+            "detail": q.detail.encode("utf-8", "backslashreplace").decode("utf-8"),
             "source_file": q.source_file,
             "source_line": q.source_line,
             "payload": q.payload,

@@ -131,10 +131,11 @@ def test_named_hostile_inputs(tmp_path):
         ).encode()
         + b"\n",
         "stray.conll": b"A\tB-PER\tx\nB\tI-PER\n\nC\tO\n",
+        "badheader.csv": b"text,n\x88\nhello world,1\n",
     }
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
-        fmt = "conll" if name.endswith(".conll") else "jsonl"
+        fmt = {"conll": "conll", "csv": "csv"}.get(name.rsplit(".", 1)[1], "jsonl")
         totals = run_reader(fmt, path)
         assert totals["in"] >= 1, name
