@@ -87,3 +87,37 @@ def test_bad_options_are_refused_before_work(store):
     with pytest.raises(UserError):
         run_project(store, ProjectJob(run_id="bad", aligner="nope"))
     assert store.manifest("bad") is None
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "datasets" / "models" / "en-qsy"
+
+
+@pytest.mark.slow
+def test_marker_projection_end_to_end_with_the_shipped_model(tmp_path):
+    """The shipped model keeps [ ] markers, so marker projection is checked against gold."""
+    from curate.evaluate.spans import read_conll_tags, score_spans
+    from curate.text.bio import char_spans
+
+    store = Store(tmp_path / "store")
+    conll = SAMPLES / "ner_en.conll"
+    run_ingest(store, [InputSpec(str(conll), "conll")], IngestConfig("ner", "ingest", lang="en"))
+    config = TranslateConfig(beam_size=2, max_decoding_length=128)
+    job = TranslateJob("tr", ("qsy",), model=str(SHIPPED), source_stage="examples", config=config)
+    run_translate(store, job)
+    run_project(store, ProjectJob(run_id="mark", method="marker", model=str(SHIPPED)))
+    rows = store.sql(
+        "SELECT p.text, p.spans, p.status FROM projections p "
+        "JOIN examples e ON e.id = p.example_id ORDER BY e.source_line"
+    ).to_pylist()
+    assert sum(r["status"] == "complete" for r in rows) >= 0.9 * len(rows)
+    gold = []
+    for tokens, tags in read_conll_tags(SAMPLES / "ner_qsy.conll"):
+        text, offsets, cursor = " ".join(tokens), [], 0
+        for token in tokens:
+            offsets.append((cursor, cursor + len(token)))
+            cursor += len(token) + 1
+        gold.append([(text[s.start : s.end], 0, s.label) for s in char_spans(offsets, tags)])
+    predicted = [
+        [(r["text"][s["start"] : s["end"]], 0, s["label"]) for s in r["spans"]] for r in rows
+    ]
+    assert score_spans(predicted, gold).micro.f1 >= 0.9
