@@ -95,3 +95,23 @@ def test_run_then_rerun_is_a_no_op(tmp_path):
     assert (tmp_path / "hub" / "README.md").exists()
     forced = run_recipe(recipe, base, force=True)
     assert not any(r.skipped for r in forced)
+
+
+def test_plan_counts_work_left_after_the_memory(tmp_path, random_model):
+    from beam_jobs.recipe import estimate
+
+    (tmp_path / "news.jsonl").write_text((SAMPLES / "news_en.jsonl").read_text())
+    translate = {
+        "model": str(random_model),
+        "targets": ["de"],
+        "options": {"beam_size": 1, "max_decoding_length": 8},
+    }
+    data = minimal(translate=translate, allow_absolute_paths=True)
+    recipe, base = load_recipe(write_recipe(tmp_path, data))
+    before = estimate(recipe, base)
+    assert before["steps"] == ["ingest news", "translate segments"]
+    assert before["segments_total"] == before["segments_to_translate"] == 72
+    assert before["source_tokens_to_translate"] > 0 and before["probe_source_tokens_per_s"] > 0
+    run_recipe(recipe, base)
+    after = estimate(recipe, base)
+    assert after["segments_to_translate"] == 0 and after["from_memory"] == 72
