@@ -69,7 +69,7 @@ class Store:
 
     def read(self, stage: str, run_id: str | None = None) -> pa.Table:
         """A committed stage (or one run's part of it) as one Arrow table, partitions included."""
-        return self.connect(run_id=run_id).sql(f"SELECT * FROM \"{stage}\"").to_arrow_table()
+        return self.connect(run_id=run_id).sql(f'SELECT * FROM "{stage}"').to_arrow_table()
 
     def counts(self) -> dict[str, StageCounts]:
         total: dict[str, StageCounts] = {}
