@@ -72,7 +72,8 @@ def test_random_bytes_in_every_line_format(tmp_path, data):
     ]:
         path = tmp_path / name
         path.write_bytes(data)
-        run_reader(fmt, path)
+        totals = run_reader(fmt, path)
+        assert totals["in"] == totals["out"] + totals["quarantined"] + totals["filtered"]
 
 
 @FUZZ
