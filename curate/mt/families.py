@@ -18,6 +18,7 @@ loaded model, not a table in this file, decides what it supports.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -40,29 +41,21 @@ class LanguageFraming:
         return len(self.before) + len(self.after)
 
 
-class Family:
-    """Conventions of one model family. Subclasses fill in the language handling."""
+class Family(ABC):
+    """Conventions of one model family: which languages a model has, and how to ask for one."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
 
-    def native_codes(self, vocabulary: Sequence[str], metadata: dict[str, Any]) -> list[str]:
-        raise NotImplementedError
-
-    def native_to_tag(self, native: str) -> str:
-        return native
-
+    @abstractmethod
     def tables(
         self, model: str, vocabulary: Sequence[str], metadata: dict[str, Any]
     ) -> tuple[LanguageTable, LanguageTable]:
         """(source languages, target languages) of a model."""
-        table = LanguageTable.from_natives(
-            model, self.native_codes(vocabulary, metadata), self.native_to_tag
-        )
-        return table, table
 
+    @abstractmethod
     def framing(self, src: str, tgt: str) -> LanguageFraming:
-        raise NotImplementedError
+        """The tokens that tell the model the language pair."""
 
     def strip_output(self, tokens: list[str], framing: LanguageFraming) -> list[str]:
         """Remove the forced target prefix from a hypothesis."""
@@ -72,7 +65,26 @@ class Family:
         return tokens
 
 
-class NLLB(Family):
+class CodedFamily(Family):
+    """A many-to-many family whose languages are special tokens of its vocabulary."""
+
+    @abstractmethod
+    def native_codes(self, vocabulary: Sequence[str], metadata: dict[str, Any]) -> list[str]:
+        """The model's own language codes (e.g. ``eng_Latn``), from vocabulary or metadata."""
+
+    def native_to_tag(self, native: str) -> str:
+        return native
+
+    def tables(
+        self, model: str, vocabulary: Sequence[str], metadata: dict[str, Any]
+    ) -> tuple[LanguageTable, LanguageTable]:
+        table = LanguageTable.from_natives(
+            model, self.native_codes(vocabulary, metadata), self.native_to_tag
+        )
+        return table, table
+
+
+class NLLB(CodedFamily):
     name = "nllb"
     description = "NLLB-200: FLORES-200 codes (eng_Latn), target code as decoder prefix"
     _code = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
@@ -88,7 +100,7 @@ class NLLB(Family):
         return LanguageFraming(before=(src,), target_prefix=(tgt,))
 
 
-class M2M100Family(Family):
+class M2M100Family(CodedFamily):
     name = "m2m100"
     description = "M2M-100: __de__ tokens on the source and as decoder prefix"
     _token = re.compile(r"^__([a-z]{2,3})__$")
@@ -104,7 +116,7 @@ class M2M100Family(Family):
         return LanguageFraming(before=(f"__{src}__",), target_prefix=(f"__{tgt}__",))
 
 
-class MADLAD(Family):
+class MADLAD(CodedFamily):
     name = "madlad"
     description = "MADLAD-400 (T5): a <2de> tag starts the source; no source language needed"
     _token = re.compile(r"^<2([A-Za-z]{2,3}(?:[_-][A-Za-z0-9]+)*)>$")
