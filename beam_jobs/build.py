@@ -17,7 +17,13 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 
-from beam_jobs.common import Execution, WriteStagesFn, run_job, upstream_fingerprints
+from beam_jobs.common import (
+    Execution,
+    WriteStagesFn,
+    run_job,
+    translation_pairs,
+    upstream_fingerprints,
+)
 from curate.build.common import BuildReport
 from curate.build.interleave import InterleaveConfig, build_interleaved
 from curate.build.mixing import MixConfig, mix
@@ -167,8 +173,7 @@ def mix_all(items: list[Any], config: dict[str, Any]) -> Any:
 
 def language_pairs(store: Store, job: BuildJob) -> list[tuple[str, str]]:
     if job.kind == "parallel":
-        rows = store.sql("SELECT DISTINCT src_lang, tgt_lang FROM translations ORDER BY 1, 2")
-        return [(r["src_lang"], r["tgt_lang"]) for r in rows.to_pylist()]
+        return translation_pairs(store)
     if job.pair_by not in PAIRINGS:
         raise UserError(f"unknown pairing {job.pair_by!r}", hint=f"one of {', '.join(PAIRINGS)}")
     if job.pair_by == "origin":

@@ -222,6 +222,13 @@ def per_pair(
     )
 
 
+def translation_pairs(store: Store, where: str = "") -> list[tuple[str, str]]:
+    """The ``(src_lang, tgt_lang)`` pairs of the store's translations (optionally filtered)."""
+    query = "SELECT DISTINCT src_lang, tgt_lang FROM translations"
+    rows = store.sql(f"{query} {'WHERE ' + where if where else ''} ORDER BY 1, 2").to_pylist()
+    return [(r["src_lang"], r["tgt_lang"]) for r in rows]
+
+
 def upstream_fingerprints(
     store: Store, jobs: tuple[str, ...], exclude: str | None = None
 ) -> list[str]:

@@ -20,6 +20,7 @@ from beam_jobs.common import (
     WriteStagesFn,
     already_tables,
     run_job,
+    translation_pairs,
     upstream_fingerprints,
 )
 from curate.artifacts.config import DetectConfig
@@ -97,12 +98,7 @@ def run_detect(
 ) -> dict[str, Any]:
     """Tag every translation in ``store``; returns the run manifest."""
     config = DetectConfig.from_dict(job.config)  # unknown detectors or options: error now
-    pairs = [
-        (r["src_lang"], r["tgt_lang"])
-        for r in store.sql(
-            "SELECT DISTINCT src_lang, tgt_lang FROM translations ORDER BY 1, 2"
-        ).to_pylist()
-    ]
+    pairs = translation_pairs(store)
     if not pairs:
         raise UserError(
             "the store has no translations to check", hint="run `curate translate` first"

@@ -14,7 +14,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from beam_jobs.common import Execution, per_pair, run_job, upstream_fingerprints
+from beam_jobs.common import (
+    Execution,
+    per_pair,
+    run_job,
+    translation_pairs,
+    upstream_fingerprints,
+)
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
@@ -165,12 +171,7 @@ def run_align(
 ) -> dict[str, Any]:
     """Align every translation in ``store`` (machine or human), per language pair."""
     get_aligner(job.aligner, **job.aligner_options)
-    pairs = [
-        (r["src_lang"], r["tgt_lang"])
-        for r in store.sql(
-            "SELECT DISTINCT src_lang, tgt_lang FROM translations ORDER BY 1, 2"
-        ).to_pylist()
-    ]
+    pairs = translation_pairs(store)
     if not pairs:
         raise UserError(
             "the store has no translations to align", hint="ingest bitext or translate first"
@@ -223,13 +224,7 @@ def run_project(
         raise UserError(f"projection options: {exc}") from None
     if job.method == "alignment":
         get_aligner(job.aligner, **job.aligner_options)
-    pairs = [
-        (r["src_lang"], r["tgt_lang"])
-        for r in store.sql(
-            "SELECT DISTINCT src_lang, tgt_lang FROM translations "
-            "WHERE source_kind = 'examples' AND origin = 'mt' ORDER BY 1, 2"
-        ).to_pylist()
-    ]
+    pairs = translation_pairs(store, "source_kind = 'examples' AND origin = 'mt'")
     if not pairs:
         raise UserError(
             "the store has no translated examples to project",
