@@ -42,10 +42,12 @@ def test_rerun_replaces_its_own_output_and_keeps_other_runs(tmp_path):
     write(store, "a", ["one again"])
     assert count(store) == 2
     assert count(store, "SELECT count(*) FROM documents WHERE run_id = 'a'") == 1
-    assert sorted(p.name.split("--")[0] for p in tmp_path.glob("documents/*/*.parquet")) == [
-        "a",
-        "b",
-    ]
+    committed = store.stage_files("documents")
+    assert sorted(p.name.split("--")[0] for p in committed) == ["a", "b"]
+    # the superseded version stays on disk for readers until the next commit of the run
+    write(store, "a", ["one more time"])
+    on_disk = sorted(p.name.split("--")[0] for p in tmp_path.glob("documents/*/*.parquet"))
+    assert on_disk == ["a", "a", "b"] and count(store) == 2
     assert {p.parent.name for p in tmp_path.glob("documents/*/*.parquet")} == {"lang=en", "lang=de"}
 
 

@@ -51,6 +51,7 @@ def diagnose(store: Store) -> DoctorReport:
     report = DoctorReport()
     committed: set[str] = set()
     for manifest in store.manifests():
+        committed.update(manifest.get("superseded", []))  # kept one commit for readers
         for rels in manifest.get("files", {}).values():
             for rel in rels:
                 committed.add(rel)

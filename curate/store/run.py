@@ -195,19 +195,26 @@ class Run:
         runs_dir = self.root / "_runs"
         runs_dir.mkdir(exist_ok=True)
         path = runs_dir / f"{self.run_id}.json"
+        # the previous version's files stay on disk until the next commit of this run id, so a
+        # reader that listed them just before this commit can still read them
+        keep = {f.relpath for f in self.files}
+        previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        manifest["superseded"] = sorted(
+            {rel for rels in previous.get("files", {}).values() for rel in rels} - keep
+        )
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)  # the commit point
-        self._remove_superseded({f.relpath for f in self.files})
+        self._remove_superseded(keep | set(manifest["superseded"]))
         return manifest
 
     def _remove_superseded(self, keep: set[str]) -> None:
-        """Delete this run id's data files that the new manifest does not list.
+        """Delete this run id's data files that the new manifest neither lists nor supersedes.
 
-        That covers the previous version's files and orphans of an attempt killed before its
-        commit. File names are ``<run_id>--<12 hex>.parquet``, so the match is exact.
+        That covers versions older than the previous one and orphans of an attempt killed
+        before its commit. File names are ``<run_id>--<12 hex>.parquet``, so the match is exact.
         """
         own = re.compile(rf"^{re.escape(self.run_id)}--[0-9a-f]{{12}}\.parquet$")
         for path in self.root.glob("*/**/*.parquet"):
