@@ -14,6 +14,7 @@ MODULES = (
     "tokens",
     "markup",
     "crosslingual",
+    "omission",
     "engine",
     "paired",
     "reference",

@@ -24,7 +24,7 @@ similarity margin works best on batches of a few hundred pairs or more per langu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,12 @@ import polars as pl
 import scipy.sparse as sp
 
 from curate.artifacts.detectors.length import LengthParams, length_z
+from curate.artifacts.detectors.lexical import (
+    LexicalFeatures,
+    LexicalParams,
+    lexical_features,
+    lexical_models,
+)
 from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
 
@@ -53,7 +59,12 @@ FEATURES = (
     "log_len",
     "own_sim",
     "sim_margin",
+    "lex_coverage",
+    "lex_gap",
+    "lex_src_logprob",
+    "lex_tgt_logprob",
 )
+LEXICAL = ("coverage", "gap", "src_logprob", "tgt_logprob")
 
 
 def _prefixes(column: str) -> pl.Expr:
@@ -204,7 +215,13 @@ def _miss(found: pl.Expr, total: pl.Expr) -> pl.Expr:
     return pl.when(total > 0).then(1.0 - found / total).otherwise(None)
 
 
-def features(sets: pl.DataFrame, z: np.ndarray, own: np.ndarray, margin: np.ndarray) -> np.ndarray:
+def features(
+    sets: pl.DataFrame,
+    z: np.ndarray,
+    own: np.ndarray,
+    margin: np.ndarray,
+    lexical: LexicalFeatures,
+) -> np.ndarray:
     """The feature matrix (rows x :data:`FEATURES`) of source/target token sets."""
     s_anchor_hit = pl.col("src_anchor").list.set_intersection("tgt_prefix").list.len()
     t_anchor_hit = pl.col("tgt_anchor").list.set_intersection("src_prefix").list.len()
@@ -228,6 +245,7 @@ def features(sets: pl.DataFrame, z: np.ndarray, own: np.ndarray, margin: np.ndar
         pl.Series("length_z", np.clip(z, -8.0, 8.0)),
         pl.Series("own_sim", own),
         pl.Series("sim_margin", margin),
+        *(pl.Series(f"lex_{name}", getattr(lexical, name)) for name in LEXICAL),
     )
     return frame.select(FEATURES).to_numpy().astype(np.float64)  # nulls become NaN
 
@@ -302,6 +320,12 @@ class MisalignmentParams:
     #: Rival candidates per pair for the similarity margin (a random sample above that).
     candidates: int = 2000
     seed: int = 0
+    #: The word translation model learned from the batch (shared with ``omission``).
+    lexical: LexicalParams = field(default_factory=LexicalParams)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lexical, dict):
+            object.__setattr__(self, "lexical", LexicalParams(**self.lexical))
 
 
 def _cached(
@@ -333,6 +357,8 @@ def _cached(
     own = np.zeros(len(used))
     margin = np.zeros(len(used))
     neg_rows, neg_other, neg_own, neg_margin = [], [], [], []
+    lexical = lexical_models(pairs, params.lexical, ctx)
+    neg_lexical = LexicalFeatures.empty(pairs.height)
     for rows, fit in groups:
         local = position[rows]
         src, tgt = _tfidf(sets[local])
@@ -346,7 +372,12 @@ def _cached(
             neg_other.append(rows[other])
             neg_own.append(o)
             neg_margin.append(m)
-    x[used] = features(sets, z[used], own, margin)
+            if keys[rows[0]] in lexical:
+                lex_rows, model = lexical[keys[rows[0]]]
+                assert np.array_equal(lex_rows, rows)
+                neg_lexical.put(rows, model.features(other))
+    own_lexical = lexical_features(pairs, params.lexical, ctx)
+    x[used] = features(sets, z[used], own, margin, _take(own_lexical, used))
     if neg_rows:
         rows, other = np.concatenate(neg_rows), np.concatenate(neg_other)
         mixed = pl.concat(
@@ -360,9 +391,14 @@ def _cached(
             mixed,
             _length_z_of(pairs, rows, other, keys, length_models),
             *map(np.concatenate, (neg_own, neg_margin)),
+            _take(neg_lexical, rows),
         )
     ctx.cache.update(xl_features=x, xl_negatives=x_neg)
     return x, x_neg
+
+
+def _take(lexical: LexicalFeatures, rows: np.ndarray) -> LexicalFeatures:
+    return LexicalFeatures(*(getattr(lexical, name)[rows] for name in LEXICAL))
 
 
 def _length_z_of(
@@ -421,7 +457,7 @@ def fit_misalignment(
 
 @register(
     "misalignment",
-    version="1",
+    version="2",
     threshold=5.0,
     params=MisalignmentParams,
     learns=True,

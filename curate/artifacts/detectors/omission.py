@@ -1,0 +1,98 @@
+"""Omission: the translation leaves out part of the source (a clause, a phrase).
+
+Two pieces of evidence, each measured against what is usual for the language pair in the data
+itself (robust statistics, no labels):
+
+* the output is shorter than usual: the robust z of the log character-length ratio learned by
+  ``length_ratio`` (only its negative side counts);
+* a stretch of source words has no counterpart in the output: the ``gap`` of the word
+  translation model learned from the batch (:mod:`curate.artifacts.detectors.lexical`), as a
+  robust z against the language pair's median and MAD (only its positive side counts).
+
+A dropped clause usually moves both a little; a translation that is merely terse moves only the
+length, a free rendering only the word evidence. The score adds the two one-sided z values
+(the word evidence with weight ``gap_weight``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from curate.artifacts.detectors.length import LengthParams, length_z
+from curate.artifacts.detectors.lexical import LexicalParams, lexical_features
+from curate.artifacts.frame import pair_keys
+from curate.artifacts.registry import Context, Scores, register
+
+_MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True)
+class OmissionParams:
+    #: Weight of the word-model gap z against the length z.
+    gap_weight: float = 0.5
+    #: Rows a language pair needs before the usual gap is learned.
+    min_fit: int = 100
+    #: Lower bound of the gap's scale.
+    min_scale: float = 0.05
+    lexical: LexicalParams = field(default_factory=LexicalParams)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lexical, dict):
+            object.__setattr__(self, "lexical", LexicalParams(**self.lexical))
+
+
+def fit_gap_model(
+    keys: np.ndarray, gap: np.ndarray, params: OmissionParams
+) -> dict[str, dict[str, Any]]:
+    """Median and scaled MAD of the gap per language pair (pairs with enough rows only)."""
+    models = {}
+    for key in np.unique(keys).tolist():
+        values = gap[(keys == key) & ~np.isnan(gap)]
+        if len(values) >= params.min_fit:
+            med = float(np.median(values))
+            scale = max(float(_MAD_TO_SD * np.median(np.abs(values - med))), params.min_scale)
+            models[key] = {"n": len(values), "median": med, "scale": scale}
+    return models
+
+
+@register(
+    "omission",
+    version="1",
+    threshold=3.5,
+    params=OmissionParams,
+    learns=True,
+)
+def omission(pairs: pl.DataFrame, params: OmissionParams, ctx: Context) -> Scores:
+    """Part of the source is missing from the output (a left-out clause or phrase).
+
+    Score: max(0, -length z) + ``gap_weight`` * max(0, gap z), where the length z is that of
+    ``length_ratio`` and the gap z measures the longest stretch of source words without a
+    counterpart under a word translation model learned from the batch (both against the
+    language pair's usual values); flagged at 3.5 or more. NaN for pairs without a length model.
+    """
+    z = length_z(pairs, LengthParams(), ctx)
+    gap = lexical_features(pairs, params.lexical, ctx).gap
+    keys = pair_keys(pairs).to_numpy()
+    models = ctx.stats.setdefault("omission", {})
+    missing = [k for k in np.unique(keys).tolist() if k not in models]
+    if missing:
+        rows = np.isin(keys, missing)
+        models.update(fit_gap_model(keys[rows], gap[rows], params))
+    gap_z = np.zeros(pairs.height)
+    for key, model in models.items():
+        rows = keys == key
+        if rows.any():
+            gap_z[rows] = (gap[rows] - model["median"]) / model["scale"]
+    gap_z = np.nan_to_num(gap_z, nan=0.0)
+    score = np.maximum(-z, 0.0) + params.gap_weight * np.maximum(gap_z, 0.0)
+
+    def explain(i: int) -> str:
+        return f"output shorter than usual (length z={z[i]:+.1f}), source words uncovered " + (
+            f"(gap z={gap_z[i]:+.1f})"
+        )
+
+    return Scores(score, explain=explain)
