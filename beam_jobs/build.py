@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from beam_jobs.common import (
     Execution,
+    Expected,
     WriteStagesFn,
     run_job,
     translation_pairs,
@@ -31,6 +32,7 @@ from curate.build.pairing import documents_from_segments, pair_by_key, pair_by_r
 from curate.build.parallel import ParallelConfig, build_parallel
 from curate.build.tokens import load_token_counter
 from curate.errors import UserError
+from curate.progress import ProgressCallback
 from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
 
@@ -194,6 +196,7 @@ def run_build(
     beam_args: list[str] | None = None,
     workers: int = 1,
     force: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Build training samples from ``store``; returns the run manifest.
 
@@ -231,5 +234,18 @@ def run_build(
             )
         return built | "Write" >> beam.ParDo(WriteStagesFn(to_tables, staging, job.run_id))
 
-    execution = Execution(tuple(beam_args or ()), workers, force)
-    return run_job(store, f"build-{job.kind}", job.run_id, options, fingerprint, build, execution)
+    execution = Execution(tuple(beam_args or ()), workers, force, progress)
+    expected = None  # interleaved: documents are paired inside the job, no cheap count
+    if job.kind == "parallel":
+        rows = store.sql("SELECT count(*) FROM translations").column(0)[0].as_py()
+        expected = Expected(int(rows))
+    return run_job(
+        store,
+        f"build-{job.kind}",
+        job.run_id,
+        options,
+        fingerprint,
+        build,
+        execution,
+        expected=expected,
+    )

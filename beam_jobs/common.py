@@ -4,6 +4,10 @@ Stage DoFns write their output tables with :class:`~curate.store.PartitionedWrit
 staging directory, one file per partition per bundle, and emit the complete files and their
 counts when the bundle finishes. :func:`collect` gathers those into one JSON file that the driver
 reads after the pipeline, and commits in the run manifest.
+
+While the pipeline runs, every :class:`WriteStagesFn` reports the records (and, where the job
+measures them, tokens and input bytes) it has seen through :mod:`curate.progress` files in
+``<staging>/_progress/``; :func:`run_job` polls them for ``Execution.progress``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from curate.errors import UserError
+from curate.progress import PROGRESS_DIR, ProgressCallback, ProgressPoller, ProgressReporter
 from curate.records import load_schema
 from curate.store import PartitionedWriter, Run, StageCounts, Store, WrittenFile
 
@@ -106,6 +111,8 @@ def quiet_beam_logging() -> None:
 
 
 StageFn = Callable[[Any], tuple[dict[str, Any], dict[str, StageCounts]]]
+#: ``measure(element, tables) -> (tokens, input bytes)`` of one element, for progress.
+Measure = Callable[[Any, dict[str, Any]], tuple[int, int]]
 
 
 def already_tables(item: tuple[dict[str, Any], dict[str, StageCounts]]) -> Any:
@@ -119,19 +126,32 @@ class WriteStagesFn(beam.DoFn):
     ``stage_fn(element) -> ({stage: table}, {stage: counts})`` must be picklable (a module-level
     function or a ``functools.partial`` of one). Tables are streamed into one file per stage and
     partition for the bundle; the files and the summed counts are emitted when the bundle ends.
+    Each element's records in (and ``measure(element, tables)``: tokens and input bytes, when
+    given) go to a progress file that the driver polls while the pipeline runs.
     """
 
-    def __init__(self, stage_fn: StageFn, staging_dir: str, prefix: str) -> None:
+    def __init__(
+        self,
+        stage_fn: StageFn,
+        staging_dir: str,
+        prefix: str,
+        measure: Measure | None = None,
+    ) -> None:
         self.stage_fn = stage_fn
         self.staging_dir = staging_dir
         self.prefix = prefix
+        self.measure = measure
 
     def start_bundle(self) -> None:
         self._writers: dict[str, PartitionedWriter] = {}
         self._counts: dict[str, StageCounts] = {}
+        if getattr(self, "_progress", None) is None:  # one per DoFn instance, across bundles
+            self._progress = ProgressReporter(Path(self.staging_dir) / PROGRESS_DIR)
 
     def process(self, element: Any) -> Iterator[Any]:
         tables, counts = self.stage_fn(element)
+        tokens, nbytes = self.measure(element, tables) if self.measure else (0, 0)
+        self._progress.add({s: c.records_in for s, c in counts.items()}, tokens, nbytes)
         for stage, table in tables.items():
             if stage not in self._writers:
                 self._writers[stage] = PartitionedWriter(
@@ -150,6 +170,7 @@ class WriteStagesFn(beam.DoFn):
                 writer.abort()
             raise
         counts = {stage: c.to_json() for stage, c in self._counts.items()}
+        self._progress.flush()
         yield WindowedValue({"files": files, "counts": counts}, MIN_TIMESTAMP, [GlobalWindow()])
 
 
@@ -166,11 +187,37 @@ def collect(results: beam.PCollection, staging_dir: str) -> beam.PCollection:
 
 @dataclass(frozen=True)
 class Execution:
-    """Where and how a job runs: Beam arguments, local worker processes, and ``force``."""
+    """Where and how a job runs: Beam arguments, local worker processes, ``force``, and who
+    hears of its progress."""
 
     beam_args: tuple[str, ...] = ()
     workers: int = 1
     force: bool = True  # False: keep an identical earlier run instead of running again
+    progress: ProgressCallback | None = None  # called from a thread while the pipeline runs
+
+
+@dataclass(frozen=True)
+class Expected:
+    """How much work a job expects, known before its pipeline starts (for the time left)."""
+
+    total: int
+    unit: str = "records"  # or "bytes" (input bytes read, e.g. ingest)
+
+
+def watch_progress(
+    staging: str, job: str, run_id: str, execution: Execution, expected: Expected | None
+) -> AbstractContextManager[Any]:
+    """Poll the job's progress files for ``execution.progress`` while the block runs."""
+    if execution.progress is None:
+        return nullcontext()
+    return ProgressPoller(
+        Path(staging) / PROGRESS_DIR,
+        job,
+        run_id,
+        execution.progress,
+        total=expected.total if expected else None,
+        unit=expected.unit if expected else "records",
+    )
 
 
 def run_job(
@@ -182,13 +229,15 @@ def run_job(
     build: Callable[[beam.Pipeline, str], beam.PCollection],
     execution: Execution = Execution(),
     models: dict[str, str] | None = None,
+    expected: Expected | None = None,
 ) -> dict[str, Any]:
     """Run one job as a store run; returns its manifest.
 
     ``build(pipeline, staging_dir)`` adds the job's transforms and returns the output of its
     :class:`WriteStagesFn`; the written files and counts are committed when the pipeline ends.
     An identical earlier run (same fingerprint) is returned as it is, marked ``skipped``, unless
-    ``execution.force``.
+    ``execution.force``. ``execution.progress`` hears of the work done while the pipeline
+    runs (against ``expected``, when the job knows how much to expect).
     """
     previous = unchanged_run(store, run_id, fingerprint, execution.force)
     if previous is not None:
@@ -197,8 +246,10 @@ def run_job(
     with clear_failures(store.root), store.open_run(job, run_id, options, fingerprint) as run:
         run.models.update(models or {})
         staging = str(run.staging_dir)
-        with make_pipeline(pipeline_options(list(execution.beam_args), execution.workers)) as p:
-            collect(build(p, staging), staging)
+        with watch_progress(staging, job, run_id, execution, expected):
+            beam_options = pipeline_options(list(execution.beam_args), execution.workers)
+            with make_pipeline(beam_options) as p:
+                collect(build(p, staging), staging)
         absorb_results(run)
     manifest = store.manifest(run_id)
     assert manifest is not None

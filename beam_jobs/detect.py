@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from beam_jobs.common import (
     Execution,
+    Expected,
     WriteStagesFn,
     already_tables,
     run_job,
@@ -26,6 +27,7 @@ from beam_jobs.common import (
 from curate.artifacts.config import DetectConfig
 from curate.artifacts.detect import detect, fit_stats
 from curate.errors import UserError
+from curate.progress import ProgressCallback
 from curate.records import content_id
 from curate.store import StageCounts, Store
 
@@ -95,6 +97,7 @@ def run_detect(
     beam_args: list[str] | None = None,
     workers: int = 1,
     force: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Tag every translation in ``store``; returns the run manifest."""
     config = DetectConfig.from_dict(job.config)  # unknown detectors or options: error now
@@ -118,5 +121,12 @@ def run_detect(
             | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
         )
 
-    execution = Execution(tuple(beam_args or ()), workers, force)
-    return run_job(store, STAGE, job.run_id, options, fingerprint, build, execution)
+    execution = Execution(tuple(beam_args or ()), workers, force, progress)
+    expected = Expected(_count_translations(store))
+    return run_job(
+        store, STAGE, job.run_id, options, fingerprint, build, execution, expected=expected
+    )
+
+
+def _count_translations(store: Store) -> int:
+    return int(store.sql("SELECT count(*) FROM translations").column(0)[0].as_py())

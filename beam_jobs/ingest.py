@@ -2,6 +2,9 @@
 
 ``run_ingest`` is what ``curate ingest`` calls; the same pipeline runs on Dataflow, Flink or Spark
 when Beam options name those runners (the store path must then be shared storage).
+
+Progress is counted in input bytes against the input files' sizes (records of Parquet inputs
+against their row counts), with the whitespace tokens of the texts read.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 
-from beam_jobs.common import Execution, WriteStagesFn, run_job
+from beam_jobs.common import Execution, Expected, WriteStagesFn, run_job
 from curate.ingest import IngestConfig, ingest_batch
 from curate.io import READERS, FieldMap, ReadBatch, resolve_format
+from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
 from curate.store import StageCounts, Store
 
@@ -39,6 +44,32 @@ def ingest_tables(
     return result.tables, {"ingest": result.counts}
 
 
+def batch_work(batch: ReadBatch, tables: dict[str, Any]) -> tuple[int, int]:
+    """Progress of one read batch: (whitespace tokens of its texts, input bytes it came from).
+
+    Bytes are the records' raw payloads plus one line end each, so they track the file size of
+    line-based formats closely (other formats only roughly; progress clamps at the total).
+    """
+    tokens = whitespace_tokens(r.text for r in batch.records)
+    tokens += whitespace_tokens(r.text_b for r in batch.records)
+    tokens += whitespace_tokens(r.target for r in batch.records)
+    nbytes = sum(len(r.payload) + 1 for r in batch.records)
+    nbytes += sum(len(q.payload) + 1 for q in batch.quarantined) + batch.skipped
+    return tokens, nbytes
+
+
+def expected_work(inputs: list[InputSpec]) -> Expected | None:
+    """Parquet inputs: their rows (from metadata); other files: their size in bytes."""
+    if all(i.format == "parquet" for i in inputs):
+        return Expected(sum(pq.ParquetFile(i.path).metadata.num_rows for i in inputs))
+    paths = [i.path for i in inputs] + [
+        str(i.options["target_file"]) for i in inputs if i.options.get("target_file")
+    ]
+    if any(not os.path.isfile(p) for p in paths):
+        return None  # a dataset folder: no cheap measure
+    return Expected(sum(os.path.getsize(p) for p in paths), "bytes")
+
+
 def build(
     p: beam.Pipeline,
     inputs: list[InputSpec],
@@ -50,7 +81,8 @@ def build(
     if reshuffle:
         batches = batches | "Spread" >> beam.Reshuffle()
     stage_fn = functools.partial(ingest_tables, config=config)
-    return batches | "Ingest" >> beam.ParDo(WriteStagesFn(stage_fn, staging_dir, config.run_id))
+    write = WriteStagesFn(stage_fn, staging_dir, config.run_id, measure=batch_work)
+    return batches | "Ingest" >> beam.ParDo(write)
 
 
 def run_ingest(
@@ -60,10 +92,12 @@ def run_ingest(
     beam_args: list[str] | None = None,
     workers: int = 1,
     force: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Ingest ``inputs`` into ``store`` as run ``config.run_id``; returns the run manifest.
 
     With ``force=False`` an identical earlier run (same files, options) is kept as it is.
+    ``progress`` is called with the work done while the pipeline runs.
     """
     inputs = [
         InputSpec(i.path, resolve_format(i.path, i.format or None), i.fields, i.options)
@@ -85,7 +119,8 @@ def run_ingest(
         options,
         fingerprint,
         lambda p, staging: build(p, inputs, config, staging, reshuffle=workers > 1),
-        Execution(tuple(beam_args or ()), workers, force),
+        Execution(tuple(beam_args or ()), workers, force, progress),
+        expected=expected_work(inputs),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from beam_jobs.common import (
     Execution,
+    Expected,
     per_pair,
     run_job,
     translation_pairs,
@@ -24,6 +25,7 @@ from beam_jobs.common import (
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
+from curate.progress import ProgressCallback
 from curate.project.alignment import ProjectionConfig
 from curate.project.markers import MarkerConfig
 from curate.project.stage import align_rows, project_marker_rows, project_translate_train_rows
@@ -39,6 +41,13 @@ SELECT t.id AS translation_id, t.text AS translation, t.model_id, t.model_versio
 FROM translations t JOIN examples e ON e.id = t.source_id
 WHERE t.source_kind = 'examples' AND t.origin = 'mt' AND t.src_lang = $src AND t.tgt_lang = $tgt
 ORDER BY e.id
+"""
+
+
+#: Every example a projection run reads: the progress total.
+_COUNT_QUERY = """
+SELECT count(*) FROM translations t JOIN examples e ON e.id = t.source_id
+WHERE t.source_kind = 'examples' AND t.origin = 'mt'
 """
 
 
@@ -168,6 +177,7 @@ def run_align(
     beam_args: list[str] | None = None,
     workers: int = 1,
     force: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Align every translation in ``store`` (machine or human), per language pair."""
     get_aligner(job.aligner, **job.aligner_options)
@@ -176,7 +186,9 @@ def run_align(
         raise UserError(
             "the store has no translations to align", hint="ingest bitext or translate first"
         )
-    return _run_pairs(store, job, pairs, align_pair, "align", beam_args, workers, force)
+    expected = Expected(_count(store, "SELECT count(*) FROM translations"))
+    execution = Execution(tuple(beam_args or ()), workers, force, progress)
+    return _run_pairs(store, job, pairs, align_pair, "align", execution, expected)
 
 
 def _run_pairs(
@@ -185,9 +197,8 @@ def _run_pairs(
     pairs: list[tuple[str, str]],
     fn: Any,
     name: str,
-    beam_args: list[str] | None,
-    workers: int,
-    force: bool,
+    execution: Execution,
+    expected: Expected,
 ) -> dict[str, Any]:
     options = asdict(job)
     fingerprint = content_id(
@@ -202,8 +213,13 @@ def _run_pairs(
         lambda p, staging: per_pair(
             p, pairs, fn, staging, job.run_id, store_root=str(store.root), job=job
         ),
-        Execution(tuple(beam_args or ()), workers, force),
+        execution,
+        expected=expected,
     )
+
+
+def _count(store: Store, query: str) -> int:
+    return int(store.sql(query).column(0)[0].as_py())
 
 
 def run_project(
@@ -212,6 +228,7 @@ def run_project(
     beam_args: list[str] | None = None,
     workers: int = 1,
     force: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Project the labels of every translated example in ``store``; returns the manifest."""
     if job.method not in METHODS:
@@ -230,4 +247,6 @@ def run_project(
             "the store has no translated examples to project",
             hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples stage",
         )
-    return _run_pairs(store, job, pairs, project_pair, STAGE, beam_args, workers, force)
+    expected = Expected(_count(store, _COUNT_QUERY))
+    execution = Execution(tuple(beam_args or ()), workers, force, progress)
+    return _run_pairs(store, job, pairs, project_pair, STAGE, execution, expected)
