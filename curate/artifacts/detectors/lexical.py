@@ -302,7 +302,7 @@ def _em(
     null_ids = ids[null_tok]
     for _ in range(iterations):
         q = value[cell]
-        norm = np.bincount(tok, q, minlength=n_tok)
+        norm = np.bincount(tok, q, minlength=n_tok).astype(np.float64)
         norm[null_tok] += null[null_ids]
         norm = np.maximum(norm, 1e-300)
         counts = np.bincount(cell, q / norm[tok], minlength=len(value))
