@@ -35,6 +35,7 @@ from curate.artifacts.detectors.length import LengthParams, length_z
 from curate.artifacts.detectors.lexical import (
     LexicalFeatures,
     LexicalParams,
+    blocks,
     lexical_features,
     lexical_models,
 )
@@ -367,15 +368,20 @@ def _cached(
         if fit:
             # Negatives: the same sources with other targets of the batch (a random re-pairing).
             other = np.roll(np.arange(len(rows)), int(rng.integers(1, len(rows))))
+            key = str(keys[rows[0]])
+            for block in blocks(len(rows), params.lexical) if key in lexical else []:
+                # re-pair within each word model's block, so that model can score the pairing
+                other[block] = np.roll(block, int(rng.integers(1, len(block))))
             o, m = sim.margins(other)
             neg_rows.append(rows)
             neg_other.append(rows[other])
             neg_own.append(o)
             neg_margin.append(m)
-            if keys[rows[0]] in lexical:
-                lex_rows, model = lexical[keys[rows[0]]]
-                assert np.array_equal(lex_rows, rows)
-                neg_lexical.put(rows, model.features(other))
+            for block, (lex_rows, model) in zip(
+                blocks(len(rows), params.lexical), lexical.get(key, []), strict=False
+            ):
+                assert np.array_equal(lex_rows, rows[block])
+                neg_lexical.put(lex_rows, model.features(other[block] - block[0]))
     own_lexical = lexical_features(pairs, params.lexical, ctx)
     x[used] = features(sets, z[used], own, margin, _take(own_lexical, used))
     if neg_rows:

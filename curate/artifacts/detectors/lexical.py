@@ -56,6 +56,8 @@ class LexicalParams:
     max_tokens: int = 150
     #: Per-token penalty of the ``gap`` stretch (in units of a word's usual coverage).
     gap_penalty: float = 0.15
+    #: Rows per model: a language pair with more rows gets one model per block of rows.
+    max_rows: int = 5000
     #: Cross-fitting: each of this many random parts is judged by tables learned on the rest.
     folds: int = 2
     seed: int = 0
@@ -320,20 +322,33 @@ def _row_mean(values: np.ndarray, row: np.ndarray, n: int, keep: np.ndarray) -> 
     return total / np.maximum(np.bincount(row[keep], minlength=n), 1)
 
 
+def blocks(n: int, params: LexicalParams) -> list[np.ndarray]:
+    """Positions of each model's rows among a language pair's ``n`` rows (consecutive, even)."""
+    if n < params.min_fit:
+        return []
+    return np.array_split(np.arange(n), -(-n // params.max_rows))
+
+
 def lexical_models(
     pairs: pl.DataFrame, params: LexicalParams, ctx: Context
-) -> dict[str, tuple[np.ndarray, LexicalModel]]:
-    """One model per language pair with at least ``min_fit`` rows: ``{pair: (rows, model)}``."""
+) -> dict[str, list[tuple[np.ndarray, LexicalModel]]]:
+    """Models per language pair with at least ``min_fit`` rows: ``{pair: [(rows, model)]}``.
+
+    A pair with more than ``max_rows`` rows gets one model per block of its rows (see
+    :func:`blocks`), so memory stays bounded and a score means the same in any batch size.
+    """
     cache_key = ("lexical_models", params)
     if cache_key in ctx.cache:
         return ctx.cache[cache_key]
     keys = pair_keys(pairs).to_numpy()
-    models = {}
+    texts = pairs.select("source_text", "text")
+    models: dict[str, list[tuple[np.ndarray, LexicalModel]]] = {}
     for key in np.unique(keys).tolist():
         rows = np.flatnonzero(keys == key)
-        if len(rows) >= params.min_fit:
-            texts = pairs.select("source_text", "text")[rows]
-            models[key] = (rows, LexicalModel(texts, params))
+        for block in blocks(len(rows), params):
+            models.setdefault(key, []).append(
+                (rows[block], LexicalModel(texts[rows[block]], params))
+            )
     ctx.cache[cache_key] = models
     return models
 
@@ -344,7 +359,8 @@ def lexical_features(pairs: pl.DataFrame, params: LexicalParams, ctx: Context) -
     if cache_key in ctx.cache:
         return ctx.cache[cache_key]
     out = LexicalFeatures.empty(pairs.height)
-    for rows, model in lexical_models(pairs, params, ctx).values():
-        out.put(rows, model.features())
+    for models in lexical_models(pairs, params, ctx).values():
+        for rows, model in models:
+            out.put(rows, model.features())
     ctx.cache[cache_key] = out
     return out
