@@ -8,6 +8,7 @@ writer runs in-process and inside a Beam worker.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import uuid
@@ -19,6 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.records import RecordSchema
+
+ROW_GROUP_ROWS = 65_536  # rows a partition collects before they are written as one row group
+MAX_PENDING_ROWS = 262_144  # rows held over all partitions before all are written
 
 _SAFE_VALUE = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -57,29 +61,48 @@ class PartitionedWriter:
         self.prefix = prefix
         self._writers: dict[tuple[str, ...], tuple[pq.ParquetWriter, Path, str]] = {}
         self._rows: dict[tuple[str, ...], int] = {}
+        self._pending: dict[tuple[str, ...], list[pa.Table]] = {}
+        self._pending_rows: dict[tuple[str, ...], int] = {}
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
         table = table.select(self.schema.arrow.names).cast(self.schema.arrow)
-        keys = self.schema.partition_by
+        keys = list(self.schema.partition_by)
         if not keys:
-            self._write_part((), table)
+            self._buffer((), table)
             return
         for key in keys:  # a missing partition value is filed under "und"
             index = table.column_names.index(key)
             table = table.set_column(index, key, pc.fill_null(table.column(key), "und"))
-        combos = table.select(list(keys)).group_by(list(keys)).aggregate([]).to_pylist()
-        if len(combos) == 1:
-            self._write_part(tuple(partition_value(combos[0][k]) for k in keys), table)
-            return
-        for combo in sorted(combos, key=lambda c: tuple(str(c[k]) for k in keys)):
-            mask = None
-            for k in keys:
-                column = table.column(k)
-                equal = pc.is_null(column) if combo[k] is None else pc.equal(column, combo[k])
-                mask = equal if mask is None else pc.and_(mask, equal)
-            self._write_part(tuple(partition_value(combo[k]) for k in keys), table.filter(mask))
+        # one sort, then a zero-copy slice per partition (not one filter pass per partition)
+        table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
+        values = list(zip(*(table.column(k).to_pylist() for k in keys), strict=True))
+        start = 0
+        for value, group in itertools.groupby(values):
+            size = sum(1 for _ in group)
+            self._buffer(tuple(partition_value(v) for v in value), table.slice(start, size))
+            start += size
+
+    def _buffer(self, part: tuple[str, ...], table: pa.Table) -> None:
+        """Hold rows per partition and write them as row groups of ``ROW_GROUP_ROWS``.
+
+        Writing every small batch as its own row group made writing the slowest part of ingest
+        and left files with thousands of tiny row groups.
+        """
+        self._pending.setdefault(part, []).append(table)
+        self._pending_rows[part] = self._pending_rows.get(part, 0) + table.num_rows
+        if self._pending_rows[part] >= ROW_GROUP_ROWS:
+            self._flush(part)
+        elif sum(self._pending_rows.values()) >= MAX_PENDING_ROWS:
+            for pending in list(self._pending):
+                self._flush(pending)
+
+    def _flush(self, part: tuple[str, ...]) -> None:
+        tables = self._pending.pop(part, [])
+        self._pending_rows.pop(part, None)
+        if tables:
+            self._write_part(part, pa.concat_tables(tables))
 
     def _write_part(self, part: tuple[str, ...], table: pa.Table) -> None:
         if part not in self._writers:
@@ -100,6 +123,8 @@ class PartitionedWriter:
 
     def abort(self) -> None:
         """Close and delete the files in progress (after a failure, e.g. a full disk)."""
+        self._pending.clear()
+        self._pending_rows.clear()
         for writer, path, _ in self._writers.values():
             try:
                 writer.close()
@@ -109,6 +134,8 @@ class PartitionedWriter:
         self._writers.clear()
 
     def close(self) -> list[WrittenFile]:
+        for part in sorted(self._pending):
+            self._flush(part)
         done: list[WrittenFile] = []
         for part, (writer, path, relpath) in self._writers.items():
             writer.close()
