@@ -2,7 +2,8 @@
 
 Stage run ids are ``<recipe name>-<stage>``; a stage whose inputs and settings match its last
 committed run is skipped (``force`` redoes it). ``steps(recipe)`` lists what would run, which
-``curate plan`` prints and ``curate run`` executes, reporting each step through a callback.
+``curate plan`` prints and ``curate run`` executes, reporting each step through a callback
+and the progress within each step's pipeline through another.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
 from curate.io import FieldMap
 from curate.mt.engine import TranslateConfig
+from curate.progress import ProgressCallback, ProgressUpdate
 from curate.recipe import AlignSection, Recipe, resolve
 from curate.store import Store
 
@@ -29,7 +31,7 @@ from curate.store import Store
 class Step:
     name: str  # e.g. "ingest news", "translate segments"
     run_id: str
-    action: Callable[[bool], dict[str, Any]]  # force -> manifest
+    action: Callable[[bool, ProgressCallback | None], dict[str, Any]]  # force, progress -> manifest
 
 
 @dataclass
@@ -72,8 +74,8 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
         return Step(
             f"ingest {dataset}",
             run_id,
-            lambda force: run_ingest(
-                store, [spec], config, runner.beam_args, runner.workers, force
+            lambda force, progress: run_ingest(
+                store, [spec], config, runner.beam_args, runner.workers, force, progress
             ),
         )
 
@@ -102,8 +104,8 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
                 Step(
                     f"translate {stage}",
                     job.run_id,
-                    lambda force, job=job: run_translate(
-                        store, job, runner.beam_args, runner.workers, force
+                    lambda force, progress, job=job: run_translate(
+                        store, job, runner.beam_args, runner.workers, force, progress
                     ),
                 )
             )
@@ -118,7 +120,9 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
             Step(
                 "align",
                 align_job.run_id,
-                lambda force: run_align(store, align_job, runner.beam_args, runner.workers, force),
+                lambda force, progress: run_align(
+                    store, align_job, runner.beam_args, runner.workers, force, progress
+                ),
             )
         )
     if recipe.project is not None:
@@ -137,8 +141,8 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
             Step(
                 "project",
                 project_job.run_id,
-                lambda force: run_project(
-                    store, project_job, runner.beam_args, runner.workers, force
+                lambda force, progress: run_project(
+                    store, project_job, runner.beam_args, runner.workers, force, progress
                 ),
             )
         )
@@ -148,8 +152,8 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
             Step(
                 "detect",
                 detect_job.run_id,
-                lambda force: run_detect(
-                    store, detect_job, runner.beam_args, runner.workers, force
+                lambda force, progress: run_detect(
+                    store, detect_job, runner.beam_args, runner.workers, force, progress
                 ),
             )
         )
@@ -184,18 +188,24 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
     return out
 
 
-def _build_action(store: Store, job: BuildJob, recipe: Recipe) -> Callable[[bool], dict[str, Any]]:
+def _build_action(
+    store: Store, job: BuildJob, recipe: Recipe
+) -> Callable[[bool, ProgressCallback | None], dict[str, Any]]:
     runner = recipe.runner
-    return lambda force: run_build(store, job, runner.beam_args, runner.workers, force)
+    return lambda force, progress: run_build(
+        store, job, runner.beam_args, runner.workers, force, progress
+    )
 
 
-def _export_action(store: Store, recipe: Recipe, base: Path) -> Callable[[bool], dict[str, Any]]:
+def _export_action(
+    store: Store, recipe: Recipe, base: Path
+) -> Callable[[bool, ProgressCallback | None], dict[str, Any]]:
     from curate.export.hub import CardInfo, export_folder, push
 
     section = recipe.export
     assert section is not None
 
-    def action(force: bool) -> dict[str, Any]:
+    def action(force: bool, progress: ProgressCallback | None = None) -> dict[str, Any]:
         from beam_jobs.common import unchanged_run, upstream_fingerprints
         from curate.records import content_id
 
@@ -234,14 +244,17 @@ def run_recipe(
     base: Path,
     force: bool = False,
     on_step: Callable[[str, Step, StepResult | None], None] | None = None,
+    on_progress: Callable[[Step, ProgressUpdate], None] | None = None,
 ) -> list[StepResult]:
-    """Run every step; ``on_step("start"|"done", step, result)`` reports progress."""
+    """Run every step; ``on_step("start"|"done", step, result)`` reports each step and
+    ``on_progress(step, update)`` the progress within its pipeline (from a thread)."""
     results = []
     for step in steps(recipe, base):
         if on_step:
             on_step("start", step, None)
         started = time.perf_counter()
-        manifest = step.action(force)
+        progress = None if on_progress is None else (lambda u, step=step: on_progress(step, u))
+        manifest = step.action(force, progress)
         result = StepResult(
             step.name,
             step.run_id,

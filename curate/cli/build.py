@@ -8,6 +8,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.store import Store
 
@@ -32,7 +33,14 @@ def _section(path: Path | None, key: str) -> dict:
 
 
 def _run(
-    kind: str, store: Path, run_id: str | None, config: Path | None, mix: Path | None, **kw
+    kind: str,
+    store: Path,
+    run_id: str | None,
+    config: Path | None,
+    mix: Path | None,
+    quiet: bool = False,
+    as_json: bool = False,
+    **kw,
 ) -> None:
     from beam_jobs.build import BuildJob, run_build
 
@@ -43,8 +51,13 @@ def _run(
         mix=_section(mix, "mix") if mix else None,
         **kw,
     )
-    manifest = run_build(Store(store), job)
-    console = Console(stderr=True)
+    manifest = run_job_with_display(
+        f"build {kind}",
+        job.run_id,
+        lambda progress: run_build(Store(store), job, progress=progress),
+        output_mode(quiet, as_json),
+    )
+    console = Console(stderr=True, quiet=as_json)
     for stage, c in manifest["counts"].items():
         filtered = ", ".join(f"{k}={v}" for k, v in c["filtered"].items()) or "none"
         console.print(
@@ -57,6 +70,8 @@ STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
 CONFIG = typer.Option(None, "--config", help="YAML with the builder's options (or a recipe).")
 MIX = typer.Option(None, "--mix", help="YAML with mixing options (or a recipe with `mix:`).")
 TOKENIZER = typer.Option(None, "--tokenizer", help="SentencePiece model or HF tokenizer dir.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress; only the final lines.")
+JSON = typer.Option(False, "--json", help="One JSON event per line (machine logs).")
 
 
 @build_app.command("parallel")
@@ -66,9 +81,11 @@ def build_parallel(
     mix: Path | None = MIX,
     tokenizer: str | None = TOKENIZER,
     run_id: str | None = typer.Option(None, help="Run id (default: build-parallel)."),
+    quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Parallel samples (templates, both directions, filtered and de-duplicated)."""
-    _run("parallel", store, run_id, config, mix, tokenizer=tokenizer)
+    _run("parallel", store, run_id, config, mix, quiet, as_json, tokenizer=tokenizer)
 
 
 @build_app.command("interleaved")
@@ -83,6 +100,8 @@ def build_interleaved(
     method: str = typer.Option("tfidf", help="Retrieval similarity: tfidf or minhash."),
     threshold: float = typer.Option(0.3, help="Retrieval score threshold."),
     run_id: str | None = typer.Option(None, help="Run id (default: build-interleaved)."),
+    quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Interleaved (CrossIC-PT style) samples from paired documents."""
     _run(
@@ -91,6 +110,8 @@ def build_interleaved(
         run_id,
         config,
         mix,
+        quiet,
+        as_json,
         tokenizer=tokenizer,
         pair_by=pair_by,
         link_field=link_field,

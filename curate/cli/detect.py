@@ -8,6 +8,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.store import Store
 
@@ -31,6 +32,8 @@ def detect(
     skip: str | None = typer.Option(None, help="Skip these detectors (comma-separated)."),
     run_id: str = typer.Option("detect", help="Run id; re-running replaces it."),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Tag every translation with artifact scores and flags (nothing is dropped)."""
     from beam_jobs.detect import DetectJob, run_detect
@@ -47,10 +50,17 @@ def detect(
         section["only"] = [d.strip() for d in only.split(",")]
     if skip:
         section["skip"] = [d.strip() for d in skip.split(",")]
-    manifest = run_detect(Store(store), DetectJob(run_id, section), list(ctx.args), workers)
+    manifest = run_job_with_display(
+        "detect",
+        run_id,
+        lambda progress: run_detect(
+            Store(store), DetectJob(run_id, section), list(ctx.args), workers, progress=progress
+        ),
+        output_mode(quiet, as_json),
+    )
     rows = manifest["rows"].get("artifact_tags", 0)
     counts = manifest["counts"].get("detect", {})
-    Console(stderr=True).print(
+    Console(stderr=True, quiet=as_json).print(
         f"{run_id}: {counts.get('in', 0)} translations checked, {rows} tags written; "
         f"rates: curate report --store {store} --out report.html",
         soft_wrap=True,

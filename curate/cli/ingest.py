@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.io import FieldMap
 from curate.store import Store
@@ -60,6 +61,8 @@ def ingest(
     segment: bool = typer.Option(
         True, "--segment/--no-segment", help="Split documents into sentences."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Ingest files into the store; extra --options are passed to Beam (e.g. --runner)."""
     from beam_jobs.ingest import InputSpec, run_ingest
@@ -95,9 +98,16 @@ def ingest(
         segment=segment,
         identify_language=langid,
     )
-    manifest = run_ingest(Store(store), inputs, config, beam_args=list(ctx.args), workers=workers)
+    manifest = run_job_with_display(
+        "ingest",
+        config.run_id,
+        lambda progress: run_ingest(
+            Store(store), inputs, config, list(ctx.args), workers, progress=progress
+        ),
+        output_mode(quiet, as_json),
+    )
     counts = manifest["counts"].get("ingest", {})
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=as_json)
     quarantined = counts.get("quarantined", {})
     reasons = ", ".join(f"{k}={v}" for k, v in quarantined.items())
     console.print(

@@ -8,6 +8,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.store import Store
 
@@ -40,6 +41,8 @@ def align(
     aligner_options: Path | None = typer.Option(None, help="YAML of the aligner's options."),
     extra_bitext: list[Path] | None = EXTRA,
     run_id: str = typer.Option("align", help="Run id; re-running replaces it."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Word-align every translation in the store (writes the alignments stage)."""
     from beam_jobs.project import ProjectJob, run_align
@@ -50,8 +53,15 @@ def align(
         aligner_options=_options(aligner_options),
         extra_bitext=tuple(str(p) for p in extra_bitext or ()),
     )
-    manifest = run_align(Store(store), job, list(ctx.args))
-    Console(stderr=True).print(f"{run_id}: {manifest['rows'].get('alignments', 0)} alignments")
+    manifest = run_job_with_display(
+        "align",
+        run_id,
+        lambda progress: run_align(Store(store), job, list(ctx.args), progress=progress),
+        output_mode(quiet, as_json),
+    )
+    Console(stderr=True, quiet=as_json).print(
+        f"{run_id}: {manifest['rows'].get('alignments', 0)} alignments"
+    )
 
 
 def project(
@@ -64,6 +74,8 @@ def project(
     extra_bitext: list[Path] | None = EXTRA,
     model: str | None = typer.Option(None, help="Marker projection: the translation model."),
     run_id: str = typer.Option("project", help="Run id; re-running replaces it."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Carry span labels of translated examples onto their translations (translate-train)."""
     from beam_jobs.project import ProjectJob, run_project
@@ -77,12 +89,17 @@ def project(
         extra_bitext=tuple(str(p) for p in extra_bitext or ()),
         model=model,
     )
-    manifest = run_project(Store(store), job, list(ctx.args))
+    manifest = run_job_with_display(
+        "project",
+        run_id,
+        lambda progress: run_project(Store(store), job, list(ctx.args), progress=progress),
+        output_mode(quiet, as_json),
+    )
     st = Store(store)
     statuses = st.sql(
         f"SELECT status, count(*) AS n FROM projections WHERE run_id = '{job.run_id}' GROUP BY 1"
     ).to_pylist()
     summary = ", ".join(f"{r['status']}={r['n']}" for r in statuses)
-    Console(stderr=True).print(
+    Console(stderr=True, quiet=as_json).print(
         f"{run_id}: {manifest['counts']['project']['in']} examples projected ({summary})"
     )

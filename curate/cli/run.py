@@ -9,8 +9,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from curate.cli.display import JobDisplay, emit, output_mode
 
 
 def register(app: typer.Typer) -> None:
@@ -29,43 +30,41 @@ def run(
     from curate.recipe import load_recipe
 
     recipe, base = load_recipe(recipe_path)
-    console = Console(stderr=True, quiet=quiet or as_json)
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=quiet or as_json,
-    )
-    tasks: dict[str, Any] = {}
+    mode = output_mode(quiet, as_json)
+    display = JobDisplay(mode, Console(stderr=True, quiet=mode != "rich"))
 
     def on_step(event: str, step: Any, result: Any) -> None:
-        if as_json:
-            record = {"event": event, "step": step.name, "run_id": step.run_id, "time": time.time()}
-            if result is not None:
-                record.update(
-                    skipped=result.skipped,
-                    seconds=round(result.seconds, 2),
-                    counts=result.manifest.get("counts", {}),
-                    rows=result.manifest.get("rows", {}),
-                )
-            print(json.dumps(record), flush=True)
-            return
         if event == "start":
-            tasks[step.name] = progress.add_task(step.name, total=1)
-        else:
-            rows = sum(result.manifest.get("rows", {}).values())
-            state = "unchanged, skipped" if result.skipped else f"{rows} rows"
-            progress.update(tasks[step.name], completed=1, description=f"{step.name}: {state}")
+            display.start(step.name, step.run_id)
+            return
+        if mode == "json":
+            emit(
+                {
+                    "event": event,
+                    "step": step.name,
+                    "run_id": step.run_id,
+                    "time": time.time(),
+                    "skipped": result.skipped,
+                    "seconds": round(result.seconds, 2),
+                    "counts": result.manifest.get("counts", {}),
+                    "rows": result.manifest.get("rows", {}),
+                }
+            )
+            return
+        rows = sum(result.manifest.get("rows", {}).values())
+        state = "unchanged, skipped" if result.skipped else f"{rows} rows"
+        display.done(step.name, f"{step.name}: {state}")
 
-    with progress:
-        results = run_recipe(recipe, base, force=force, on_step=on_step)
+    def on_progress(step: Any, update: Any) -> None:
+        display.update(step.name, update)
+
+    with display:
+        results = run_recipe(recipe, base, force=force, on_step=on_step, on_progress=on_progress)
     store = store_of(recipe, base)
     summary = _summary(store, results)
     if as_json:
         print(json.dumps({"event": "summary", **summary}), flush=True)
-    elif quiet:
+    elif mode == "quiet":
         ran = sum(not r.skipped for r in results)
         print(
             f"{recipe.name}: {ran} stage(s) ran, {len(results) - ran} unchanged; store {store.root}"

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.store import Store
 
@@ -36,6 +37,8 @@ def translate(
     memory: bool = typer.Option(True, "--memory/--no-memory", help="Use the translation memory."),
     run_id: str | None = typer.Option(None, help="Run id (default: translate-<stage>-<targets>)."),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Translate a stage of the store with CTranslate2; extra --options are passed to Beam."""
     from beam_jobs.translate import TranslateJob, run_translate
@@ -56,10 +59,17 @@ def translate(
         batch_tokens=batch_tokens,
         config=TranslateConfig(beam_size=beam_size, max_decoding_length=max_decoding_length),
     )
-    manifest = run_translate(Store(store), job, beam_args=list(ctx.args), workers=workers)
+    manifest = run_job_with_display(
+        "translate",
+        job.run_id,
+        lambda progress: run_translate(
+            Store(store), job, list(ctx.args), workers, progress=progress
+        ),
+        output_mode(quiet, as_json),
+    )
     counts = manifest["counts"].get("translate", {})
     quarantined = sum(counts.get("quarantined", {}).values())
-    Console(stderr=True).print(
+    Console(stderr=True, quiet=as_json).print(
         f"[bold]{job.run_id}[/bold]: {counts.get('in', 0)} translated into {', '.join(targets)}, "
         f"{quarantined} quarantined, in {manifest['seconds']:.1f}s "
         f"({manifest['versions'].get('model')})",
