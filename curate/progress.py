@@ -82,7 +82,7 @@ class ProgressReporter:
         self.interval = interval
         self.path = self.directory / f"{os.getpid()}-{uuid.uuid4().hex}.json"
         self.work = Work()
-        self._written_at = 0.0
+        self._written_at = float("-inf")  # the first add writes at once
         self._dirty = False
 
     def add(self, records: dict[str, int], tokens: int = 0, nbytes: int = 0) -> None:
