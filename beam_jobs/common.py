@@ -206,7 +206,7 @@ class Expected:
 
 def watch_progress(
     staging: str, job: str, run_id: str, execution: Execution, expected: Expected | None
-) -> AbstractContextManager[Any]:
+) -> AbstractContextManager[ProgressPoller | None]:
     """Poll the job's progress files for ``execution.progress`` while the block runs."""
     if execution.progress is None:
         return nullcontext()
@@ -246,11 +246,13 @@ def run_job(
     with clear_failures(store.root), store.open_run(job, run_id, options, fingerprint) as run:
         run.models.update(models or {})
         staging = str(run.staging_dir)
-        with watch_progress(staging, job, run_id, execution, expected):
+        with watch_progress(staging, job, run_id, execution, expected) as poller:
             beam_options = pipeline_options(list(execution.beam_args), execution.workers)
             with make_pipeline(beam_options) as p:
                 collect(build(p, staging), staging)
-        absorb_results(run)
+            absorb_results(run)
+            if poller is not None:
+                poller.settle({stage: c.records_in for stage, c in run.counts.items()})
     manifest = store.manifest(run_id)
     assert manifest is not None
     return manifest

@@ -190,6 +190,7 @@ class ProgressPoller:
         self.unit = unit
         self.interval = interval
         self._known: dict[str, Work] = {}
+        self._settled: dict[str, int] = {}
         self._first: tuple[float, int, int, int] | None = None  # (time, records, tokens, done)
         self._last: tuple[Any, ...] | None = None
         self._stop = threading.Event()
@@ -214,6 +215,11 @@ class ProgressPoller:
         if exc_type is None:
             self.poll(done=True, force=True)
 
+    def settle(self, records: dict[str, int]) -> None:
+        """The job's final records in, by stage, as its result says; the last update shows
+        at least these (workers on other machines may write no file the driver can read)."""
+        self._settled = dict(records)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.poll()
@@ -225,6 +231,9 @@ class ProgressPoller:
         total = Work()
         for work in self._known.values():
             total.add(work)
+        if done:
+            for stage, n in self._settled.items():
+                total.records[stage] = max(total.records.get(stage, 0), n)
         stage = primary_stage(self.job, total.records)
         records = total.records.get(stage, 0)
         completed = total.bytes if self.unit == "bytes" else records

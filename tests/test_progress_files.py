@@ -77,3 +77,10 @@ def test_a_failing_callback_is_dropped_and_the_block_goes_on(tmp_path):
         ProgressReporter(tmp_path).add({"ingest": 1})
         time.sleep(0.05)
     assert len(calls) == 1
+
+
+def test_the_last_update_shows_the_result_when_workers_left_no_readable_file(tmp_path):
+    updates: list[ProgressUpdate] = []
+    with ProgressPoller(tmp_path, "ingest", "i", updates.append, total=9) as poller:
+        poller.settle({"ingest": 9})  # what the job's result says (e.g. remote workers)
+    assert [(u.records, u.done) for u in updates] == [(0, False), (9, True)]

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from beam_jobs.build import BuildJob, run_build
 from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
+from beam_jobs.project import ProjectJob, run_align
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
 from curate.mt.engine import TranslateConfig
@@ -123,3 +125,19 @@ def test_a_failing_callback_does_not_stop_the_job(tmp_path):
         progress=broken,
     )
     assert manifest["counts"]["ingest"]["in"] == 12
+
+
+@pytest.mark.parametrize("kind", ["align", "build-parallel"])
+def test_per_pair_jobs_end_at_their_expected_total(translated_store, kind):
+    updates: list[ProgressUpdate] = []
+    if kind == "align":
+        manifest = run_align(translated_store, ProjectJob("align-p"), progress=updates.append)
+    else:
+        job = BuildJob("build-p", "parallel")
+        manifest = run_build(translated_store, job, progress=updates.append)
+    stage = "align" if kind == "align" else "build.parallel"
+    translations = translated_store.sql("SELECT count(*) FROM translations").column(0)[0]
+    assert_monotonic(updates)
+    assert updates[0].total == translations.as_py()
+    assert updates[-1].done and updates[-1].stage == stage
+    assert updates[-1].records == manifest["counts"][stage]["in"] == updates[-1].total
