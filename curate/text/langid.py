@@ -110,34 +110,34 @@ def detect_batch(texts: list[str]) -> list[tuple[str, float]]:
         return []
     m = _model()
     encoded = [t.encode("utf-8", "replace")[:MAX_BYTES] for t in texts]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     order = np.argsort(-lengths, kind="stable")
-    width = int(lengths.max()) if len(lengths) else 0
+    width = max(int(lengths.max()), 1)
     n = len(texts)
-    grid = np.zeros((n, max(width, 1)), dtype=np.int64)
-    for row, idx in enumerate(order):
-        data = encoded[idx]
-        if data:
-            grid[row, : len(data)] = np.frombuffer(data, dtype=np.uint8)
     sorted_lengths = lengths[order]
+    # bytes position-major (one contiguous row per byte position), rows sorted longest first so
+    # the rows still reading at a position are a prefix
+    in_text = np.arange(width)[:, None] < sorted_lengths[None, :]
+    grid = np.zeros((width, n), dtype=np.int64)
+    grid.T[in_text.T] = np.frombuffer(b"".join(encoded[i] for i in order), dtype=np.uint8)
+    states = np.zeros((width, n), dtype=np.int64)  # the automaton's state after every byte
     state = np.zeros(n, dtype=np.int64)
-    visited_rows: list[np.ndarray] = []
-    visited_states: list[np.ndarray] = []
     active = n
     for pos in range(width):
         while active and sorted_lengths[active - 1] <= pos:
             active -= 1
-        state[:active] = m.nextmove[(state[:active] << 8) + grid[:active, pos]]
-        visited_rows.append(np.arange(active))
-        visited_states.append(state[:active].copy())
-    n_states = m.state_features.shape[0]
-    if visited_rows:
-        rows = np.concatenate(visited_rows)
-        cols = np.concatenate(visited_states)
-    else:
-        rows = cols = np.zeros(0, dtype=np.int64)
+        state[:active] = m.nextmove[(state[:active] << 8) + grid[pos, :active]]
+        states[pos, :active] = state[:active]
+    # a CSR matrix straight from the visited states in row order (no COO sort); states that emit
+    # no feature are left out, which is most of them
+    visited = states.T[in_text.T]
+    emits = (np.diff(m.state_features.indptr) > 0)[visited]
+    emitting = visited[emits]
+    # row r's emitting states are emitting[indptr[r]:indptr[r + 1]]
+    indptr = np.r_[0, np.cumsum(emits)][np.r_[0, np.cumsum(sorted_lengths)]]
     state_counts = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n, n_states)
+        (np.ones(len(emitting), dtype=np.float64), emitting, indptr),
+        shape=(n, m.state_features.shape[0]),
     )
     features = state_counts @ m.state_features
     scores = np.asarray(features @ m.feature_class) + m.class_prior
