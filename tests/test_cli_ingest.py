@@ -108,3 +108,15 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     curate("ingest", str(SAMPLES / "ner_en.conll"), "--store", store)
     proc = curate("sql", "DELETE FROM examples", "--store", store, check=False)
     assert proc.returncode == 2 and "read-only" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_usage_errors_show_usage_and_exit_2():
+    for args, message in [
+        (("ingest",), "Missing argument"),
+        (("nosuch",), "No such command"),
+        (("stats", "--nope"), "No such option"),
+    ]:
+        proc = curate(*args, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "Usage: " in proc.stderr and message in proc.stderr
+        assert "Traceback" not in proc.stderr

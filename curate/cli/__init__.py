@@ -78,18 +78,36 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # a click usage error or a bug
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # a usage error or a bug
+        exit_types, usage_types, abort_types = _click_exceptions()
+        if isinstance(exc, exit_types):
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, usage_types):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, abort_types):
             sys.exit(1)
         if debug:
             raise
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("hint: run again with --debug for the traceback", file=sys.stderr)
         sys.exit(1)
+
+
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """Exit, usage-error and abort classes of typer (which bundles its own click) and click."""
+    exits: list[type] = [typer.Exit]
+    usage: list[type] = []
+    aborts: list[type] = [typer.Abort]
+    try:
+        from typer._click.exceptions import ClickException  # typer >= 0.24
+
+        usage.append(ClickException)
+    except ImportError:
+        pass
+    import click
+
+    exits.append(click.exceptions.Exit)
+    usage.append(click.ClickException)
+    aborts.append(click.exceptions.Abort)
+    return tuple(exits), tuple(usage), tuple(aborts)
