@@ -234,8 +234,14 @@ def forker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory, forker) -> Chain:
-    """The whole chain run once, uninterrupted, snapshotting the store before each command."""
-    work = tmp_path_factory.mktemp("chain")
+    return prepare_chain(tmp_path_factory.mktemp("chain"), forker)
+
+
+def prepare_chain(work: Path, forker: Forker) -> Chain:
+    """The whole chain run once, uninterrupted, snapshotting the store before each command.
+
+    Also used by benchmarks/faults.py.
+    """
     store = Store(work / "store")
     at = ["--store", str(store.root)]
     news, ner = SAMPLES / "news_en.jsonl", SAMPLES / "ner_en.conll"
