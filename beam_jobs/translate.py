@@ -51,7 +51,7 @@ class TranslateJob:
     device: str = "auto"
     strict_device: bool = False
     use_memory: bool = True
-    batch_tokens: int = 4096
+    batch_tokens: int = 16384  # per RunInference batch: larger batches keep all replicas busy
     config: TranslateConfig = field(default_factory=TranslateConfig)
 
 

@@ -331,7 +331,7 @@ def main() -> None:
     parser.add_argument("--beam-size", type=int, default=2)
     parser.add_argument("--max-decoding-length", type=int, default=40)
     parser.add_argument(
-        "--batch-tokens", type=int, default=4096, help="curate translate --batch-tokens"
+        "--batch-tokens", type=int, default=16384, help="curate translate --batch-tokens"
     )
     parser.add_argument("--rounds", type=int, default=3, help="alternating repetitions")
     parser.add_argument("--rounds-base", type=int, default=2, help="the same, base model")

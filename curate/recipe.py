@@ -54,7 +54,7 @@ class TranslateSection(_Strict):
     stages: list[Literal["segments", "examples"]] = Field(default_factory=lambda: ["segments"])
     device: Literal["auto", "cpu", "cuda"] = "auto"
     memory: bool = True
-    batch_tokens: int = Field(4096, ge=16)
+    batch_tokens: int = Field(16384, ge=16)
     options: dict[str, Any] = Field(default_factory=dict)
 
 

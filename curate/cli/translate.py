@@ -33,7 +33,9 @@ def translate(
     device: str = typer.Option("auto", help="auto, cpu or cuda (cuda: no CPU fallback)."),
     beam_size: int = typer.Option(4, help="Beam size."),
     max_decoding_length: int = typer.Option(256, help="Longest output, in tokens."),
-    batch_tokens: int = typer.Option(4096, help="Tokens per model batch."),
+    batch_tokens: int = typer.Option(
+        16384, help="Tokens (estimated) per RunInference batch; CTranslate2 splits it further."
+    ),
     memory: bool = typer.Option(True, "--memory/--no-memory", help="Use the translation memory."),
     run_id: str | None = typer.Option(None, help="Run id (default: translate-<stage>-<targets>)."),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
