@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,9 @@ def test_shards_are_size_bounded_and_named_by_config_and_split(tmp_path: Path) -
     assert all(f.startswith("data/") and f.endswith(".parquet") for f in files)
     train = result.configs["interleaved"]["train"]["files"]
     assert len(train) > 1
-    assert train[0].endswith(f"train-00000-of-{len(train):05d}.parquet")
+    assert re.fullmatch(
+        rf"data/interleaved/train-00000-of-{len(train):05d}-[0-9a-f]{{12}}\.parquet", train[0]
+    )
     for f in train:
         table = pq.read_table(tmp_path / "e" / f)
         text_bytes = sum(len(t.encode()) for t in table.column("text").to_pylist())
@@ -146,10 +149,10 @@ def test_card_yaml_is_valid_and_complete(tmp_path: Path) -> None:
     configs = {c["config_name"]: c for c in header["configs"]}
     assert set(configs) == {"interleaved", "parallel_en_xx"}
     splits = {d["split"]: d["path"] for d in configs["parallel_en_xx"]["data_files"]}
-    assert splits == {
-        "train": "data/parallel_en_xx/train-*.parquet",
-        "validation": "data/parallel_en_xx/validation-*.parquet",
-    }
+    assert set(splits) == {"train", "validation"}
+    for split, paths in splits.items():  # every shard, named with its content's hash
+        assert paths and all(p.startswith(f"data/parallel_en_xx/{split}-") for p in paths)
+        assert all((tmp_path / "c" / p).is_file() for p in paths)
     body = (tmp_path / "c" / "README.md").read_text()
     assert "context_tokens: 64" in body  # the recipe
     assert "`unit-bitext`" in body and "`run-1`" in body  # provenance from lineage

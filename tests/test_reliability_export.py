@@ -1,24 +1,20 @@
 """Loading an export after exporting again to the same folder gives the new rows.
 
-Known bug (marked xfail, strict): ``datasets.load_dataset(folder, name=config)`` on a folder
-whose card lists its configs keys its cache on the card's YAML and the data-file patterns,
-not on the files' contents or times, so a second export to the same folder (or to another
-folder of the same name) is served from the cache of the first: the user silently gets the old
-rows. A plain folder of Parquet files without a card does not have the problem. Removing the
-marker once the export writes something content-specific into what datasets hashes (e.g. a
-fingerprint in the shard names or a ``dataset_info`` section) makes this test guard the fix.
+``datasets.load_dataset(folder, name=config)`` on a folder whose card lists its configs keys
+its cache on the card's YAML and the data-file names, not on the files' contents or times: a
+second export to the same folder (or to another folder of the same name) was served from the
+cache of the first, and the user silently got the old rows. Shard names now carry a hash of their
+content, so different rows mean different names and a fresh load.
 """
 
 from __future__ import annotations
 
 import datasets
 import pyarrow as pa
-import pytest
 
 from curate.export.hub import CardInfo, export_folder
 
 
-@pytest.mark.xfail(strict=True, reason="datasets serves a re-export from its cache")
 def test_a_re_export_loads_the_new_rows(tmp_path):
     folder = tmp_path / "hub"
     for n in (3, 5):

@@ -3,7 +3,7 @@
 :func:`export_folder` writes, atomically (a temporary folder, then a rename)::
 
     DIR/README.md                                   dataset card: YAML header + body
-    DIR/data/<config>/<split>-00000-of-00002.parquet   zstd Parquet shards, size-bounded
+    DIR/data/<config>/<split>-00000-of-00002-<hash>.parquet   zstd Parquet shards, size-bounded
 
 Rows are grouped by their ``config`` and ``split`` columns (``training_samples`` has both;
 other record kinds get ``default_config`` / ``train``). Config and split names are sanitised
@@ -20,6 +20,7 @@ is left as it was, complete.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -215,7 +216,7 @@ def _card(table: pa.Table, groups: dict, result: ExportResult, card: CardInfo) -
         entry: dict[str, Any] = {
             "config_name": config,
             "data_files": [
-                {"split": split, "path": f"data/{config}/{split}-*.parquet"}
+                {"split": split, "path": result.configs[config][split]["files"]}
                 for split in result.configs[config]
             ],
         }
@@ -318,6 +319,14 @@ def _column_docs() -> dict[str, str]:
     return docs
 
 
+def _file_digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=6)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _is_previous_export(folder: Path) -> bool:
     readme = folder / "README.md"
     return readme.is_file() and CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
@@ -356,10 +365,14 @@ def export_folder(
             bounds = _shard_bounds(part, max_shard_bytes)
             files = []
             for k, (a, b) in enumerate(bounds):
-                relative = f"data/{config}/{split}-{k:05d}-of-{len(bounds):05d}.parquet"
-                (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(part.slice(a, b - a), tmp / relative, compression="zstd")
-                files.append(relative)
+                shard = tmp / f"data/{config}/{split}-{k:05d}-of-{len(bounds):05d}.parquet"
+                shard.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(part.slice(a, b - a), shard, compression="zstd")
+                # the content's hash in the name: `datasets` caches a folder by its card and file
+                # names, so a re-export with the same names would load the old rows
+                named = shard.with_name(f"{shard.stem}-{_file_digest(shard)}.parquet")
+                shard.rename(named)
+                files.append(named.relative_to(tmp).as_posix())
             result.configs.setdefault(config, {})[split] = {"rows": part.num_rows, "files": files}
         (tmp / "README.md").write_text(_card(table, groups, result, card), encoding="utf-8")
         if folder.exists():
