@@ -9,6 +9,7 @@ query never sees a run that is still writing.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ from curate.store.run import Run, StageCounts, check_run_id
 _READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
 #: Stages that are not written through run manifests and so have no schema of their own here.
 _MANIFEST_STAGES_EXCLUDED = {"run_manifest", "translation_memory"}
+#: attempts at reading the translation memory while a translate run compacts it
+_MEMORY_RETRIES = 8
 
 
 class Store:
@@ -110,19 +113,36 @@ class Store:
                 con.execute(f'CREATE VIEW "{stage}" AS SELECT * FROM "_{stage}_empty"')
         con.register("_runs_table", self._runs_table(run_id))
         con.execute('CREATE VIEW "runs" AS SELECT * FROM "_runs_table"')
-        memory = self.root / "memory"
-        if any(memory.glob("**/*.parquet")):
-            glob = _quote(str(memory / "**" / "*.parquet"))
-            con.execute(
-                f'CREATE VIEW "memory" AS SELECT * FROM read_parquet({glob}, '
-                "hive_partitioning = true, union_by_name = true)"
-            )
+        self._memory_view(con)
         con.execute(f"SET allowed_directories = [{_quote(str(self.root) + '/')}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET lock_configuration = true")
         return con
+
+    def _memory_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The ``memory`` view over the translation memory's files, listed now.
+
+        A translate run compacts the memory when it ends (one new file, then the old ones are
+        deleted), so files listed a moment ago may be gone: list them again and retry.
+        """
+        memory = self.root / "memory"
+        for attempt in range(_MEMORY_RETRIES):
+            files = sorted(memory.glob("**/*.parquet"))
+            if not files:
+                return
+            paths = ", ".join(_quote(str(p)) for p in files)
+            try:
+                con.execute(
+                    f'CREATE OR REPLACE VIEW "memory" AS SELECT * FROM read_parquet([{paths}], '
+                    "hive_partitioning = true, union_by_name = true)"
+                )
+                return
+            except duckdb.IOException:
+                if attempt == _MEMORY_RETRIES - 1 or all(p.exists() for p in files):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
 
     def _runs_table(self, run_id: str | None) -> pa.Table:
         rows = []
@@ -175,7 +195,15 @@ class Store:
         con = self.connect(run_id)
         check_read_only(con, query)
         try:
-            return con.sql(query).to_arrow_table()
+            for attempt in range(_MEMORY_RETRIES):
+                try:
+                    return con.sql(query).to_arrow_table()
+                except duckdb.IOException as exc:
+                    # a memory file deleted by a compaction since the view was made: list again
+                    if attempt == _MEMORY_RETRIES - 1 or str(self.root / "memory") not in str(exc):
+                        raise
+                    con = self.connect(run_id)
+            raise AssertionError("unreachable")
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             hint = "run `curate doctor` to find damaged files" if ".parquet" in message else None
