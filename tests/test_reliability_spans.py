@@ -168,7 +168,7 @@ def test_spans_slice_their_text_at_every_stage(tmp_path, seed):
         assert row["n_projected"] == len(row["spans"] or []), row
 
     # export the projections as a Hub folder and load it back
-    folder = work / f"hub-{work.name}"  # the datasets cache keys a card's folder by its name
+    folder = work / f"hub-{work.name}"
     export_folder(projections, folder, CardInfo(pretty_name="span property"))
     loaded = datasets.load_dataset(str(folder), name="default", split="train")
     assert loaded.num_rows == len(rows)

@@ -390,4 +390,8 @@ def test_killed_stage_resumes_to_the_uninterrupted_store(chain, forker, tmp_path
     allowed = {json.dumps(v, sort_keys=True) for v in (prepared.empty_run, prepared.expected_run)}
     assert views <= allowed, f"a reader saw part of a run ({outcomes})"
     assert store_content(Store(root)) == prepared.expected, outcomes
+    if name == "translate":  # what killed attempts remembered is not remembered twice
+        keys = "model_id, model_version, decoding, src_lang, tgt_lang, text_hash"
+        query = f"SELECT count(*) - count(DISTINCT ({keys})) AS n FROM memory"
+        assert Store(root).sql(query).to_pylist() == [{"n": 0}]
     assert "writing" in outcomes, outcomes
