@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 simalign = pytest.importorskip("simalign")
 
 from curate.align.registry import get_aligner  # noqa: E402
-from curate.align.simalign_batched import BatchedSimAligner, SimAlignConfig  # noqa: E402
+from curate.align.simalign_batched import (  # noqa: E402
+    BatchedSimAligner,
+    SimAlignConfig,
+    similarity,
+)
 
 WORDS = (
     "the a cat dog house red blue big small run runs ran el la gato perro casa rojo azul "
@@ -97,3 +104,22 @@ def test_layers_past_the_one_read_are_skipped_without_changing_links(tiny_model:
     assert aligner.computed_layers == 1 and len(aligner.model.encoder.layer) == 1
     expected = [[tuple(x) for x in reference.get_word_aligns(s, t)["itermax"]] for s, t in pairs]
     assert aligner.align(pairs) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    shapes=st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(1, 40)),
+    seed=st.integers(0, 2**32 - 1),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    zero_row=st.booleans(),
+)
+def test_similarity_is_simaligns_bit_for_bit(shapes, seed, dtype, zero_row) -> None:
+    from simalign import SentenceAligner
+
+    n, m, d = shapes
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype(dtype)
+    y = rng.normal(size=(m, d)).astype(dtype) * 3
+    if zero_row:
+        x[0] = 0
+    assert np.array_equal(similarity(x, y), SentenceAligner.get_similarity(x, y))
