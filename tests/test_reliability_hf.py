@@ -25,12 +25,11 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_reliability_fuzz import run_reader
 
 from curate.errors import UserError
-from curate.ingest import IngestConfig, ingest_batch
-from curate.io import READERS, FieldMap
+from curate.io import FieldMap
 
-CONFIG = IngestConfig(dataset="fuzz", run_id="fuzz", identify_language=False)
 FUZZ = settings(
     max_examples=25,
     deadline=None,
@@ -128,28 +127,8 @@ def hostile_tables(draw) -> pa.Table:
 
 
 def read_all(folder: Path, fields: FieldMap, **options) -> dict[str, int]:
-    totals = {"in": 0, "out": 0, "quarantined": 0, "filtered": 0, "rows": 0}
-    for batch in READERS["hf"](str(folder), fields, options):
-        result = ingest_batch(batch, CONFIG)
-        c = result.counts
-        totals["in"] += c.records_in
-        totals["out"] += c.records_out
-        totals["quarantined"] += sum(c.quarantined.values())
-        totals["filtered"] += sum(c.filtered.values())
-        for stage in ("documents", "examples"):
-            table = result.tables.get(stage)
-            if table is None:
-                continue
-            totals["rows"] += table.num_rows
-            if "spans" in table.column_names:
-                for row in table.select(["text", "spans"]).to_pylist():
-                    for span in row["spans"] or []:
-                        assert 0 <= span["start"] <= span["end"] <= len(row["text"])
-        quarantine = result.tables.get("quarantine")
-        assert (quarantine.num_rows if quarantine is not None else 0) == sum(c.quarantined.values())
-    assert totals["in"] == totals["out"] + totals["quarantined"] + totals["filtered"], totals
-    assert totals["rows"] == totals["out"]
-    return totals
+    """Read with the HF reader through ingest; conservation and span checks as for every reader."""
+    return run_reader("hf", folder, fields, **options)
 
 
 def fields_for(table: pa.Table) -> FieldMap:
