@@ -22,7 +22,7 @@ repeat earlier ones: run 1 on a fresh store with the memory, run 2 again on the 
 and ``--no-memory``. Targets: run 2 makes at most 0.05 of run 1's model calls; run 1 takes at
 most 0.75 of the time of ``--no-memory``.
 
-    python benchmarks/mt_overhead.py          # both models, about 15 minutes on 2 quiet cores
+    python benchmarks/mt_overhead.py          # both models, about 20 minutes on 2 quiet cores
     python benchmarks/mt_overhead.py --models shipped --n 5000 --no-memory-part
 
 The last line is ``overhead_ratio <a/b of the base-size model>`` (or of the only model run).
@@ -327,14 +327,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="shipped,base", help="shipped, base, or both")
     parser.add_argument("--n", type=int, default=20000, help="sentences for the shipped model")
-    parser.add_argument("--n-base", type=int, default=600, help="sentences for the base model")
+    parser.add_argument("--n-base", type=int, default=1200, help="sentences for the base model")
     parser.add_argument("--beam-size", type=int, default=2)
     parser.add_argument("--max-decoding-length", type=int, default=40)
     parser.add_argument(
         "--batch-tokens", type=int, default=16384, help="curate translate --batch-tokens"
     )
     parser.add_argument("--rounds", type=int, default=3, help="alternating repetitions")
-    parser.add_argument("--rounds-base", type=int, default=2, help="the same, base model")
+    parser.add_argument("--rounds-base", type=int, default=3, help="the same, base model")
     parser.add_argument(
         "--shipped", type=Path, default=SHIPPED_MODELS_DIR / "en-qsy", help="shipped model dir"
     )
