@@ -104,6 +104,12 @@ def _build_model() -> _Model:
     )
 
 
+@cache
+def _emitting_states() -> np.ndarray:
+    """For each automaton state, whether entering it emits any feature (most do not)."""
+    return np.diff(_model().state_features.indptr) > 0
+
+
 def detect_batch(texts: list[str]) -> list[tuple[str, float]]:
     """``(language, confidence)`` for each text, as ``langid`` with normalised probabilities."""
     if not texts:
@@ -131,7 +137,7 @@ def detect_batch(texts: list[str]) -> list[tuple[str, float]]:
     # a CSR matrix straight from the visited states in row order (no COO sort); states that emit
     # no feature are left out, which is most of them
     visited = states.T[in_text.T]
-    emits = (np.diff(m.state_features.indptr) > 0)[visited]
+    emits = _emitting_states()[visited]
     emitting = visited[emits]
     # row r's emitting states are emitting[indptr[r]:indptr[r + 1]]
     indptr = np.r_[0, np.cumsum(emits)][np.r_[0, np.cumsum(sorted_lengths)]]
