@@ -3,6 +3,11 @@
 ``run_ingest`` is what ``curate ingest`` calls; the same pipeline runs on Dataflow, Flink or Spark
 when Beam options name those runners (the store path must then be shared storage).
 
+With several workers (or a distributed runner), JSON Lines files are cut into line-aligned byte
+ranges before anything is read, and the ranges are spread over the workers: each worker reads,
+ingests and writes its own ranges, so no record crosses a process boundary (only the ranges do).
+Other formats are read whole, one file per worker.
+
 Progress is counted in input bytes against the input files' sizes (records of Parquet inputs
 against their row counts), with the whitespace tokens of the texts read.
 """
@@ -19,7 +24,15 @@ import pyarrow.parquet as pq
 
 from beam_jobs.common import Execution, Expected, WriteStagesFn, run_job
 from curate.ingest import IngestConfig, ingest_batch
-from curate.io import READERS, FieldMap, ReadBatch, resolve_format
+from curate.io import (
+    READERS,
+    SHARD_READERS,
+    FieldMap,
+    ReadBatch,
+    Shard,
+    line_shards,
+    resolve_format,
+)
 from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
 from curate.store import StageCounts, Store
@@ -33,8 +46,31 @@ class InputSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def read_input(spec: InputSpec) -> Any:
-    yield from READERS[spec.format](spec.path, spec.fields, spec.options)
+#: Shards are at most this many bytes, and at least MIN_SHARD_BYTES (small files stay whole).
+MAX_SHARD_BYTES = 64 << 20
+MIN_SHARD_BYTES = 1 << 20
+SHARDS_PER_WORKER = 4  # a few per worker, so one slow shard does not leave a worker idle
+
+
+def input_parts(inputs: list[InputSpec], workers: int) -> list[tuple[InputSpec, Shard | None]]:
+    """What the workers read: byte ranges of splittable files, other inputs whole."""
+    parts: list[tuple[InputSpec, Shard | None]] = []
+    for spec in inputs:
+        if spec.format not in SHARD_READERS or not os.path.isfile(spec.path):
+            parts.append((spec, None))
+            continue
+        size = os.path.getsize(spec.path)
+        target = min(MAX_SHARD_BYTES, size // (workers * SHARDS_PER_WORKER) + 1)
+        parts.extend((spec, s) for s in line_shards(spec.path, max(MIN_SHARD_BYTES, target)))
+    return parts
+
+
+def read_part(part: tuple[InputSpec, Shard | None]) -> Any:
+    spec, shard = part
+    if shard is None:
+        yield from READERS[spec.format](spec.path, spec.fields, spec.options)
+    else:
+        yield from SHARD_READERS[spec.format](shard, spec.fields)
 
 
 def ingest_tables(
@@ -75,11 +111,14 @@ def build(
     inputs: list[InputSpec],
     config: IngestConfig,
     staging_dir: str,
-    reshuffle: bool,
+    workers: int,
 ) -> beam.PCollection:
-    batches = p | "Inputs" >> beam.Create(inputs) | "Read" >> beam.FlatMap(read_input)
-    if reshuffle:
-        batches = batches | "Spread" >> beam.Reshuffle()
+    """``workers``: how many processes share the work (1: read every input whole, in order)."""
+    parts = input_parts(inputs, workers) if workers > 1 else [(i, None) for i in inputs]
+    parts = p | "Inputs" >> beam.Create(parts)
+    if workers > 1:
+        parts = parts | "Spread" >> beam.Reshuffle()
+    batches = parts | "Read" >> beam.FlatMap(read_part)
     stage_fn = functools.partial(ingest_tables, config=config)
     write = WriteStagesFn(stage_fn, staging_dir, config.run_id, measure=batch_work)
     return batches | "Ingest" >> beam.ParDo(write)
@@ -112,13 +151,14 @@ def run_ingest(
         "workers": workers,
     }
     fingerprint = content_id(repr(options), *(_file_stamp(i.path) for i in inputs))
+    split = max(workers, 8) if beam_args else workers  # other runners: assume several workers
     return run_job(
         store,
         "ingest",
         config.run_id,
         options,
         fingerprint,
-        lambda p, staging: build(p, inputs, config, staging, reshuffle=workers > 1),
+        lambda p, staging: build(p, inputs, config, staging, split),
         Execution(tuple(beam_args or ()), workers, force, progress),
         expected=expected_work(inputs),
     )

@@ -28,6 +28,7 @@ from curate.text.segment import split_sentences
 
 STAGE = "ingest"
 _LANG_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
+_META_JSON = json.JSONEncoder(default=str).encode  # json.dumps(..., default=str), built once
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             "text_original": row["text_original"],
             "source_file": record.source_file,
             "source_line": record.source_line,
-            "meta": json.dumps(record.meta, default=str) if record.meta else None,
+            "meta": _META_JSON(record.meta) if record.meta else None,
             **lineage,
         }
         if record.kind == "pair":

@@ -37,3 +37,15 @@ def test_offsets_are_monotone_and_in_range(text):
         assert len(result.offsets) == len(text) + 1
         assert all(a <= b for a, b in zip(result.offsets, result.offsets[1:], strict=False))
         assert result.offsets[-1] == len(result.text)
+
+
+@given(
+    st.text(alphabet=" \nab", max_size=12)
+    | st.text(alphabet=" \n\t\r\x00\x7fab.é\u00a0\u200b", max_size=20)
+)
+def test_fast_path_takes_exactly_the_texts_normalising_leaves_alone(text):
+    # the clean-text shortcut must neither skip a text that needs work nor miss a clean one
+    result = normalize(text)
+    slow = normalize("\u200b" + text)  # a removed character forces the full path
+    assert slow.text == result.text
+    assert result.changed == (slow.text != text)

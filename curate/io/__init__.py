@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from curate.errors import UserError
@@ -10,8 +11,9 @@ from curate.io.bitext import read_bitext
 from curate.io.conll import read_conll
 from curate.io.delimited import read_csv, read_tsv
 from curate.io.hf import read_hf
-from curate.io.jsonl import read_jsonl
+from curate.io.jsonl import read_jsonl, read_jsonl_shard
 from curate.io.parquet import read_parquet
+from curate.io.shards import Shard, line_shards
 
 READERS: dict[str, Reader] = {
     "jsonl": read_jsonl,
@@ -21,6 +23,11 @@ READERS: dict[str, Reader] = {
     "conll": read_conll,
     "bitext": read_bitext,
     "hf": read_hf,
+}
+
+#: Formats whose files can be cut into line ranges (:func:`line_shards`) read independently.
+SHARD_READERS: dict[str, Callable[[Shard, FieldMap], Iterator[ReadBatch]]] = {
+    "jsonl": read_jsonl_shard,
 }
 
 _EXTENSIONS = {
@@ -58,4 +65,14 @@ def resolve_format(path: str, fmt: str | None = None) -> str:
     return found
 
 
-__all__ = ["READERS", "FieldMap", "Quarantined", "RawRecord", "ReadBatch", "resolve_format"]
+__all__ = [
+    "READERS",
+    "SHARD_READERS",
+    "FieldMap",
+    "Quarantined",
+    "RawRecord",
+    "ReadBatch",
+    "Shard",
+    "line_shards",
+    "resolve_format",
+]

@@ -1,4 +1,8 @@
-"""JSON Lines reader: one JSON object per line, read as bytes so bad UTF-8 is caught per line."""
+"""JSON Lines reader: one JSON object per line, read as bytes so bad UTF-8 is caught per line.
+
+A file can also be read a byte range at a time (:func:`read_jsonl_shard`, ranges from
+:func:`curate.io.shards.line_shards`), so several workers can read one large file.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, ReadBatch, record_from_mapping
+from curate.io.shards import Shard
 
 
 def read_jsonl(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
+    return read_jsonl_shard(Shard(path), fields)
+
+
+def read_jsonl_shard(shard: Shard, fields: FieldMap) -> Iterator[ReadBatch]:
+    """The records of the lines in ``shard``, numbered as lines of the whole file."""
+    path = shard.path
+    remaining = None if shard.end is None else shard.end - shard.start
     batch = ReadBatch()
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+        fh.seek(shard.start)
+        for number, raw in enumerate(fh, start=shard.first_line):
             line = raw.rstrip(b"\r\n")
             if not line.strip():
                 batch.skipped += 1
@@ -21,6 +34,10 @@ def read_jsonl(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator
             if len(batch) >= BATCH_SIZE:
                 yield batch
                 batch = ReadBatch()
+            if remaining is not None:
+                remaining -= len(raw)
+                if remaining <= 0:
+                    break
     if len(batch):
         yield batch
 

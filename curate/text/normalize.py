@@ -23,7 +23,9 @@ import unicodedata
 from dataclasses import dataclass
 
 _REMOVE = {"\u200b", "\ufeff"}
-_DIRTY_ASCII = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]|  |^ | $| \n|\n |\n\n\n|^\n|\n$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]")
+_DIRTY_SPACING = ("  ", " \n", "\n ", "\n\n\n")
+_EDGES = (" ", "\n")
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,21 @@ class Normalized:
         return new_start, new_end
 
 
+def _dirty_ascii(text: str) -> bool:
+    """ASCII that normalising would change: control characters, tabs, doubled spaces, spaces
+    at line ends, more than one blank line, or a space or line break at either end."""
+    return (
+        text[:1] in _EDGES
+        or text[-1:] in _EDGES
+        or any(s in text for s in _DIRTY_SPACING)
+        or _CONTROL.search(text) is not None
+    )
+
+
 def _is_clean(text: str) -> bool:
     if text.isascii():
-        return not _DIRTY_ASCII.search(text)
-    if not unicodedata.is_normalized("NFC", text) or _DIRTY_ASCII.search(text):
+        return not _dirty_ascii(text)
+    if not unicodedata.is_normalized("NFC", text) or _dirty_ascii(text):
         return False
     return not any(_special(c) for c in text if not c.isascii())
 

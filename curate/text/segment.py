@@ -9,7 +9,7 @@ kept, so ``"".join(s.text + s.ws_after for s in sentences)`` restores the docume
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import regex
 from sentencex import segment as _sentencex_segment
@@ -29,8 +29,10 @@ _WORD = regex.compile(r"[\p{L}\p{N}]")
 _END = regex.compile(r"\p{Sentence_Terminal}*\s*")  # what may follow a text's only sentence end
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
+    """One sentence: its text, ``[start, end)`` in the document, paragraph number, and the
+    whitespace that follows it."""
+
     text: str
     start: int
     end: int
