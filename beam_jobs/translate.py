@@ -22,7 +22,6 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from beam_jobs.common import Execution, Expected, WriteStagesFn, already_tables, run_job
 from curate.errors import UserError
@@ -32,6 +31,38 @@ from curate.mt.stage import translate_rows
 from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
 from curate.store import StageCounts, Store
+
+
+def _import_run_inference() -> Any:
+    """``apache_beam.ml.inference.base``, without importing torch when nothing else has.
+
+    Beam's inference module imports its optional ``ModelManager`` (which imports torch and
+    scipy, about 2 s of start-up here) inside ``try/except ImportError`` and imports it again
+    only for ``RunInference(use_model_manager=True)``, which this job does not use. A ``None``
+    entry in ``sys.modules`` makes that first import fail, so Beam falls back to its
+    ``ModelManager = None``; the entry is removed at once, so a later ``import torch`` (simalign
+    in ``curate run``) or an explicit import of the model manager works as usual.
+    """
+    import sys
+
+    name = "apache_beam.ml.inference.model_manager"
+    if "torch" in sys.modules or name in sys.modules:  # nothing to save: import as usual
+        import apache_beam.ml.inference.base as base
+
+        return base
+    sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import apache_beam.ml.inference.base as base
+    finally:
+        if sys.modules.get(name, 0) is None:
+            del sys.modules[name]
+    return base
+
+
+_inference = _import_run_inference()
+ModelHandler = _inference.ModelHandler
+RunInference = _inference.RunInference
+
 
 STAGE = "translate"
 SOURCE_STAGES = ("segments", "examples")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,22 @@ def test_unsupported_language_is_refused_before_any_work(store, model):
     with pytest.raises(UserError, match="fr"):
         run_translate(store, TranslateJob(run_id="bad", targets=("fr",), model=str(model)))
     assert store.manifest("bad") is None
+
+
+def test_the_job_starts_without_torch_and_torch_still_works_after_it():
+    # Beam's inference module would import torch (2 s of start-up) for a model manager the job
+    # does not use; a recipe that aligns with simalign imports torch later in the same process
+    code = (
+        "import sys\n"
+        "import beam_jobs.translate as job\n"
+        "assert 'torch' not in sys.modules, 'torch imported by the translate job'\n"
+        "assert job.RunInference is not None and job.ModelHandler is not None\n"
+        "import torch\n"
+        "from apache_beam.ml.inference.model_manager import ModelManager\n"
+        "assert ModelManager is not None and float(torch.ones(3).sum()) == 3.0\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
