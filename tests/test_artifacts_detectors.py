@@ -194,6 +194,28 @@ def test_number_mismatch_forgives_what_translators_do():
     )
 
 
+def test_number_mismatch_reads_numbers_written_as_words():
+    rows = [
+        ("en", "de", "Thirty-two percent supported it.", "39 Prozent unterstützten es."),
+        ("en", "es", "It's six in the morning there.", "Allí son las 7 de la mañana."),
+        ("en", "de", "Thirty-two percent supported it.", "32 Prozent unterstützten es."),
+        ("en", "es", "Five people and 3 cars.", "5 personas y tres coches."),
+        ("en", "fr", "It's six in the morning there.", "Il est 6 heures du matin là-bas."),
+    ]
+    assert flags("number_mismatch", rows) == [True, True, False, False, False]
+
+
+def test_number_mismatch_converted_units_must_match_their_rounding():
+    rows = [
+        ("en", "de", "Up to 10 inches of rain.", "Bis zu 28 Zentimeter Regen."),
+        ("en", "de", "1 to 4 inches of rain.", "2,8 bis 10 Zentimeter Regen."),
+        ("en", "de", "1 to 4 inches of rain.", "2,5 bis 10 Zentimeter Regen."),
+        ("en", "es", "A 550 pound hog.", "Un cerdo de 250 kilos."),
+        ("en", "fr", "The town is 3 miles away.", "La ville est à 5 km."),
+    ]
+    assert flags("number_mismatch", rows) == [True, True, False, False, False]
+
+
 # --- URLs, e-mail, placeholders --------------------------------------------------------------
 
 

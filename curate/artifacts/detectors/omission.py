@@ -62,7 +62,7 @@ def fit_gap_model(
 @register(
     "omission",
     version="1",
-    threshold=3.5,
+    threshold=3.0,
     params=OmissionParams,
     learns=True,
 )
@@ -72,7 +72,8 @@ def omission(pairs: pl.DataFrame, params: OmissionParams, ctx: Context) -> Score
     Score: max(0, -length z) + ``gap_weight`` * max(0, gap z), where the length z is that of
     ``length_ratio`` and the gap z measures the longest stretch of source words without a
     counterpart under a word translation model learned from the batch (both against the
-    language pair's usual values); flagged at 3.5 or more. NaN for pairs without a length model.
+    language pair's usual values); flagged at 3.0 or more (about 1 clean pair in 150 on news
+    bitext). NaN for pairs without a length model.
     """
     z = length_z(pairs, LengthParams(), ctx)
     gap = lexical_features(pairs, params.lexical, ctx).gap

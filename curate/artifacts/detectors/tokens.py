@@ -8,7 +8,10 @@ leading zeros dropped). Differences a faithful translation makes are forgiven: d
 joined differently (``7.55am`` / ``7:55``), short years (``SS19`` / ``2019``, ``1950-53`` /
 ``1953``, ``1930s`` / ``años 30``), clock times (``3 p.m.`` / ``15:00``), thousand/million
 scaling (``1.5 million`` / ``1 500 000``) and, next to an imperial unit word, unit conversions
-(inches/cm, feet/m, miles/km, pounds/kg, Fahrenheit/Celsius, ...). What remains is scored by
+(inches/cm, feet/m, miles/km, pounds/kg, Fahrenheit/Celsius, ...; each unit word allows only
+its own factors, rounded as far as the converted number's written digits go or by 5%). Where
+the digits differ, numbers written as words (``thirty-two``, ``sechs``; see :mod:`.numwords`)
+take part in the matching. What remains is scored by
 its shape: a number on each side without a counterpart looks *changed* (1 point per such pair);
 a number on one side only is more often written as a word or dropped as redundant on the other
 ("ten" / "10") and counts a third. Numbers in other numeral systems (Chinese 万, Roman) are not
@@ -25,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from curate.artifacts.detectors.numwords import number_words
 from curate.artifacts.registry import Context, Scores, register
 
 _NUMBER = r"\d+(?:[.,'\u00a0\u202f\u2009]\d+)*"
@@ -38,12 +42,23 @@ _PLACEHOLDER = (
 )
 
 #: Unit conversion factors (target value / source value) a translator may apply, both ways,
-#: when an imperial unit word follows one of the numbers. Factors near 1 (yards/metres,
-#: short/metric tons) are left out: they would excuse any changed number within 10%.
+#: per imperial unit word (a word start, as in ``_IMPERIAL``) that follows one of the numbers;
+#: the converted value must match as far as its written digits go ("2,5" for 2.54) or within
+#: 5%. Yards/metres and short/metric tons are near 1 and left out: they would excuse any
+#: number changed by up to 15%. Temperatures also go through the Fahrenheit rule.
 CONVERSIONS = (
-    2.54, 0.3048, 1.609344, 0.453592, 28.3495, 6.35029, 3.78541, 29.5735, 0.473176, 0.092903,
-    0.404686, 2.58999, 4.184,
-)  # fmt: skip
+    (re.compile(r"inch|zoll|pulgad|pouce|țol|tol", re.I), (2.54,)),
+    (re.compile(r"foot|feet|ft|fu[ßs]|pie|picio", re.I), (0.3048, 0.092903)),
+    (re.compile(r"mile|meile|milla|mille|mil[eăi]|mph", re.I), (1.609344, 2.58999)),
+    (re.compile(r"pound|lbs?\b|pfund|libra|livre", re.I), (0.453592,)),
+    (re.compile(r"ounce|oz\b|unze|onza|once|uncie", re.I), (28.3495, 29.5735)),
+    (re.compile(r"stone", re.I), (6.35029,)),
+    (re.compile(r"gallon|gal[oó]n", re.I), (3.78541,)),
+    (re.compile(r"pint", re.I), (0.473176,)),
+    (re.compile(r"acre", re.I), (0.404686,)),
+    # a difference of degrees Fahrenheit in Celsius ("10 degrees above average" / "6 Grad")
+    (re.compile(r"degree|grad|°", re.I), (5 / 9,)),
+)
 
 
 def _ascii_digits(text: str) -> str:
@@ -67,11 +82,25 @@ class _Num(NamedTuple):
     key: str  # digits, leading zeros dropped
     value: float
     after: str  # the text that follows (for unit words and "p.m.")
+    #: half a unit of the last written digit ("2,8": 0.05; "28": 0.5): how far rounding can go
+    step: float = 0.5
 
     @property
     def unit(self) -> bool:
         """An imperial unit word follows ("6 feet", "2 to 4 inches")."""
         return bool(_IMPERIAL.match(self.after))
+
+    @property
+    def factors(self) -> tuple[float, ...]:
+        """Conversion factors of the imperial unit word that follows, if any."""
+        m = _IMPERIAL.match(self.after)
+        if m is None:
+            return ()
+        unit = m.group(0).lstrip(" -0123456789.,").lower()
+        for pattern, factors in CONVERSIONS:
+            if pattern.search(unit):
+                return factors
+        return ()
 
     @property
     def pm(self) -> bool:
@@ -89,18 +118,28 @@ def _parse(m: re.Match[str], text: str) -> _Num:
         raw = _ascii_digits(raw)
     groups = _GROUP_SEP.split(raw)
     digits = "".join(groups)
+    step = 0.5
     if len(groups) > 1 and len(groups[-1]) != 3:  # last separator is a decimal mark
         value = float("".join(groups[:-1]) + "." + groups[-1])
+        step = 0.5 * 10.0 ** -len(groups[-1])
     else:
         value = float(digits)
-    return _Num(digits.lstrip("0") or "0", value, text[m.end() : m.end() + 32])
+    return _Num(digits.lstrip("0") or "0", value, text[m.end() : m.end() + 32], step)
 
 
-def _numbers(text: str, spaced: bool) -> list[_Num]:
+def _numbers(text: str, spaced: bool, lang: str | None = None) -> list[_Num]:
     if "m" in text or "M" in text:
         text = _CLOCK_DOT.sub(r"\1:\2", text)
     pattern = _NUMBER_SPACED if spaced else _NUMBER_RE
-    return [_parse(m, text) for m in pattern.finditer(text)]
+    found = [(m.start(), _parse(m, text)) for m in pattern.finditer(text)]
+    found += [(a, _Num(str(v), float(v), text[b : b + 32])) for v, a, b in number_words(text, lang)]
+    return [n for _, n in sorted(found, key=lambda x: x[0])]
+
+
+def _converted(x: float, y: _Num, factor: float) -> bool:
+    """``y`` is ``x`` times ``factor``, rounded as far as its written digits (or by 5%)."""
+    expected = x * factor
+    return abs(y.value - expected) <= max(0.05 * expected, y.step)
 
 
 def _explained(a: _Num, b: _Num) -> bool:
@@ -119,8 +158,8 @@ def _explained(a: _Num, b: _Num) -> bool:
     if a.unit or b.unit:
         if abs((x - 32) * 5 / 9 - y) <= 1.5 or abs((y - 32) * 5 / 9 - x) <= 1.5:  # Fahrenheit
             return True
-        for factor in CONVERSIONS:
-            if abs(ratio / factor - 1) <= 0.1 or abs(ratio * factor - 1) <= 0.1:  # rounded
+        for factor in a.factors + b.factors:
+            if _converted(x, b, factor) or _converted(y, a, factor):
                 return True
     return False
 
@@ -162,14 +201,19 @@ def _unmatched(src: list[_Num], tgt: list[_Num]) -> tuple[list[_Num], list[_Num]
     return a, b
 
 
-def number_difference(source: str, text: str) -> tuple[float, list[str], list[str]]:
-    """Score of the numbers without a counterpart, and the unmatched digits of each side."""
+def number_difference(
+    source: str, text: str, src_lang: str | None = None, tgt_lang: str | None = None
+) -> tuple[float, list[str], list[str]]:
+    """Score of the numbers without a counterpart, and the unmatched digits of each side.
+
+    With the languages given, numbers written as words (:mod:`.numwords`) count too.
+    """
     best: tuple[float, list[str], list[str]] | None = None
     spacings = (
         (False, True) if _SPACED_HINT.search(source) or _SPACED_HINT.search(text) else (False,)
     )
     for spaced in spacings:
-        a, b = _unmatched(_numbers(source, spaced), _numbers(text, spaced))
+        a, b = _unmatched(_numbers(source, spaced, src_lang), _numbers(text, spaced, tgt_lang))
         changed = min(len(a), len(b))
         score = changed + (len(a) + len(b) - 2 * changed) / 3
         result = (score, [n.key for n in a], [n.key for n in b])
@@ -189,12 +233,14 @@ def _digit_keys(column: str) -> pl.Expr:
     )
 
 
-@register("number_mismatch", version="1", threshold=1.0)
+@register("number_mismatch", version="2", threshold=1.0)
 def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
     """Numbers of the source missing from the output, or numbers the output made up.
 
     Score: numbers that look changed (1 each) plus numbers found on one side only (1/3 each),
     after forgiving what faithful translations do (see the module docstring); flagged at 1.
+    Where the digits differ, numbers written as words count too (``thirty-two`` / ``32``,
+    ``six`` / ``7``; English, German, French, Spanish, Italian, Portuguese, Romanian).
     """
     keys = pairs.select(_digit_keys("source_text").alias("s"), _digit_keys("text").alias("t"))
     differs = (keys["s"] != keys["t"]).fill_null(True).to_numpy()
@@ -205,11 +251,15 @@ def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores
     tgt = pairs["text"].gather(rows).to_list()
     src_keys = keys["s"].gather(rows).to_list()
     tgt_keys = keys["t"].gather(rows).to_list()
+    src_lang = pairs["src_lang"].gather(rows).to_list()
+    tgt_lang = pairs["tgt_lang"].gather(rows).to_list()
     for k, i in enumerate(rows.tolist()):
         a, b = Counter(src_keys[k]), Counter(tgt_keys[k])
         missing, extra = list((a - b).elements()), list((b - a).elements())
-        if missing and extra:  # numbers on both sides without a match: look closer
-            score[i], missing, extra = number_difference(src[k], tgt[k])
+        other_side = tgt[k] if missing else src[k]
+        if (missing and extra) or number_words(other_side, tgt_lang[k] if missing else src_lang[k]):
+            # numbers on both sides without a match (in digits or words): look closer
+            score[i], missing, extra = number_difference(src[k], tgt[k], src_lang[k], tgt_lang[k])
         else:  # on one side only: written as words or dropped on the other
             score[i] = (len(missing) + len(extra)) / 3
         found[i] = (missing, extra)

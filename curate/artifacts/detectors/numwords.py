@@ -1,0 +1,83 @@
+"""Numbers written as words, for the number check: "Thirty-two percent" / "32 %", "six" / "6".
+
+A small lexicon per language (2 to 19 and the tens; English also reads hyphenated compounds such
+as ``thirty-two``). Words that double as articles or pronouns ("one", "ein", "un", "una") are
+left out on purpose: they would put a 1 into most sentences. Languages without a lexicon here
+read no number words. The number check only reads words on rows whose digits differ, so the
+lexicon only ever turns a "number on one side only" into a match or a changed number.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {
+    "en": "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen",
+    "de": "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn "
+    "fünfzehn sechzehn siebzehn achtzehn neunzehn",
+    "fr": "deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze "
+    "seize dix-sept dix-huit dix-neuf",
+    "es": "dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince "
+    "dieciséis diecisiete dieciocho diecinueve",
+    "it": "due tre quattro cinque sei sette otto nove dieci undici dodici tredici quattordici "
+    "quindici sedici diciassette diciotto diciannove",
+    "pt": "dois duas três quatro cinco seis sete oito nove dez onze doze treze catorze quinze "
+    "dezesseis dezessete dezoito dezenove",
+    "ro": "doi două trei patru cinci șase șapte opt nouă zece unsprezece doisprezece "
+    "treisprezece paisprezece cincisprezece șaisprezece șaptesprezece optsprezece nouăsprezece",
+}
+_TENS = {
+    "en": "twenty thirty forty fifty sixty seventy eighty ninety",
+    "de": "zwanzig dreißig vierzig fünfzig sechzig siebzig achtzig neunzig",
+    "fr": "vingt trente quarante cinquante soixante soixante-dix quatre-vingts quatre-vingt-dix",
+    "es": "veinte treinta cuarenta cincuenta sesenta setenta ochenta noventa",
+    "it": "venti trenta quaranta cinquanta sessanta settanta ottanta novanta",
+    "pt": "vinte trinta quarenta cinquenta sessenta setenta oitenta noventa",
+    "ro": "douăzeci treizeci patruzeci cincizeci șaizeci șaptezeci optzeci nouăzeci",
+}
+#: Units that only occur inside an English compound ("twenty-one").
+_EN_COMPOUND_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_EN_COMPOUND_UNITS.update({"seven": 7, "eight": 8, "nine": 9})
+
+
+def _lexicon(lang: str) -> dict[str, int]:
+    units = _UNITS[lang].split()
+    # pt and ro have two genders of "two": both are 2
+    values = []
+    for word in units:
+        values.append(values[-1] if word in ("duas", "două") else (values[-1] + 1 if values else 2))
+    table = dict(zip(units, values, strict=True))
+    if lang == "ro":  # "doisprezece" and "douăsprezece" are both 12; lexicon keeps the first
+        table["douăsprezece"] = 12
+    table.update({word: 10 * (i + 2) for i, word in enumerate(_TENS[lang].split())})
+    return table
+
+
+LEXICON: dict[str, dict[str, int]] = {lang: _lexicon(lang) for lang in _UNITS}
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+def base_language(code: str | None) -> str:
+    """The ISO 639-1 part of a language code (``en-GB`` -> ``en``); ``eng_Latn`` gives ``eng``,
+    which has no lexicon."""
+    return (code or "").replace("_", "-").split("-")[0].lower()
+
+
+def number_words(text: str, lang: str | None) -> list[tuple[int, int, int]]:
+    """``(value, start, end)`` of every number word of ``text`` in language ``lang``."""
+    lang = base_language(lang)
+    table = LEXICON.get(lang)
+    if table is None:
+        return []
+    out = []
+    for m in _WORD.finditer(text.lower()):
+        word = m.group(0)
+        value = table.get(word)
+        if value is None and lang == "en" and "-" in word:
+            tens, _, unit = word.partition("-")
+            if table.get(tens, 0) >= 20 and unit in _EN_COMPOUND_UNITS:
+                value = table[tens] + _EN_COMPOUND_UNITS[unit]
+        if value is not None:
+            out.append((value, m.start(), m.end()))
+    return out
