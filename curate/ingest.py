@@ -24,7 +24,7 @@ from curate.store.run import StageCounts
 from curate.text.bio import char_spans, detect_scheme
 from curate.text.langid import detect_batch
 from curate.text.normalize import normalize
-from curate.text.segment import split_sentences
+from curate.text.segment import Sentence, split_sentences
 
 STAGE = "ingest"
 _LANG_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
@@ -75,7 +75,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
     detected = detect_batch(texts) if config.identify_language else [(None, None)] * len(texts)
 
     documents: list[dict[str, Any]] = []
-    segments: list[dict[str, Any]] = []
+    segments = _Segments(config)
     examples: list[dict[str, Any]] = []
     translations: list[dict[str, Any]] = []
     position = 0
@@ -151,23 +151,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             doc_id = content_id(config.dataset, lineage["source_id"], row["text"])
             sentences = split_sentences(row["text"], lang) if config.segment else []
             documents.append({**common, "id": doc_id, "n_segments": len(sentences)})
-            for index, sentence in enumerate(sentences):
-                segments.append(
-                    {
-                        "id": f"{doc_id}.{index}",  # stable: the document's hash + position
-                        "doc_id": doc_id,
-                        "seg_index": index,
-                        "paragraph_index": sentence.paragraph,
-                        "char_start": sentence.start,
-                        "char_end": sentence.end,
-                        "ws_after": sentence.ws_after,
-                        "text": sentence.text,
-                        "lang": lang,
-                        **lineage,
-                        "source_id": doc_id,
-                        "stage": "segment",
-                    }
-                )
+            segments.add_document(doc_id, lang, sentences)
 
     reasons = Counter(q.reason for q in quarantine)
     counts = StageCounts(
@@ -178,12 +162,52 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
     )
     tables = {
         "documents": load_schema("documents").table(documents),
-        "segments": load_schema("segments").table(segments),
+        "segments": segments.table(),
         "examples": load_schema("examples").table(examples),
         "translations": load_schema("translations").table(translations),
         "quarantine": quarantine_table(quarantine, config.dataset, config.run_id, STAGE),
     }
     return IngestResult({k: v for k, v in tables.items() if v.num_rows}, counts)
+
+
+class _Segments:
+    """The segments of a batch's documents, gathered column by column (a batch has thousands;
+    a dict per segment cost more than segmenting)."""
+
+    _PER_SEGMENT = ("seg_index", "paragraph_index", "char_start", "char_end", "ws_after", "text")
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.config = config
+        self.columns: dict[str, list[Any]] = {
+            name: [] for name in ("id", "doc_id", "lang", *self._PER_SEGMENT)
+        }
+
+    def add_document(self, doc_id: str, lang: str, sentences: list[Sentence]) -> None:
+        c = self.columns
+        for index, (text, start, end, paragraph, ws_after) in enumerate(sentences):
+            c["id"].append(f"{doc_id}.{index}")  # stable: the document's hash + position
+            c["doc_id"].append(doc_id)
+            c["lang"].append(lang)
+            c["seg_index"].append(index)
+            c["paragraph_index"].append(paragraph)
+            c["char_start"].append(start)
+            c["char_end"].append(end)
+            c["ws_after"].append(ws_after)
+            c["text"].append(text)
+
+    def table(self) -> pa.Table:
+        n = len(self.columns["id"])
+        data = {
+            **self.columns,
+            "source_id": self.columns["doc_id"],
+            "dataset": [self.config.dataset] * n,
+            "run_id": [self.config.run_id] * n,
+            "stage": ["segment"] * n,
+            "model_id": [None] * n,
+            "model_version": [None] * n,
+        }
+        schema = load_schema("segments").arrow
+        return pa.Table.from_pydict({name: data[name] for name in schema.names}, schema=schema)
 
 
 def quarantine_table(entries: list[Quarantined], dataset: str, run_id: str, stage: str) -> pa.Table:

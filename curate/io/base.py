@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 BATCH_SIZE = 2048
@@ -28,8 +29,8 @@ class FieldMap:
     task: str | None = None
     target: str | None = None  # bitext in tabular files: the field with the translation
 
-    def used(self) -> set[str]:
-        return {v for v in vars(self).values() if v}
+    def used(self) -> frozenset[str]:
+        return _used_fields(self)
 
 
 @dataclass
@@ -69,6 +70,11 @@ class ReadBatch:
 
     def __len__(self) -> int:
         return len(self.records) + len(self.quarantined) + self.skipped
+
+
+@cache
+def _used_fields(fields: FieldMap) -> frozenset[str]:
+    return frozenset(v for v in vars(fields).values() if v)
 
 
 class Reader(Protocol):

@@ -23,6 +23,7 @@ def read_jsonl_shard(shard: Shard, fields: FieldMap) -> Iterator[ReadBatch]:
     path = shard.path
     remaining = None if shard.end is None else shard.end - shard.start
     batch = ReadBatch()
+    size = 0  # lines in the batch
     with open(path, "rb") as fh:
         fh.seek(shard.start)
         for number, raw in enumerate(fh, start=shard.first_line):
@@ -31,9 +32,10 @@ def read_jsonl_shard(shard: Shard, fields: FieldMap) -> Iterator[ReadBatch]:
                 batch.skipped += 1
             else:
                 _parse_line(line, fields, path, number, batch)
-            if len(batch) >= BATCH_SIZE:
+            size += 1
+            if size >= BATCH_SIZE:
                 yield batch
-                batch = ReadBatch()
+                batch, size = ReadBatch(), 0
             if remaining is not None:
                 remaining -= len(raw)
                 if remaining <= 0:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 _REMOVE = {"\u200b", "\ufeff"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\t]")
-_DIRTY_SPACING = ("  ", " \n", "\n ", "\n\n\n")
 _EDGES = (" ", "\n")
 
 
@@ -60,7 +59,10 @@ def _dirty_ascii(text: str) -> bool:
     return (
         text[:1] in _EDGES
         or text[-1:] in _EDGES
-        or any(s in text for s in _DIRTY_SPACING)
+        or "  " in text
+        or " \n" in text
+        or "\n " in text
+        or "\n\n\n" in text
         or _CONTROL.search(text) is not None
     )
 
