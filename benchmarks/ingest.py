@@ -2,7 +2,7 @@
 Beam job into a store. Prints records/s, peak RSS, the conservation check and, last,
 ``records_per_s <value>``.
 
-    .venv/bin/python benchmarks/ingest.py [--records 1000000] [--workers 1]
+    .venv/bin/python benchmarks/ingest.py [--records 1000000] [--workers <cores>]
 """
 
 from __future__ import annotations
@@ -51,10 +51,17 @@ def generate(path: Path, n: int, seed: int = 7) -> int:
     return bad
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (Beam's worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="curate-bench-ingest-"))
     try:
@@ -63,6 +70,7 @@ def main() -> None:
         size_mb = corpus.stat().st_size / 1e6
         print(f"corpus: {args.records} lines ({malformed} malformed), {size_mb:.0f} MB")
         store = Store(work / "store")
+        cpu_before = _cpu_seconds()
         start = time.perf_counter()
         manifest = run_ingest(
             store,
@@ -71,6 +79,7 @@ def main() -> None:
             workers=args.workers,
         )
         seconds = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu_before
         counts = manifest["counts"]["ingest"]
         quarantined = sum(counts["quarantined"].values())
         filtered = sum(counts["filtered"].values())
@@ -79,13 +88,17 @@ def main() -> None:
         conserved = counts["in"] == args.records == counts["out"] + quarantined + filtered
         conserved = conserved and stored == counts["out"] and stored_q == quarantined == malformed
         rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"seconds {seconds:.1f}  workers {args.workers}")
+        rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # worker processes run side by side: the driver plus every worker at the largest's peak
+        rss_total = rss_self + (args.workers * rss_worker if args.workers > 1 else 0)
+        print(f"seconds {seconds:.1f}  workers {args.workers}  load {os.getloadavg()[0]:.1f}")
+        print(f"cpu {cpu:.1f} s ({cpu / args.records * 1e6:.0f} us per record, all processes)")
         print(f"in {counts['in']}  out {counts['out']}  quarantined {quarantined}")
         print(f"filtered {filtered}")
         print(f"segments {manifest['rows'].get('segments', 0)}")
         print(f"conservation {'exact' if conserved else 'BROKEN'}")
-        print(f"peak_rss_mb {max(rss_self, rss_children):.0f}")
+        print(f"driver {rss_self:.0f} MB, largest worker {rss_worker:.0f} MB")
+        print(f"peak_rss_mb {rss_total:.0f}")
         print(f"records_per_s {args.records / seconds:.0f}")
         if not conserved:
             sys.exit(1)

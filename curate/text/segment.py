@@ -27,6 +27,10 @@ _TERMINATORS = r"\p{Sentence_Terminal}:;\u055C\u104F"
 _TERMINATOR = regex.compile(f"[{_TERMINATORS}]")
 _WORD = regex.compile(r"[\p{L}\p{N}]")
 _END = regex.compile(r"\p{Sentence_Terminal}*\s*")  # what may follow a text's only sentence end
+# The same three patterns for ASCII text, with the standard library's lighter engine.
+_ASCII_TERMINATOR = re.compile(r"[.!?:;]")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")
+_ASCII_END = re.compile(r"[.!?]*[\t\n\x0b\x0c\r ]*")
 
 
 class Sentence(NamedTuple):
@@ -76,9 +80,13 @@ def split_sentences(text: str, lang: str) -> list[Sentence]:
 
 def _single_paragraph(text: str, lang: str) -> list[Sentence]:
     """The common case of a text without line breaks, without the paragraph bookkeeping."""
-    first = _TERMINATOR.search(text)
+    if text.isascii():
+        terminator, word, end = _ASCII_TERMINATOR, _ASCII_WORD, _ASCII_END
+    else:
+        terminator, word, end = _TERMINATOR, _WORD, _END
+    first = terminator.search(text)
     if first is None or (
-        _END.fullmatch(text, first.start()) and _WORD.search(text, 0, first.start())
+        end.fullmatch(text, first.start()) and word.search(text, 0, first.start())
     ):
         return _one_sentence(text)
     spans: list[tuple[int, int]] = []
