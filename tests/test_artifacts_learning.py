@@ -108,6 +108,34 @@ def test_truncation_needs_a_lost_ending_and_a_short_output_or_the_engine_flag():
     assert not flags["complete"] and not flags["comma_end"] and not flags["zh_complete"]
 
 
+def _cut_corpus(n: int, rng: random.Random) -> list[dict]:
+    """en-de rows whose outputs all use "der" inside a sentence, never at the end."""
+    rows = []
+    for i in range(n):
+        src = _sentence(rng, rng.randint(40, 120))
+        body = _sentence(rng, int(len(src) * 1.2)).rstrip(".")
+        rows.append(_row(f"de{i}", "de", src, f"{body[:20]} der {body[20:]}."))
+    return rows
+
+
+def test_truncation_reads_a_last_word_that_rarely_ends_an_output():
+    rng = random.Random(9)
+    headline = "Police arrest suspect in the death of a local student"  # no final punctuation
+    body = _sentence(rng, 70).rstrip(".")
+    probes = [
+        _row("cut", "de", headline, f"{body} der"),
+        _row("whole", "de", headline, f"{body} {_word(rng, LATIN, 7)}"),
+    ]
+    config = DetectConfig(only=("length_ratio", "truncation"))
+    for n, cut_flagged in ((300, True), (60, False)):  # 60 rows: too few to learn end words
+        batch = _cut_corpus(n, rng) + probes
+        _, runs = score_pairs(batch, config)
+        assert runs["truncation"].flag[-2:].tolist() == [cut_flagged, False]
+    stats = fit_stats(_cut_corpus(300, rng), config)
+    assert stats["truncation"]["en-de"]["words"]["der"] > 4  # JSON, reusable by later batches
+    json.dumps(stats)
+
+
 NAMES = (
     "Alice Bruno Carla Dmitri Elena Farid Greta Hiroshi Ingrid Jamal Klara Luis Mona Nils".split()
 )

@@ -123,18 +123,89 @@ def length_ratio(pairs: pl.DataFrame, params: LengthParams, ctx: Context) -> Sco
 
 
 _ENDS_SENTENCE = "[" + FINAL_PUNCT + "][" + CLOSERS.replace("]", "\\]") + "]*$"
+_WORD = r"[\p{L}\p{N}]+"
 
 
-@register("truncation", version="1", threshold=0.65)
-def truncation(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
+@dataclass(frozen=True)
+class TruncationParams:
+    #: Rows a language pair needs before the words that rarely end its outputs are learned.
+    min_fit: int = 200
+    #: Evidence (nats) an output's last word must exceed before it counts: minus the log of the
+    #: (smoothed) share of that word's occurrences in the pair's outputs that end the output.
+    end_floor: float = 2.0
+    #: Score added per nat of last-word evidence above ``end_floor``.
+    end_weight: float = 0.3
+
+
+def _last_words(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Lower-cased words of every output: row, word, whether it is the output's last word."""
+    return (
+        pairs.select(pl.col("text").str.to_lowercase().str.extract_all(_WORD).alias("w"))
+        .with_row_index("r")
+        .explode("w")
+        .drop_nulls("w")
+        .with_columns((pl.col("w").cum_count().over("r") == pl.len().over("r")).alias("last"))
+    )
+
+
+def fit_end_words(words: pl.DataFrame, params: TruncationParams) -> dict[str, Any]:
+    """Words that rarely end an output, with their evidence ``-log p(last | word)``.
+
+    ``p`` is smoothed towards the share of all word occurrences that are last (2 pseudo-counts),
+    so a word seen once or twice says little; only words above ``end_floor`` are kept.
+    """
+    prior = float(words["last"].mean()) if words.height else 0.0
+    table = (
+        words.group_by("w")
+        .agg(pl.len().alias("total"), pl.col("last").sum().alias("last"))
+        .with_columns(
+            (-((pl.col("last") + 2 * prior) / (pl.col("total") + 2)).log()).alias("evidence")
+        )
+        .filter(pl.col("evidence") > params.end_floor)
+    )
+    evidence = dict(zip(table["w"].to_list(), table["evidence"].round(3).to_list(), strict=True))
+    return {"n": int(words["r"].n_unique()), "words": evidence}
+
+
+def end_word_evidence(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> np.ndarray:
+    """Evidence that each output stops mid-sentence, from its last word (0 where unknown)."""
+    models = ctx.stats.setdefault("truncation", {})
+    keys = pair_keys(pairs).to_numpy()
+    words = _last_words(pairs)
+    row_key = keys[words["r"].to_numpy()]
+    for key in np.unique(keys).tolist():
+        if key not in models and (keys == key).sum() >= params.min_fit:
+            models[key] = fit_end_words(words.filter(pl.Series(row_key == key)), params)
+    last = words.filter(pl.col("last"))
+    rows = last["r"].to_numpy()
+    evidence = np.zeros(pairs.height)
+    for key, model in models.items():
+        sel = keys[rows] == key
+        if sel.any():
+            table = model["words"]
+            evidence[rows[sel]] = [table.get(w, 0.0) for w in last["w"].filter(pl.Series(sel))]
+    return evidence
+
+
+@register(
+    "truncation",
+    version="2",
+    threshold=0.65,
+    params=TruncationParams,
+    learns=True,
+)
+def truncation(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> Scores:
     """The output stops early: the engine hit its length limit, or the ending was lost.
 
-    Score in [0, 1]: 1 when the engine reported truncation (``truncated`` column); otherwise
-    when the source ends a sentence (final punctuation, possibly before closing quotes or
-    brackets) and the output does not, 0.5 plus up to 0.5 the shorter the output is than the
-    pair's usual length ratio (robust z from 0 to -4, as learned by ``length_ratio``); 0 when
-    the ending is kept. The default threshold 0.65 asks for a lost ending and z <= -1.2: human
-    translators often end a segment with a comma when the sentence goes on in the next one.
+    Score in [0, 1]: 1 when the engine reported truncation (``truncated`` column). Otherwise,
+    for an output that does not end a sentence (final punctuation, possibly before closing
+    quotes or brackets), the sum of: 0.5 when the source does end one; up to 0.5 the shorter
+    the output is than the pair's usual length ratio (robust z from 0 to -4, as learned by
+    ``length_ratio``); ``end_weight`` per nat by which the output's last word exceeds
+    ``end_floor`` as evidence of a cut (a word that rarely ends the pair's outputs, such as an
+    article or a preposition, learned from the batch when a pair has ``min_fit`` rows). 0 when
+    the output ends a sentence. The default threshold 0.65 asks for more than a lost ending:
+    human translators often end a segment with a comma when the sentence goes on in the next.
     """
     closed = _ENDS_SENTENCE
     ends = pairs.select(
@@ -142,10 +213,13 @@ def truncation(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
         pl.col("text").str.strip_chars().str.contains(closed).alias("tgt_closed"),
         (pl.col("text").str.strip_chars().str.len_chars() > 0).alias("has_text"),
     )
-    lost = (ends["src_closed"] & ~ends["tgt_closed"] & ends["has_text"]).to_numpy()
+    open_end = (~ends["tgt_closed"] & ends["has_text"]).to_numpy()
+    lost = open_end & ends["src_closed"].to_numpy()
     z = length_z(pairs, LengthParams(), ctx)
     shortfall = np.clip(-np.nan_to_num(z, nan=0.0) / 4.0, 0.0, 1.0)
-    score = np.where(lost, 0.5 + 0.5 * shortfall, 0.0)
+    evidence = end_word_evidence(pairs, params, ctx)
+    cut_word = params.end_weight * np.maximum(evidence - params.end_floor, 0.0)
+    score = np.where(open_end, np.minimum(0.5 * lost + 0.5 * shortfall + cut_word, 1.0), 0.0)
     engine = np.zeros(len(score), dtype=bool)
     if "truncated" in pairs.columns:
         engine = pairs["truncated"].fill_null(False).to_numpy()
@@ -155,6 +229,10 @@ def truncation(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
         if engine[i]:
             return "engine hit its length limit"
         text = pairs["text"][i].strip()
-        return f"source ends a sentence, output ends with {text[-12:]!r} (length z={z[i]:+.1f})"
+        source = "source ends a sentence, " if lost[i] else ""
+        return (
+            f"{source}output ends with {text[-12:]!r} (length z={z[i]:+.1f}, "
+            f"last-word evidence {evidence[i]:.1f})"
+        )
 
     return Scores(score, explain=explain)
