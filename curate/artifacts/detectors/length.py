@@ -135,6 +135,8 @@ class TruncationParams:
     end_floor: float = 2.0
     #: Score added per nat of last-word evidence above ``end_floor``.
     end_weight: float = 0.3
+    #: Words seen fewer times than this in the fitted outputs give no evidence.
+    min_count: int = 3
 
 
 def _last_words(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -152,7 +154,8 @@ def fit_end_words(words: pl.DataFrame, params: TruncationParams) -> dict[str, An
     """Words that rarely end an output, with their evidence ``-log p(last | word)``.
 
     ``p`` is smoothed towards the share of all word occurrences that are last (2 pseudo-counts),
-    so a word seen once or twice says little; only words above ``end_floor`` are kept.
+    so a word seen once or twice says little; only words seen ``min_count`` times or more and
+    above ``end_floor`` are kept (about 2,000 words from 2,000 news outputs).
     """
     prior = float(words["last"].mean()) if words.height else 0.0
     table = (
@@ -161,7 +164,7 @@ def fit_end_words(words: pl.DataFrame, params: TruncationParams) -> dict[str, An
         .with_columns(
             (-((pl.col("last") + 2 * prior) / (pl.col("total") + 2)).log()).alias("evidence")
         )
-        .filter(pl.col("evidence") > params.end_floor)
+        .filter((pl.col("evidence") > params.end_floor) & (pl.col("total") >= params.min_count))
     )
     evidence = dict(zip(table["w"].to_list(), table["evidence"].round(3).to_list(), strict=True))
     return {"n": int(words["r"].n_unique()), "words": evidence}
