@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from curate.records import RecordSchema
 
 ROW_GROUP_ROWS = 65_536  # rows a partition collects before they are written as one row group
-MAX_PENDING_ROWS = 262_144  # rows held over all partitions before all are written
+MAX_PENDING_BYTES = 32 << 20  # bytes held over all partitions before all are written
 
 _SAFE_VALUE = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -63,6 +63,7 @@ class PartitionedWriter:
         self._rows: dict[tuple[str, ...], int] = {}
         self._pending: dict[tuple[str, ...], list[pa.Table]] = {}
         self._pending_rows: dict[tuple[str, ...], int] = {}
+        self._pending_bytes = 0
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -75,13 +76,16 @@ class PartitionedWriter:
         for key in keys:  # a missing partition value is filed under "und"
             index = table.column_names.index(key)
             table = table.set_column(index, key, pc.fill_null(table.column(key), "und"))
-        # one sort, then a zero-copy slice per partition (not one filter pass per partition)
-        table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
-        values = list(zip(*(table.column(k).to_pylist() for k in keys), strict=True))
+        # one sort of the row numbers, then one take per partition (not one filter pass per
+        # partition); a take copies its rows, so a partition's pending rows do not hold on to
+        # the whole batch they came from, as zero-copy slices would
+        order = pc.sort_indices(table, [(k, "ascending") for k in keys])
+        values = list(zip(*(table.column(k).take(order).to_pylist() for k in keys), strict=True))
         start = 0
         for value, group in itertools.groupby(values):
             size = sum(1 for _ in group)
-            self._buffer(tuple(partition_value(v) for v in value), table.slice(start, size))
+            rows = table.take(order.slice(start, size))
+            self._buffer(tuple(partition_value(v) for v in value), rows)
             start += size
 
     def _buffer(self, part: tuple[str, ...], table: pa.Table) -> None:
@@ -92,15 +96,17 @@ class PartitionedWriter:
         """
         self._pending.setdefault(part, []).append(table)
         self._pending_rows[part] = self._pending_rows.get(part, 0) + table.num_rows
+        self._pending_bytes += table.nbytes
         if self._pending_rows[part] >= ROW_GROUP_ROWS:
             self._flush(part)
-        elif sum(self._pending_rows.values()) >= MAX_PENDING_ROWS:
+        elif self._pending_bytes >= MAX_PENDING_BYTES:
             for pending in list(self._pending):
                 self._flush(pending)
 
     def _flush(self, part: tuple[str, ...]) -> None:
         tables = self._pending.pop(part, [])
         self._pending_rows.pop(part, None)
+        self._pending_bytes -= sum(t.nbytes for t in tables)
         if tables:
             self._write_part(part, pa.concat_tables(tables))
 
@@ -125,6 +131,7 @@ class PartitionedWriter:
         """Close and delete the files in progress (after a failure, e.g. a full disk)."""
         self._pending.clear()
         self._pending_rows.clear()
+        self._pending_bytes = 0
         for writer, path, _ in self._writers.values():
             try:
                 writer.close()
