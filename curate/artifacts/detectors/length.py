@@ -124,6 +124,7 @@ def length_ratio(pairs: pl.DataFrame, params: LengthParams, ctx: Context) -> Sco
 
 _ENDS_SENTENCE = "[" + FINAL_PUNCT + "][" + CLOSERS.replace("]", "\\]") + "]*$"
 _WORD = r"[\p{L}\p{N}]+"
+_LAST_WORD = r"([\p{L}\p{N}]+)[^\p{L}\p{N}]*$"
 
 
 @dataclass(frozen=True)
@@ -139,54 +140,53 @@ class TruncationParams:
     min_count: int = 3
 
 
-def _last_words(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Lower-cased words of every output: row, word, whether it is the output's last word."""
-    return (
-        pairs.select(pl.col("text").str.to_lowercase().str.extract_all(_WORD).alias("w"))
-        .with_row_index("r")
-        .explode("w")
-        .drop_nulls("w")
-        .with_columns((pl.col("w").cum_count().over("r") == pl.len().over("r")).alias("last"))
-    )
-
-
-def fit_end_words(words: pl.DataFrame, params: TruncationParams) -> dict[str, Any]:
+def fit_end_words(words: pl.Series, params: TruncationParams) -> dict[str, Any]:
     """Words that rarely end an output, with their evidence ``-log p(last | word)``.
 
-    ``p`` is smoothed towards the share of all word occurrences that are last (2 pseudo-counts),
-    so a word seen once or twice says little; only words seen ``min_count`` times or more and
-    above ``end_floor`` are kept (about 2,000 words from 2,000 news outputs).
+    ``words``: the lower-cased words of each output (a list column). ``p`` is smoothed towards
+    the share of all word occurrences that are last (2 pseudo-counts), so a word seen once or
+    twice says little; only words seen ``min_count`` times or more and above ``end_floor`` are
+    kept (about 2,000 words from 2,000 news outputs).
     """
-    prior = float(words["last"].mean()) if words.height else 0.0
+    every = words.explode().drop_nulls().value_counts(name="total")
+    last = words.list.last().drop_nulls().value_counts(name="last")
+    prior = last["last"].sum() / max(every["total"].sum(), 1)
+    name = words.name
     table = (
-        words.group_by("w")
-        .agg(pl.len().alias("total"), pl.col("last").sum().alias("last"))
+        every.join(last, on=name, how="left")
+        .with_columns(pl.col("last").fill_null(0))
         .with_columns(
             (-((pl.col("last") + 2 * prior) / (pl.col("total") + 2)).log()).alias("evidence")
         )
         .filter((pl.col("evidence") > params.end_floor) & (pl.col("total") >= params.min_count))
     )
-    evidence = dict(zip(table["w"].to_list(), table["evidence"].round(3).to_list(), strict=True))
-    return {"n": int(words["r"].n_unique()), "words": evidence}
+    evidence = dict(zip(table[name].to_list(), table["evidence"].round(3).to_list(), strict=True))
+    return {"n": words.len(), "words": evidence}
 
 
 def end_word_evidence(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> np.ndarray:
     """Evidence that each output stops mid-sentence, from its last word (0 where unknown)."""
     models = ctx.stats.setdefault("truncation", {})
     keys = pair_keys(pairs).to_numpy()
-    words = _last_words(pairs)
-    row_key = keys[words["r"].to_numpy()]
-    for key in np.unique(keys).tolist():
-        if key not in models and (keys == key).sum() >= params.min_fit:
-            models[key] = fit_end_words(words.filter(pl.Series(row_key == key)), params)
-    last = words.filter(pl.col("last"))
-    rows = last["r"].to_numpy()
+    unique, sizes = np.unique(keys, return_counts=True)
+    counts = dict(zip(unique.tolist(), sizes.tolist(), strict=True))
+    fit = [k for k, n in counts.items() if k not in models and n >= params.min_fit]
+    if fit:  # every word of the outputs of the pairs to learn
+        rows = pl.Series(np.isin(keys, fit))
+        texts = pairs.select(pl.col("text").filter(rows).str.to_lowercase().str.extract_all(_WORD))
+        for key in fit:
+            models[key] = fit_end_words(texts["text"].filter(keys[rows] == key), params)
+    last = pairs.select(pl.col("text").str.extract(_LAST_WORD, 1).str.to_lowercase())["text"]
     evidence = np.zeros(pairs.height)
     for key, model in models.items():
-        sel = keys[rows] == key
-        if sel.any():
-            table = model["words"]
-            evidence[rows[sel]] = [table.get(w, 0.0) for w in last["w"].filter(pl.Series(sel))]
+        rows = np.flatnonzero(keys == key)
+        if len(rows):
+            evidence[rows] = (
+                last.gather(rows)
+                .replace_strict(model["words"], default=0.0, return_dtype=pl.Float64)
+                .fill_null(0.0)
+                .to_numpy()
+            )
     return evidence
 
 
