@@ -10,8 +10,10 @@ reason. Its counts satisfy ``in == out + quarantined + filtered`` for every batc
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,24 @@ from curate.text.segment import Sentence, split_sentences
 
 STAGE = "ingest"
 _LANG_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
-_META_JSON = json.JSONEncoder(default=str).encode  # json.dumps(..., default=str), built once
+
+
+def _meta_encoder() -> Callable[[dict[str, Any]], str]:
+    """``json.dumps(meta, default=str)``, with the standard library's C encoder made once.
+
+    ``json.dumps`` builds a new encoder on every call, which cost more than encoding the few
+    fields a record usually has left over. Parsed input cannot be circular, so no marker check.
+    """
+    make = json.encoder.c_make_encoder
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(default=str).encode
+    encode = make(
+        None, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return lambda meta: "".join(encode(meta, 0))
+
+
+_META_JSON = _meta_encoder()
 
 
 @dataclass(frozen=True)

@@ -246,3 +246,13 @@ def test_ids_are_stable_content_hashes(tmp_path):
 def test_empty_batch_is_fine():
     result = ingest_batch(ReadBatch(), IngestConfig(dataset="t", run_id="r"))
     assert result.tables == {} and result.counts.records_in == 0
+
+
+def test_unmapped_fields_are_kept_as_the_json_python_would_write(tmp_path):
+    extra = {"n": 7, "nested": {"a": [1, 2.5, None, True]}, "word": "ünï\u2028", "big": 10**30}
+    path = tmp_path / "meta.jsonl"
+    path.write_text(json.dumps({"text": "Hello there.", **extra}) + "\n", encoding="utf-8")
+    tables, _ = ingest_file(path)
+    (document,) = tables["documents"]
+    assert document["meta"] == json.dumps(extra, default=str)
+    assert json.loads(document["meta"]) == extra
