@@ -18,9 +18,10 @@ batched aligner runs the encoder's linear layers through numpy's OpenBLAS instea
 (``cpu_matmul``, see curate/align/simalign_batched.py); the baseline is simalign as it is, on
 torch. ``--cpu-matmul torch`` measures the batched aligner without that.
 
-Both run at each thread count of ``--threads`` in turn (default 1 then 2): torch's threads, and
-numpy's BLAS threads, which the batched aligner sets to torch's count while it runs (the
-tokenizers library's own thread pool is left as it is; tokenising is a few percent of the time).
+Both run at each thread count of ``--threads`` in turn (default 1 then 2): torch's threads and
+numpy's BLAS threads (simalign's similarity matrices, the batched aligner's linear layers) are
+set to it; the tokenizers library's own thread pool is left as it is (tokenising is about 2%
+of the batched time).
 Threads are one first: on a shared 2-core machine two torch threads made per-pair simalign
 slower (thread contention), which would flatter the ratio. ``--rounds N`` keeps the fastest of
 N runs of each (for a machine shared with other work).
@@ -34,6 +35,7 @@ count (1 by default).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -60,6 +62,7 @@ def main() -> None:
 
     import torch
     from simalign import SentenceAligner
+    from threadpoolctl import threadpool_limits
 
     from curate.align.simalign_batched import BatchedSimAligner, SimAlignConfig
     from curate.align.tokenize import tokenize
@@ -97,6 +100,7 @@ def main() -> None:
     speedups = []
     for threads in args.threads:
         torch.set_num_threads(threads)
+        threadpool_limits(limits=threads, user_api="blas")  # numpy's, for simalign's similarity
         # Warm up both (first calls allocate).
         reference.get_word_aligns(*pairs[0])
         batched.align(pairs[:8])
@@ -112,7 +116,9 @@ def main() -> None:
             if differ:
                 raise SystemExit(f"outputs differ in {len(differ)} pairs, first at {differ[0]}")
         n = len(pairs)
+        load = os.getloadavg()[0]
         print(f"{threads} thread(s), fastest of {args.rounds}; links identical in all {n} pairs")
+        print(f"  1-minute load average after the runs: {load:.2f} on {os.cpu_count()} CPUs")
         print(f"  per-pair simalign: {per_pair_s:.2f} s, {n / per_pair_s:.1f} pairs/s")
         print(f"  batched:           {batched_s:.2f} s, {n / batched_s:.1f} pairs/s")
         print(f"  speedup at {threads} thread(s): {per_pair_s / batched_s:.2f}")
