@@ -172,3 +172,25 @@ def test_similarity_is_simaligns_bit_for_bit(shapes, seed, dtype, zero_row) -> N
     if zero_row:
         x[0] = 0
     assert np.array_equal(similarity(x, y), SentenceAligner.get_similarity(x, y))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 300), max_size=60),
+    budget=st.integers(1, 2048),
+    batch_cost=st.integers(0, 256),
+)
+def test_length_batches_cover_every_input_within_the_budget(lengths, budget, batch_cost) -> None:
+    from curate.align.simalign_batched import _length_batches
+
+    lengths = sorted(lengths, reverse=True)
+    cuts = _length_batches(lengths, budget, batch_cost)
+    starts = [0, *cuts][:-1]
+    assert (cuts[-1] if cuts else 0) == len(lengths)
+    for first, end in zip(starts, cuts, strict=True):
+        assert end > first
+        assert end - first == 1 or (end - first) * lengths[first] <= budget
+    # when batches cost nothing, the cuts leave no padding at all
+    if batch_cost == 0:
+        padded = sum((e - f) * lengths[f] for f, e in zip(starts, cuts, strict=True))
+        assert padded == sum(lengths)

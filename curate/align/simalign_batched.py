@@ -20,18 +20,22 @@ each embedded with its own special tokens, and the vectors joined; simalign itse
 truncates, leaving the tail unaligned. Sentences are tokenised once, whole; only those over the
 limit are re-encoded window by window.
 
+Batches are length-sorted and cut to minimise padding plus a fixed cost per batch (filling
+each batch to ``batch_tokens`` instead padded 17% of the tokens of 300 news sentences).
+
 On a CPU the work is almost all matrix products in the encoder's ``nn.Linear`` layers (about
 80% of the time with MiniLM; attention, GELU and tokenising share the rest). PyPI's torch runs
-them with Intel's MKL, which on AMD processors picks slow code paths: on an AMD EPYC (AVX2)
-a (2048 x 384) @ (384 x 1536) float32 product ran at 37-53 GFLOP/s through
-``torch.nn.functional.linear`` and at 91-107 GFLOP/s through numpy's OpenBLAS. So on AMD CPUs
-(``cpu_matmul="auto"``) the kept layers' ``nn.Linear`` modules are replaced by
-:class:`BlasLinear`, which runs the same float32 product through numpy (no copies: the
-activations are shared between torch and numpy). The values differ from torch's only in the
-order of summation, as padding already makes them differ; the links are the same (tested here
-against per-pair simalign; the benchmark checks every pair). numpy's BLAS is limited to
-torch's thread count during each call (threadpoolctl), so one setting governs both. On CUDA,
-on other CPUs, or with ``cpu_matmul="torch"`` the model runs unchanged.
+them with Intel's MKL, which on AMD processors takes slower code paths: on an AMD EPYC (AVX2,
+no AVX-512) a (2048 x 384) @ (384 x 1536) float32 product ran at 37-53 GFLOP/s through
+``torch.nn.functional.linear`` and at 91-107 GFLOP/s through numpy's OpenBLAS on a quiet
+machine. So on AMD CPUs where torch uses MKL (``cpu_matmul="auto"``) each float32
+``nn.Linear`` of the model gets a ``forward`` that computes the same product with numpy, on
+views of the same memory (no copies of weights or activations), inside
+``torch.inference_mode``. The values differ from torch's only in the order of summation, as
+padding already makes them differ; the links are the same (tested against per-pair simalign;
+the benchmark checks every pair). During a call numpy's BLAS runs on torch's thread count
+(threadpoolctl), so ``torch.set_num_threads`` governs both. On CUDA, on other CPUs, or with
+``cpu_matmul="torch"`` the model runs as loaded.
 """
 
 from __future__ import annotations
