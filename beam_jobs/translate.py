@@ -1,11 +1,13 @@
-"""Translation as a Beam pipeline: store stage -> RunInference(CTranslate2) -> translations.
+"""Translation as a Beam pipeline: store stage -> batches -> CTranslate2 -> translations.
 
 Rows of a committed stage (``segments`` or ``examples``; a document's translation is its
 segments' translations joined with their ``ws_after``) are read file by file, paired with every
-requested target language, batched by RunInference by an estimate of their token count, and
-translated by :class:`TranslatorHandler`: one engine per worker process, shared by its threads
-(``ModelHandler.load_model``), which calls curate's ``translate_rows`` on each batch. Failed
-inputs are quarantined, never dropped.
+requested target language, batched by an estimate of their token count (``BatchElements``), and
+translated by :class:`TranslateBatchesFn`: one engine per worker process, shared by its threads,
+which submits each batch to the model (curate's ``submit_rows``) before collecting the previous
+one, so the model never waits for Python between batches. Failed inputs are quarantined, never
+dropped. Beam's RunInference is not used: it runs one batch at a time, and importing it
+imports torch (about 2 s of start-up) for a model manager this job does not need.
 
 New translations go to the translation memory after every batch (one small file each); the
 driver compacts the memory once the pipeline has finished.
@@ -13,8 +15,8 @@ driver compacts the memory once the pipeline has finished.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,47 +24,19 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils import shared
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
 from beam_jobs.common import Execution, Expected, WriteStagesFn, already_tables, run_job
 from curate.errors import UserError
 from curate.mt.engine import TranslateConfig, TranslationEngine
 from curate.mt.memory import TranslationMemory
-from curate.mt.stage import translate_rows
+from curate.mt.stage import TranslateResult, submit_rows
 from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
 from curate.store import StageCounts, Store
-
-
-def _import_run_inference() -> Any:
-    """``apache_beam.ml.inference.base``, without importing torch when nothing else has.
-
-    Beam's inference module imports its optional ``ModelManager`` (which imports torch and
-    scipy, about 2 s of start-up here) inside ``try/except ImportError`` and imports it again
-    only for ``RunInference(use_model_manager=True)``, which this job does not use. A ``None``
-    entry in ``sys.modules`` makes that first import fail, so Beam falls back to its
-    ``ModelManager = None``; the entry is removed at once, so a later ``import torch`` (simalign
-    in ``curate run``) or an explicit import of the model manager works as usual.
-    """
-    import sys
-
-    name = "apache_beam.ml.inference.model_manager"
-    if "torch" in sys.modules or name in sys.modules:  # nothing to save: import as usual
-        import apache_beam.ml.inference.base as base
-
-        return base
-    sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        import apache_beam.ml.inference.base as base
-    finally:
-        if sys.modules.get(name, 0) is None:
-            del sys.modules[name]
-    return base
-
-
-_inference = _import_run_inference()
-ModelHandler = _inference.ModelHandler
-RunInference = _inference.RunInference
-
 
 STAGE = "translate"
 SOURCE_STAGES = ("segments", "examples")
@@ -82,7 +56,7 @@ class TranslateJob:
     device: str = "auto"
     strict_device: bool = False
     use_memory: bool = True
-    batch_tokens: int = 16384  # per RunInference batch: larger batches keep all replicas busy
+    batch_tokens: int = 16384  # estimated tokens per batch submitted to the engine
     config: TranslateConfig = field(default_factory=TranslateConfig)
 
 
@@ -92,80 +66,99 @@ _PRELOADED: dict[str, TranslationEngine] = {}
 
 
 class _Loaded:
-    """What ``load_model`` returns: RunInference needs an object it can weak-reference."""
+    """A worker's engine and memory (``shared.Shared`` needs an object it can weak-reference)."""
 
     def __init__(self, engine: TranslationEngine, memory: TranslationMemory | None) -> None:
         self.engine = engine
         self.memory = memory
 
 
-class TranslatorHandler(ModelHandler[tuple[str, dict[str, Any]], Any, _Loaded]):
-    """Loads the engine once per worker process; translates batches of ``(target, row)``."""
+def _load(job: TranslateJob, store_root: str) -> _Loaded:
+    engine = _PRELOADED.get(job.run_id) or TranslationEngine.load(
+        job.model,
+        device=job.device,
+        strict_device=job.strict_device,
+        config=job.config,
+        download=False,
+    )
+    # new entries are written after every batch (flush below), never held back
+    memory = TranslationMemory(store_root, flush_rows=10**9) if job.use_memory else None
+    return _Loaded(engine, memory)
+
+
+_Pending = list[tuple[int, Callable[[], TranslateResult]]]
+
+
+class TranslateBatchesFn(beam.DoFn):
+    """Translates batches of ``(target, row)`` into ``(tables, counts)``, one per batch.
+
+    Each batch is submitted to the model before the previous one is collected and written, so
+    the translator's replicas never wait for Python between batches (nor idle at the end of a
+    batch while the last of its sentences finish): results come out one batch behind, in order,
+    and the last one when the bundle ends. The engine and memory are loaded once per worker
+    process and shared by its threads.
+    """
 
     def __init__(self, job: TranslateJob, store_root: str) -> None:
-        super().__init__()
         self.job = job
         self.store_root = store_root
+        self._shared = shared.Shared()
 
-    def load_model(self) -> _Loaded:
-        engine = _PRELOADED.get(self.job.run_id) or TranslationEngine.load(
-            self.job.model,
-            device=self.job.device,
-            strict_device=self.job.strict_device,
-            config=self.job.config,
-            download=False,
+    def setup(self) -> None:
+        self._loaded = self._shared.acquire(
+            lambda: _load(self.job, self.store_root), tag=f"translate-{self.job.run_id}"
         )
-        # new entries are written after every batch (flush below), never held back
-        memory = (
-            TranslationMemory(self.store_root, flush_rows=10**9) if self.job.use_memory else None
-        )
-        return _Loaded(engine, memory)
 
-    def run_inference(
-        self,
-        batch: Sequence[tuple[str, dict[str, Any]]],
-        model: _Loaded,
-        inference_args: dict[str, Any] | None = None,
-    ) -> Iterable[tuple[dict[str, Any], dict[str, StageCounts]]]:
+    def start_bundle(self) -> None:
+        self._pending: deque[_Pending] = deque()
+
+    def process(self, batch: Sequence[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+        self._pending.append(self._submit(batch))
+        while len(self._pending) > 1:
+            yield self._collect(self._pending.popleft())
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        while self._pending:
+            yield WindowedValue(
+                self._collect(self._pending.popleft()), MIN_TIMESTAMP, [GlobalWindow()]
+            )
+
+    def _submit(self, batch: Sequence[tuple[str, dict[str, Any]]]) -> _Pending:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for target, row in batch:
             groups[(row["lang"], target)].append(row)
+        return [
+            (
+                len(rows),
+                submit_rows(
+                    self._loaded.engine,
+                    rows,
+                    src,
+                    tgt,
+                    run_id=self.job.run_id,
+                    source_kind=self.job.source_stage,
+                    memory=self._loaded.memory,
+                    config=self.job.config,
+                ),
+            )
+            for (src, tgt), rows in groups.items()
+        ]
+
+    def _collect(self, pending: _Pending) -> tuple[dict[str, Any], dict[str, StageCounts]]:
         tables: dict[str, list[Any]] = {"translations": [], "quarantine": []}
         counts = StageCounts()
-        for (src, tgt), rows in groups.items():
-            result = translate_rows(
-                model.engine,
-                rows,
-                src,
-                tgt,
-                run_id=self.job.run_id,
-                source_kind=self.job.source_stage,
-                memory=model.memory,
-                config=self.job.config,
-            )
-            translations, quarantine = result.tables()
+        for n_rows, result in pending:
+            translations, quarantine = result().tables()
             tables["translations"].append(translations)
             tables["quarantine"].append(quarantine)
-            counts.records_in += len(rows)
+            counts.records_in += n_rows
             counts.records_out += translations.num_rows
             if quarantine.num_rows:
                 counts.quarantined.update(quarantine.column("reason").to_pylist())
-        if model.memory is not None:
-            model.memory.flush()
+        if self._loaded.memory is not None:
+            self._loaded.memory.flush()
         merged = {k: pa.concat_tables(v) for k, v in tables.items() if v}
-        return [(merged, {STAGE: counts})]
-
-    def batch_elements_kwargs(self) -> dict[str, Any]:
-        # a fixed size: Beam's adaptive batching starts tiny and grows slowly, which left
-        # CTranslate2's replicas idle on small batches (measured: 26 sentences a batch, 0.45x)
-        return {
-            "min_batch_size": self.job.batch_tokens,
-            "max_batch_size": self.job.batch_tokens,
-            "element_size_fn": _token_estimate,
-        }
-
-    def share_model_across_processes(self) -> bool:
-        return False
+        return merged, {STAGE: counts}
 
 
 def _token_estimate(element: tuple[str, dict[str, Any]]) -> int:
@@ -221,7 +214,14 @@ def build(
         | "Files" >> beam.Create(files)
         | "Read" >> beam.FlatMap(read_rows, langs=job.source_langs, targets=job.targets)
     )
-    results = pairs | "Translate" >> RunInference(TranslatorHandler(job, store_root))
+    # a fixed batch size: Beam's adaptive batching starts tiny and grows slowly, which left
+    # CTranslate2's replicas idle on small batches (measured: 26 sentences a batch, 0.45x)
+    batches = pairs | "Batch" >> beam.BatchElements(
+        min_batch_size=job.batch_tokens,
+        max_batch_size=job.batch_tokens,
+        element_size_fn=_token_estimate,
+    )
+    results = batches | "Translate" >> beam.ParDo(TranslateBatchesFn(job, store_root))
     write = WriteStagesFn(already_tables, staging, job.run_id, measure=source_tokens)
     return results | "Write" >> beam.ParDo(write)
 

@@ -290,3 +290,44 @@ def test_translate_stage_writes_translations_and_quarantine(model_dir: Path) -> 
     row = translations.to_pylist()[0]
     assert (row["src_lang"], row["tgt_lang"], row["origin"]) == ("en", "de", "mt")
     assert row["model_version"] == engine.model.version and row["source_id"] == "s0"
+
+
+def test_a_batch_submitted_before_the_previous_is_collected_gets_the_same_results(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    first, second = SENTENCES[:6], [SENTENCES[2], *SENTENCES[6:], SENTENCES[4]]
+    reference = TranslationEngine.load(model_dir, device="cpu", config=CONFIG)
+    with TranslationMemory(tmp_path / "sequential") as memory:
+        expected = [
+            reference.translate_texts(b, "en", "de", memory=memory) for b in (first, second)
+        ]
+
+    engine = TranslationEngine.load(model_dir, device="cpu", config=CONFIG)
+    with TranslationMemory(tmp_path / "pipelined") as memory:
+        pending = [engine.submit_texts(b, "en", "de", memory=memory) for b in (first, second)]
+        got = [p.result() for p in pending]
+    assert got == expected  # texts, scores and flags, in order
+    # the repeats in the second batch came from the first one's translation, as from the memory
+    assert [r.from_memory for r in got[1]] == [True] + [False] * (len(second) - 2) + [True]
+    assert engine.stats.model_segments == reference.stats.model_segments == len(SENTENCES)
+    assert engine.stats.memory_hits == 2
+
+
+def test_a_repeat_of_a_poison_record_in_a_later_batch_is_isolated_there_too(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    poison = "A poison warning was issued for the river near the factory."
+    engine = TranslationEngine.load(
+        model_dir, device="cpu", config=CONFIG, wrap_backend=lambda t: Poisoned(t, "poison")
+    )
+    with TranslationMemory(tmp_path) as memory:
+        pending = [
+            engine.submit_texts(b, "en", "de", memory=memory)
+            for b in ([poison, *SENTENCES[:3]], [SENTENCES[5], poison, SENTENCES[1]])
+        ]
+        second = pending[1].result()  # collected in any order
+        first = pending[0].result()
+    assert [r.ok for r in first] == [False, True, True, True]
+    assert [r.ok for r in second] == [True, False, True]
+    assert "cannot translate 'poison'" in (second[1].error or "")
+    assert second[2].from_memory and second[2].text == first[2].text

@@ -1,4 +1,4 @@
-"""`curate translate`: the Beam job with RunInference over a real (random) CTranslate2 model."""
+"""`curate translate`: the Beam job over a real (random) CTranslate2 model."""
 
 from __future__ import annotations
 
@@ -92,18 +92,29 @@ def test_unsupported_language_is_refused_before_any_work(store, model):
     assert store.manifest("bad") is None
 
 
-def test_the_job_starts_without_torch_and_torch_still_works_after_it():
-    # Beam's inference module would import torch (2 s of start-up) for a model manager the job
-    # does not use; a recipe that aligns with simalign imports torch later in the same process
-    code = (
-        "import sys\n"
-        "import beam_jobs.translate as job\n"
-        "assert 'torch' not in sys.modules, 'torch imported by the translate job'\n"
-        "assert job.RunInference is not None and job.ModelHandler is not None\n"
-        "import torch\n"
-        "from apache_beam.ml.inference.model_manager import ModelManager\n"
-        "assert ModelManager is not None and float(torch.ones(3).sum()) == 3.0\n"
+def test_small_batches_each_submitted_before_the_last_is_collected_give_the_same_rows(store, model):
+    run_translate(store, job(model, run_id="whole"))
+    rows = "SELECT source_id, text, score, from_memory FROM translations WHERE run_id = '{}'"
+    whole = store.sql(rows.format("whole") + " ORDER BY source_id").to_pylist()
+    again = Store(store.root.parent / "again")
+    run_ingest(
+        again,
+        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
+        IngestConfig("news", "ingest-news", lang="en"),
     )
+    small = TranslateJob(**{**job(model, run_id="small").__dict__, "batch_tokens": 40})
+    manifest = run_translate(again, small)
+    batched = again.sql(rows.format("small") + " ORDER BY source_id").to_pylist()
+    assert manifest["counts"]["translate"]["in"] == len(whole) > 10
+    assert [r["text"] for r in batched] == [r["text"] for r in whole]
+    assert [r["score"] for r in batched] == pytest.approx([r["score"] for r in whole])
+    assert not any(r["from_memory"] for r in batched)
+
+
+def test_the_job_starts_without_torch():
+    # Beam's RunInference would import torch (2 s of start-up) for a model manager the job does
+    # not need; worker processes import this module too
+    code = "import sys, beam_jobs.translate; assert 'torch' not in sys.modules, 'torch imported'"
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120

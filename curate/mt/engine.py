@@ -27,6 +27,7 @@ What ``translate_texts`` guarantees, for every input, in input order:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -183,6 +184,59 @@ class _Outcome:
     input_truncated: bool = False
 
 
+@dataclass
+class _Submission:
+    """Calls submitted to the model for ``inputs`` distinct texts, not yet collected."""
+
+    inputs: int
+    units: list[_Unit]
+    calls: list[tuple[list[_Unit], list[Any] | BaseException]]
+    framing: LanguageFraming
+    cfg: TranslateConfig
+
+
+class PendingTranslations:
+    """Translations the model is working on; :meth:`result` waits for them (once, any thread)."""
+
+    def __init__(self) -> None:
+        self._finish: Callable[[], list[Translation]] | None = None
+        self._result: list[Translation] | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self.outcomes: dict[str, _Outcome] = {}
+
+    def start(self, finish: Callable[[], list[Translation]]) -> None:
+        self._finish = finish
+
+    def result(self) -> list[Translation]:
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._result is None:
+                if self._finish is None:
+                    raise RuntimeError("nothing was submitted")
+                finish, self._finish = self._finish, None
+                try:
+                    self._result = finish()
+                except BaseException as exc:
+                    self._error = exc
+                    raise
+            return self._result
+
+
+def _translation(source: str, outcome: _Outcome, from_memory: bool = False) -> Translation:
+    return Translation(
+        source,
+        outcome.text,
+        outcome.score,
+        outcome.truncated,
+        outcome.pieces,
+        from_memory=from_memory,
+        error=outcome.error,
+        input_truncated=outcome.input_truncated,
+    )
+
+
 class TranslationEngine:
     """A loaded model, ready to translate; see the module docstring for the guarantees."""
 
@@ -203,6 +257,8 @@ class TranslationEngine:
         self.stats = EngineStats()
         self._lock = threading.Lock()
         self._pairs: dict[tuple[str, str], tuple[ResolvedLanguage, ResolvedLanguage]] = {}
+        # (memory, languages, decoding, text) -> the submission translating it, until collected
+        self._in_flight: dict[tuple[int, str, str, str, str], PendingTranslations] = {}
 
     # ---------------------------------------------------------------------------------------
     @classmethod
@@ -276,6 +332,25 @@ class TranslationEngine:
         config: TranslateConfig | None = None,
     ) -> list[Translation]:
         """Translate ``texts`` from ``src`` to ``tgt``; one :class:`Translation` per input."""
+        return self.submit_texts(texts, src, tgt, memory=memory, config=config).result()
+
+    def submit_texts(
+        self,
+        texts: Sequence[str],
+        src: str,
+        tgt: str,
+        *,
+        memory: TranslationMemory | None = None,
+        config: TranslateConfig | None = None,
+    ) -> PendingTranslations:
+        """Start translating ``texts``; ``result()`` of the returned object waits for them.
+
+        The model starts on these inputs at once, so a caller can submit its next batch before
+        collecting this one and the translator's replicas never idle between batches. Results
+        are the same as :meth:`translate_texts`: with a memory, an input that an earlier
+        submission (not yet collected) is translating is not translated again, but taken from
+        that submission's result when it comes (``from_memory``), as if it had been collected.
+        """
         cfg = config or self.config
         src_lang, tgt_lang = self.languages(src, tgt)
         results: list[Translation | None] = [None] * len(texts)
@@ -297,6 +372,8 @@ class TranslationEngine:
 
         hits = 0
         decoding = cfg.decoding_key()
+        borrowed: dict[str, tuple[PendingTranslations, list[int]]] = {}
+        pending = PendingTranslations()
         if memory is not None and todo:
             found = memory.lookup(
                 self.model.model_id,
@@ -318,59 +395,102 @@ class TranslationEngine:
                         input_truncated=entry.input_truncated,
                     )
                     hits += 1
+            scope = (id(memory), src_lang.tag, tgt_lang.tag, decoding)
+            with self._lock:  # claim what no earlier submission is translating already
+                for key in list(todo):
+                    earlier = self._in_flight.get((*scope, key))
+                    if earlier is not None:
+                        borrowed[key] = (earlier, todo.pop(key))
+                    else:
+                        self._in_flight[(*scope, key)] = pending
+            claimed = [(*scope, key) for key in todo]
+        else:
+            claimed = []
+
+        def release() -> None:  # in the memory now (or failed): later submissions look it up
+            with self._lock:
+                for claim in claimed:
+                    if self._in_flight.get(claim) is pending:
+                        del self._in_flight[claim]
 
         keys = list(todo)
-        outcomes = self._translate_distinct([model_text(k) for k in keys], src_lang, tgt_lang, cfg)
-        learned: dict[str, MemoryEntry] = {}
-        for key, outcome in zip(keys, outcomes, strict=True):
-            for i in todo[key]:
-                results[i] = Translation(
-                    texts[i],
-                    outcome.text,
-                    outcome.score,
-                    outcome.truncated,
-                    outcome.pieces,
-                    error=outcome.error,
-                    input_truncated=outcome.input_truncated,
+        try:
+            distinct = self._submit_distinct([model_text(k) for k in keys], src_lang, tgt_lang, cfg)
+        except BaseException:
+            release()
+            raise
+
+        def finish() -> list[Translation]:
+            retry: dict[str, list[int]] = {}
+            try:
+                for key, (earlier, positions) in borrowed.items():
+                    # submitted before this one, so the model finished it first; if it failed
+                    # as a whole, its inputs are translated here instead
+                    with contextlib.suppress(Exception):
+                        earlier.result()
+                    outcome = earlier.outcomes.get(key)
+                    if outcome is None or outcome.error is not None:
+                        retry[key] = positions  # it failed there: translate it here
+                        continue
+                    for i in positions:
+                        results[i] = _translation(texts[i], outcome, from_memory=True)
+                outcomes = self._finish_distinct(distinct)
+                if retry:
+                    again = self._submit_distinct(list(retry), src_lang, tgt_lang, cfg)
+                    outcomes += self._finish_distinct(again)
+                    keys.extend(retry)
+                    todo.update(retry)
+                pending.outcomes = dict(zip(keys, outcomes, strict=True))
+                learned: dict[str, MemoryEntry] = {}
+                for key, outcome in pending.outcomes.items():
+                    for i in todo[key]:
+                        results[i] = _translation(texts[i], outcome)
+                    if outcome.error is None and outcome.text is not None:
+                        learned[key] = MemoryEntry(
+                            outcome.text,
+                            outcome.score,
+                            outcome.truncated,
+                            outcome.pieces,
+                            outcome.input_truncated,
+                        )
+                if memory is not None and learned:
+                    memory.add(
+                        self.model.model_id,
+                        self.model.version,
+                        src_lang.tag,
+                        tgt_lang.tag,
+                        learned,
+                        decoding=decoding,
+                    )
+            finally:
+                release()
+            with self._lock:
+                s = self.stats
+                s.inputs += len(texts)
+                s.passthrough += passthrough
+                s.memory_hits += hits + sum(
+                    len(p) for k, (_, p) in borrowed.items() if k not in retry
                 )
-            if outcome.error is None and outcome.text is not None:
-                learned[key] = MemoryEntry(
-                    outcome.text,
-                    outcome.score,
-                    outcome.truncated,
-                    outcome.pieces,
-                    outcome.input_truncated,
-                )
-        if memory is not None and learned:
-            memory.add(
-                self.model.model_id,
-                self.model.version,
-                src_lang.tag,
-                tgt_lang.tag,
-                learned,
-                decoding=decoding,
-            )
-        with self._lock:
-            s = self.stats
-            s.inputs += len(texts)
-            s.passthrough += passthrough
-            s.memory_hits += hits
-            s.duplicates += sum(len(v) - 1 for v in todo.values())
-            s.failures += sum(1 for o in outcomes if o.error is not None)
-            s.split_inputs += sum(1 for o in outcomes if o.pieces > 1)
-            s.truncated += sum(1 for o in outcomes if o.truncated)
-        return [r for r in results if r is not None]
+                s.duplicates += sum(len(v) - 1 for v in todo.values())
+                s.failures += sum(1 for o in outcomes if o.error is not None)
+                s.split_inputs += sum(1 for o in outcomes if o.pieces > 1)
+                s.truncated += sum(1 for o in outcomes if o.truncated)
+            return [r for r in results if r is not None]
+
+        pending.start(finish)
+        return pending
 
     # ---------------------------------------------------------------------------------------
-    def _translate_distinct(
+    def _submit_distinct(
         self,
         texts: list[str],
         src: ResolvedLanguage,
         tgt: ResolvedLanguage,
         cfg: TranslateConfig,
-    ) -> list[_Outcome]:
+    ) -> _Submission:
+        """Tokenise, split what is too long, and submit every call (``asynchronous=True``)."""
         if not texts:
-            return []
+            return _Submission(0, [], [], LanguageFraming(), cfg)
         framing = self.model.family.framing(src.native, tgt.native)
         limit = (cfg.max_input_tokens or self.model.max_input_tokens) - framing.extra_tokens
         encoded = self.tokenizer.encode(texts)
@@ -405,12 +525,15 @@ class TranslationEngine:
         submitted = [
             (chunk, self._submit(chunk, framing, cfg, asynchronous=True)) for chunk in chunks
         ]
-        for chunk, handle in submitted:
-            if chunk:
-                self._collect(chunk, handle, framing, cfg)
+        return _Submission(len(texts), units, submitted, framing, cfg)
 
-        by_owner: list[list[_Unit]] = [[] for _ in texts]
-        for unit in units:  # sorted by length; restore the text order of the pieces
+    def _finish_distinct(self, submission: _Submission) -> list[_Outcome]:
+        """Wait for a submission's calls and combine each input's pieces, in input order."""
+        for chunk, handle in submission.calls:
+            if chunk:
+                self._collect(chunk, handle, submission.framing, submission.cfg)
+        by_owner: list[list[_Unit]] = [[] for _ in range(submission.inputs)]
+        for unit in submission.units:  # sorted by length; restore the text order of the pieces
             by_owner[unit.owner].append(unit)
         return [_combine(sorted(owner_units, key=lambda u: u.index)) for owner_units in by_owner]
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from curate.mt.engine import TranslateConfig, Translation, TranslationEngine
+from curate.mt.languages import ResolvedLanguage
 from curate.mt.memory import TranslationMemory
 from curate.records import content_id, load_schema
 
@@ -68,9 +69,56 @@ def translate_rows(
     config: TranslateConfig | None = None,
 ) -> TranslateResult:
     """Translate ``rows[i][text_column]`` from ``src`` to ``tgt`` (ISO codes)."""
+    return submit_rows(
+        engine,
+        rows,
+        src,
+        tgt,
+        run_id=run_id,
+        text_column=text_column,
+        source_kind=source_kind,
+        dataset=dataset,
+        memory=memory,
+        config=config,
+    )()
+
+
+def submit_rows(
+    engine: TranslationEngine,
+    rows: Sequence[dict[str, Any]],
+    src: str,
+    tgt: str,
+    *,
+    run_id: str,
+    text_column: str = "text",
+    source_kind: str = "segments",
+    dataset: str | None = None,
+    memory: TranslationMemory | None = None,
+    config: TranslateConfig | None = None,
+) -> Callable[[], TranslateResult]:
+    """:func:`translate_rows` in two steps: the model starts now, the returned function waits.
+
+    A caller that submits its next rows before calling it keeps the model busy meanwhile
+    (:meth:`TranslationEngine.submit_texts`); the result is the same as ``translate_rows``.
+    """
     src_lang, tgt_lang = engine.languages(src, tgt)
     texts = [str(row.get(text_column) or "") for row in rows]
-    results = engine.translate_texts(texts, src, tgt, memory=memory, config=config)
+    pending = engine.submit_texts(texts, src, tgt, memory=memory, config=config)
+    return lambda: _rows_result(
+        engine, rows, pending.result(), src_lang, tgt_lang, run_id, source_kind, dataset
+    )
+
+
+def _rows_result(
+    engine: TranslationEngine,
+    rows: Sequence[dict[str, Any]],
+    results: list[Translation],
+    src_lang: ResolvedLanguage,
+    tgt_lang: ResolvedLanguage,
+    run_id: str,
+    source_kind: str,
+    dataset: str | None,
+) -> TranslateResult:
     out = TranslateResult()
     model_id, model_version = engine.model.model_id, engine.model.version
     for row, result in zip(rows, results, strict=True):
