@@ -164,29 +164,32 @@ def fit_end_words(words: pl.Series, params: TruncationParams) -> dict[str, Any]:
     return {"n": words.len(), "words": evidence}
 
 
-def end_word_evidence(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> np.ndarray:
-    """Evidence that each output stops mid-sentence, from its last word (0 where unknown)."""
+def end_word_evidence(
+    pairs: pl.DataFrame, params: TruncationParams, ctx: Context, judge: np.ndarray
+) -> np.ndarray:
+    """Evidence that each output stops mid-sentence, from its last word (0 where unknown).
+
+    Only the rows in the boolean mask ``judge`` are read (the others get 0); pairs still to
+    learn are learned from all their rows.
+    """
     models = ctx.stats.setdefault("truncation", {})
-    keys = pair_keys(pairs).to_numpy()
-    unique, sizes = np.unique(keys, return_counts=True)
-    counts = dict(zip(unique.tolist(), sizes.tolist(), strict=True))
+    key_series = pair_keys(pairs)
+    keys = key_series.to_numpy()
+    sizes = key_series.value_counts()
+    counts = dict(zip(sizes["pair"].to_list(), sizes["count"].to_list(), strict=True))
     fit = [k for k, n in counts.items() if k not in models and n >= params.min_fit]
     if fit:  # every word of the outputs of the pairs to learn
         rows = pl.Series(np.isin(keys, fit))
         texts = pairs.select(pl.col("text").filter(rows).str.to_lowercase().str.extract_all(_WORD))
         for key in fit:
             models[key] = fit_end_words(texts["text"].filter(keys[rows] == key), params)
-    last = pairs.select(pl.col("text").str.extract(_LAST_WORD, 1).str.to_lowercase())["text"]
+    judged = np.flatnonzero(judge)
+    last = pairs["text"].gather(judged).str.extract(_LAST_WORD, 1).str.to_lowercase()
     evidence = np.zeros(pairs.height)
-    for key, model in models.items():
-        rows = np.flatnonzero(keys == key)
-        if len(rows):
-            evidence[rows] = (
-                last.gather(rows)
-                .replace_strict(model["words"], default=0.0, return_dtype=pl.Float64)
-                .fill_null(0.0)
-                .to_numpy()
-            )
+    empty: dict[str, float] = {}
+    for i, key, word in zip(judged.tolist(), keys[judged].tolist(), last.to_list(), strict=True):
+        if word is not None:
+            evidence[i] = models.get(key, {}).get("words", empty).get(word, 0.0)
     return evidence
 
 
@@ -220,7 +223,7 @@ def truncation(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> S
     lost = open_end & ends["src_closed"].to_numpy()
     z = length_z(pairs, LengthParams(), ctx)
     shortfall = np.clip(-np.nan_to_num(z, nan=0.0) / 4.0, 0.0, 1.0)
-    evidence = end_word_evidence(pairs, params, ctx)
+    evidence = end_word_evidence(pairs, params, ctx, open_end)
     cut_word = params.end_weight * np.maximum(evidence - params.end_floor, 0.0)
     score = np.where(open_end, np.minimum(0.5 * lost + 0.5 * shortfall + cut_word, 1.0), 0.0)
     engine = np.zeros(len(score), dtype=bool)

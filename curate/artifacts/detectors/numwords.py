@@ -55,7 +55,20 @@ def _lexicon(lang: str) -> dict[str, int]:
 
 
 LEXICON: dict[str, dict[str, int]] = {lang: _lexicon(lang) for lang in _UNITS}
-_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+#: Every number word of every lexicon (for a fast substring pre-check with polars).
+ALL_NUMBER_WORDS = sorted({w for table in LEXICON.values() for w in table})
+
+
+def _pattern(lang: str) -> re.Pattern[str]:
+    """A whole lower-case word of the lexicon (hyphenated words count as one: "dix-sept")."""
+    words = sorted(LEXICON[lang], key=len, reverse=True)
+    if lang == "en":  # "thirty-two"
+        tens = "|".join(w for w in words if LEXICON[lang][w] >= 20)
+        words = [rf"(?:{tens})-(?:{'|'.join(_EN_COMPOUND_UNITS)})", *words]
+    return re.compile(rf"(?<![\w-])({'|'.join(words)})(?![\w-])")
+
+
+_PATTERNS = {lang: _pattern(lang) for lang in LEXICON}
 
 
 def base_language(code: str | None) -> str:
@@ -67,17 +80,16 @@ def base_language(code: str | None) -> str:
 def number_words(text: str, lang: str | None) -> list[tuple[int, int, int]]:
     """``(value, start, end)`` of every number word of ``text`` in language ``lang``."""
     lang = base_language(lang)
-    table = LEXICON.get(lang)
-    if table is None:
+    pattern = _PATTERNS.get(lang)
+    if pattern is None:
         return []
+    table = LEXICON[lang]
     out = []
-    for m in _WORD.finditer(text.lower()):
-        word = m.group(0)
+    for m in pattern.finditer(text.lower()):
+        word = m.group(1).lower()
         value = table.get(word)
-        if value is None and lang == "en" and "-" in word:
+        if value is None:  # an English compound
             tens, _, unit = word.partition("-")
-            if table.get(tens, 0) >= 20 and unit in _EN_COMPOUND_UNITS:
-                value = table[tens] + _EN_COMPOUND_UNITS[unit]
-        if value is not None:
-            out.append((value, m.start(), m.end()))
+            value = table[tens] + _EN_COMPOUND_UNITS[unit]
+        out.append((value, m.start(), m.end()))
     return out

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from curate.artifacts.detectors.numwords import number_words
+from curate.artifacts.detectors.numwords import ALL_NUMBER_WORDS, number_words
 from curate.artifacts.registry import Context, Scores, register
 
 _NUMBER = r"\d+(?:[.,'\u00a0\u202f\u2009]\d+)*"
@@ -253,13 +253,24 @@ def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores
     tgt_keys = keys["t"].gather(rows).to_list()
     src_lang = pairs["src_lang"].gather(rows).to_list()
     tgt_lang = pairs["tgt_lang"].gather(rows).to_list()
+    worded = pairs.select(
+        pl.col(c).gather(rows).str.to_lowercase().str.contains_any(ALL_NUMBER_WORDS)
+        for c in ("source_text", "text")
+    )
+    src_worded, tgt_worded = worded["source_text"].to_list(), worded["text"].to_list()
     for k, i in enumerate(rows.tolist()):
         a, b = Counter(src_keys[k]), Counter(tgt_keys[k])
         missing, extra = list((a - b).elements()), list((b - a).elements())
-        other_side = tgt[k] if missing else src[k]
-        if (missing and extra) or number_words(other_side, tgt_lang[k] if missing else src_lang[k]):
+        # languages whose number words to read (None: the text has none, skip the search)
+        s_lang = src_lang[k] if src_worded[k] else None
+        t_lang = tgt_lang[k] if tgt_worded[k] else None
+        if missing:
+            words = t_lang is not None and number_words(tgt[k], t_lang)
+        else:
+            words = s_lang is not None and number_words(src[k], s_lang)
+        if (missing and extra) or words:
             # numbers on both sides without a match (in digits or words): look closer
-            score[i], missing, extra = number_difference(src[k], tgt[k], src_lang[k], tgt_lang[k])
+            score[i], missing, extra = number_difference(src[k], tgt[k], s_lang, t_lang)
         else:  # on one side only: written as words or dropped on the other
             score[i] = (len(missing) + len(extra)) / 3
         found[i] = (missing, extra)
