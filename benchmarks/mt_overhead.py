@@ -8,14 +8,17 @@ For each model (the shipped en-qsy model, and a base-size random Marian built he
     is timed: tokenisation and detokenisation are left out;
 (b) ``curate translate`` as a user runs it, in its own process, timed from start to exit:
     interpreter start-up and imports, the Beam pipeline (read the store's ``examples``,
-    RunInference batches, tokenise, translate, detokenise, scores), Parquet writing and the
-    commit. The input store is made once beforehand with ``curate ingest`` (not timed).
+    batches each submitted to the model before the previous one is collected, tokenise,
+    translate, detokenise, scores), Parquet writing and the commit. The input store is made
+    once beforehand with ``curate ingest`` (not timed).
 
 Throughput is source sentences per second; ``overhead_ratio`` is (a)/(b) in time, i.e. (b)'s
 throughput over (a)'s. Targets: at least 0.90 with the base-size model, at least 0.70 with the
 shipped model. The sizes are jobs of one to two minutes: at a few seconds, the fixed start-up
-of a process that imports Beam (about 5 s here, 2 of them torch, which Beam's RunInference
-imports) is what is measured; ``overhead_ratio_job_only`` leaves it out.
+of a process that imports Beam (about 3 s of CPU here; 7 s while the job used Beam's
+RunInference, which imports torch) is what is measured; ``overhead_ratio_job_only`` leaves it
+out. Other work on the machine moves wall times a lot: compare the paired median and the CPU
+ratio, and note the load (printed at the start and the end).
 
 Then the translation memory with ``curate translate`` on a corpus where 30% of the segments
 repeat earlier ones: run 1 on a fresh store with the memory, run 2 again on the same store,
@@ -348,6 +351,7 @@ def main() -> None:
     # CTranslate2's batch size (max_batch_tokens) stays at curate's default in both paths
     cfg = TranslateConfig(beam_size=args.beam_size, max_decoding_length=args.max_decoding_length)
     print(f"threads inter={threads[0]} intra={threads[1]}, {cfg}")
+    print(f"load average at start: {os.getloadavg()}")
     work = args.work or Path(tempfile.mkdtemp(prefix="curate-mt-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     ratios: dict[str, float] = {}
@@ -381,6 +385,7 @@ def main() -> None:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    print(f"load average at end: {os.getloadavg()}")
     final = ratios.get("base", ratios.get("shipped"))
     print(f"overhead_ratio {final:.3f}")
 
