@@ -212,8 +212,11 @@ def test_number_mismatch_converted_units_must_match_their_rounding():
         ("en", "de", "1 to 4 inches of rain.", "2,5 bis 10 Zentimeter Regen."),
         ("en", "es", "A 550 pound hog.", "Un cerdo de 250 kilos."),
         ("en", "fr", "The town is 3 miles away.", "La ville est à 5 km."),
+        ("en", "de", "A 6-foot-6 forward.", "Ein 2,18 m großer Spieler."),
+        ("en", "de", "A 6-foot-6 forward.", "Ein 1,98 m großer Spieler."),
+        ("en", "fr", "He is 5 ft 11 in tall.", "Il mesure 1,80 m."),
     ]
-    assert flags("number_mismatch", rows) == [True, True, False, False, False]
+    assert flags("number_mismatch", rows) == [True, True, False, False, False, True, False, False]
 
 
 # --- URLs, e-mail, placeholders --------------------------------------------------------------

@@ -8,7 +8,8 @@ leading zeros dropped). Differences a faithful translation makes are forgiven: d
 joined differently (``7.55am`` / ``7:55``), short years (``SS19`` / ``2019``, ``1950-53`` /
 ``1953``, ``1930s`` / ``años 30``), clock times (``3 p.m.`` / ``15:00``), thousand/million
 scaling (``1.5 million`` / ``1 500 000``) and, next to an imperial unit word, unit conversions
-(inches/cm, feet/m, miles/km, pounds/kg, Fahrenheit/Celsius, ...; each unit word allows only
+(inches/cm, feet/m, heights like ``6-foot-6`` / ``1,98 m``, miles/km, pounds/kg,
+Fahrenheit/Celsius, ...; each unit word allows only
 its own factors, rounded as far as the converted number's written digits go or by 5%). Where
 the digits differ, numbers written as words (``thirty-two``, ``sechs``; see :mod:`.numwords`)
 take part in the matching. What remains is scored by
@@ -74,6 +75,9 @@ _IMPERIAL = re.compile(
     r"onza|once|uncie|stone|gallon|gal[oó]n|pint|acre|°\s?f\b|fahrenheit|degree|grad)",
     re.IGNORECASE,
 )
+_FEET_INCHES = re.compile(
+    r"\b(\d)[- ]?(?:foot|feet|ft\.?)[- ]?(\d{1,2})(?:[- ]?(?:inch(?:es)?|in\b\.?))?", re.IGNORECASE
+)
 _PM = re.compile(r"\s?(?::\d\d)?\s?[pP]\.?\s?[mM]\b")
 _CLOCK_DOT = re.compile(r"\b(\d{1,2})[.:](\d\d)(?=\s?[aApP]\.?\s?[mM]\b)")
 
@@ -127,11 +131,25 @@ def _parse(m: re.Match[str], text: str) -> _Num:
     return _Num(digits.lstrip("0") or "0", value, text[m.end() : m.end() + 32], step)
 
 
+def _feet_inches(text: str) -> tuple[str, list[tuple[int, _Num]]]:
+    """Heights such as ``6-foot-6`` or ``5 ft 11 in`` as one number of feet (6.5, 5.92), so
+    that they match their conversion (``1,98 m``); the text comes back with them blanked."""
+    found = []
+    for m in _FEET_INCHES.finditer(text):
+        feet, inches = int(m.group(1)), int(m.group(2))
+        value = feet + inches / 12
+        found.append((m.start(), _Num(f"{feet}'{inches}", value, " feet", 0.5 / 12)))
+    return _FEET_INCHES.sub(lambda m: " " * len(m.group(0)), text), found
+
+
 def _numbers(text: str, spaced: bool, lang: str | None = None) -> list[_Num]:
     if "m" in text or "M" in text:
         text = _CLOCK_DOT.sub(r"\1:\2", text)
+    found: list[tuple[int, _Num]] = []
+    if "f" in text:
+        text, found = _feet_inches(text)
     pattern = _NUMBER_SPACED if spaced else _NUMBER_RE
-    found = [(m.start(), _parse(m, text)) for m in pattern.finditer(text)]
+    found += [(m.start(), _parse(m, text)) for m in pattern.finditer(text)]
     found += [(a, _Num(str(v), float(v), text[b : b + 32])) for v, a, b in number_words(text, lang)]
     return [n for _, n in sorted(found, key=lambda x: x[0])]
 
