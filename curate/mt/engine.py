@@ -2,8 +2,11 @@
 
 ``TranslationEngine.load(model)`` resolves the model (path or registry name), picks device,
 precision and threads (:mod:`curate.mt.device`), loads the translator and its tokenizer once.
-The engine is thread-safe: a Beam ``ModelHandler`` builds one per worker process in
-``load_model`` and calls :meth:`TranslationEngine.translate_texts` from any thread.
+The engine is thread-safe: the Beam job loads one per worker process and calls it from any
+thread. :meth:`TranslationEngine.submit_texts` starts a batch and returns a
+:class:`PendingTranslations` whose ``result()`` waits for it (``translate_texts`` is both at
+once): a caller that submits its next batch before collecting the last keeps the model busy,
+and gets the same results as one call after the other.
 
 What ``translate_texts`` guarantees, for every input, in input order:
 
