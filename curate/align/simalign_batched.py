@@ -380,7 +380,7 @@ def _length_batches(lengths: Sequence[int], budget: int, batch_cost: int) -> lis
     A batch holds at most ``budget`` padded tokens (one input at least); the cuts minimise the
     padded tokens plus ``batch_cost`` per batch (dynamic programming over the sorted lengths).
     Filling every batch to the budget instead padded 17% of the tokens of 300 news sentences;
-    this pads 7%, in a few more batches.
+    with ``batch_cost`` 128 (the default on a CPU) this pads 10%, in 10 batches instead of 8.
     """
     n = len(lengths)
     total = np.zeros(n + 1)  # total[i]: the least cost of inputs i.. (the rest)
