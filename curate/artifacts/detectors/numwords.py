@@ -55,20 +55,26 @@ def _lexicon(lang: str) -> dict[str, int]:
 
 
 LEXICON: dict[str, dict[str, int]] = {lang: _lexicon(lang) for lang in _UNITS}
-#: Every number word of every lexicon (for a fast substring pre-check with polars).
-ALL_NUMBER_WORDS = sorted({w for table in LEXICON.values() for w in table})
 
 
-def _pattern(lang: str) -> re.Pattern[str]:
-    """A whole lower-case word of the lexicon (hyphenated words count as one: "dix-sept")."""
+def _alternatives(lang: str) -> str:
+    """The lexicon's words as one regex alternation, longest first ("thirty-two" for en)."""
     words = sorted(LEXICON[lang], key=len, reverse=True)
-    if lang == "en":  # "thirty-two"
+    if lang == "en":
         tens = "|".join(w for w in words if LEXICON[lang][w] >= 20)
         words = [rf"(?:{tens})-(?:{'|'.join(_EN_COMPOUND_UNITS)})", *words]
-    return re.compile(rf"(?<![\w-])({'|'.join(words)})(?![\w-])")
+    return "|".join(words)
 
 
-_PATTERNS = {lang: _pattern(lang) for lang in LEXICON}
+#: A whole lower-case word of the lexicon (hyphenated words count as one: "dix-sept").
+_PATTERNS = {lang: re.compile(rf"(?<![\w-])({_alternatives(lang)})(?![\w-])") for lang in LEXICON}
+#: polars (Rust regex) pattern for lower-cased text that holds a number word of any lexicon:
+#: a fast vectorised pre-check before :func:`number_words` (no ``\b``: it is slow there).
+ANY_NUMBER_WORD = (
+    r"(?:^|[^\p{L}\p{N}-])(?:"
+    + "|".join(_alternatives(lang) for lang in LEXICON)
+    + r")(?:$|[^\p{L}\p{N}-])"
+)
 
 
 def base_language(code: str | None) -> str:

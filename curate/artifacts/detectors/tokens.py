@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from curate.artifacts.detectors.numwords import ALL_NUMBER_WORDS, number_words
+from curate.artifacts.detectors.numwords import ANY_NUMBER_WORD, number_words
 from curate.artifacts.registry import Context, Scores, register
 
 _NUMBER = r"\d+(?:[.,'\u00a0\u202f\u2009]\d+)*"
@@ -272,7 +272,7 @@ def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores
     src_lang = pairs["src_lang"].gather(rows).to_list()
     tgt_lang = pairs["tgt_lang"].gather(rows).to_list()
     worded = pairs.select(
-        pl.col(c).gather(rows).str.to_lowercase().str.contains_any(ALL_NUMBER_WORDS)
+        pl.col(c).gather(rows).str.to_lowercase().str.contains(ANY_NUMBER_WORD)
         for c in ("source_text", "text")
     )
     src_worded, tgt_worded = worded["source_text"].to_list(), worded["text"].to_list()
