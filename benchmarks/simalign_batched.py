@@ -13,21 +13,17 @@ the batched aligner does not compute the layers past it, the per-pair one does (
 always runs the whole encoder). ``--layer 6`` compares the full encoder on both sides.
 
 On a CPU this workload is compute-bound: batching removes per-call overhead and padding, and
-lets threads work on large matrices, but cannot remove the arithmetic itself. On AMD CPUs the
-batched aligner runs the encoder's linear layers through numpy's OpenBLAS instead of torch's MKL
-(``cpu_matmul``, see curate/align/simalign_batched.py); the baseline is simalign as it is, on
-torch. ``--cpu-matmul torch`` measures the batched aligner without that.
+lets threads work on large matrices, but cannot remove the arithmetic itself.
 
 Both run at each thread count of ``--threads`` in turn (default 1 then 2): torch's threads and
-numpy's BLAS threads (simalign's similarity matrices, the batched aligner's linear layers) are
-set to it; the tokenizers library's own thread pool is left as it is (tokenising is about 2%
-of the batched time).
+numpy's BLAS threads (both aligners' similarity matrices) are set to it; the tokenizers
+library's own thread pool is left as it is (tokenising is about 2% of the batched time).
 Threads are one first: on a shared 2-core machine two torch threads made per-pair simalign
 slower (thread contention), which would flatter the ratio. ``--rounds N`` keeps the fastest of
 N runs of each (for a machine shared with other work).
 
 Usage: python benchmarks/simalign_batched.py [--pairs 300] [--model DIR] [--layer 4]
-       [--threads 1 2] [--rounds 1] [--batch-tokens N] [--cpu-matmul auto|numpy|torch]
+       [--threads 1 2] [--rounds 1] [--batch-tokens N]
 The last line is ``speedup <batched pairs/s divided by per-pair pairs/s>`` at the first thread
 count (1 by default).
 """
@@ -57,7 +53,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--batch-tokens", type=int, default=None)
-    parser.add_argument("--cpu-matmul", default="auto", choices=["auto", "numpy", "torch"])
     args = parser.parse_args()
 
     import torch
@@ -91,11 +86,8 @@ def main() -> None:
             token_type="bpe",
             device="cpu",
             batch_tokens=args.batch_tokens,
-            cpu_matmul=args.cpu_matmul,
         )
     )
-    path = "numpy's BLAS" if batched.numpy_linears else "torch"
-    print(f"batched: linear layers on {path} ({batched.numpy_linears} through numpy)")
 
     speedups = []
     for threads in args.threads:

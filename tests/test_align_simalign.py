@@ -63,11 +63,8 @@ def _pairs(n: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
     ]
 
 
-@pytest.mark.parametrize("cpu_matmul", ["numpy", "torch"])
 @pytest.mark.parametrize("token_type", ["bpe", "word"])
-def test_batched_links_equal_simalign_per_pair(
-    tiny_model: str, token_type: str, cpu_matmul: str
-) -> None:
+def test_batched_links_equal_simalign_per_pair(tiny_model: str, token_type: str) -> None:
     pairs = _pairs(40)
     reference = simalign.SentenceAligner(
         model=tiny_model, token_type=token_type, matching_methods="mai", device="cpu", layer=2
@@ -75,35 +72,16 @@ def test_batched_links_equal_simalign_per_pair(
     expected = [reference.get_word_aligns(src, tgt) for src, tgt in pairs]
     for method, key in [("argmax", "inter"), ("itermax", "itermax"), ("match", "mwmf")]:
         config = SimAlignConfig(
-            model=tiny_model,
-            layer=2,
-            matching=method,
-            token_type=token_type,
-            batch_tokens=256,
-            cpu_matmul=cpu_matmul,
+            model=tiny_model, layer=2, matching=method, token_type=token_type, batch_tokens=256
         )
-        aligner = BatchedSimAligner(config)
-        # numpy: the 2 kept layers' 6 linear layers each, plus the pooler's
-        assert aligner.numpy_linears == (13 if cpu_matmul == "numpy" else 0)
-        got = aligner.align(pairs)
+        got = BatchedSimAligner(config).align(pairs)
         assert got == [[tuple(link) for link in e[key]] for e in expected], method
 
 
-def test_numpy_matmul_vectors_match_torch(tiny_model: str) -> None:
-    sentences = [words for pair in _pairs(30, seed=5) for words in pair]
-    by_torch, by_numpy = (
-        BatchedSimAligner(SimAlignConfig(model=tiny_model, layer=2, cpu_matmul=m)).embed(sentences)
-        for m in ("torch", "numpy")
-    )
-    for (tv, tw), (nv, nw) in zip(by_torch, by_numpy, strict=True):
-        assert tw == nw
-        np.testing.assert_allclose(nv, tv, rtol=1e-5, atol=1e-5)
-
-
-def test_numpy_blas_uses_torchs_thread_count_during_the_forward(tiny_model: str) -> None:
+def test_numpy_blas_uses_torchs_thread_count_during_a_call(tiny_model: str) -> None:
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    aligner = BatchedSimAligner(SimAlignConfig(model=tiny_model, layer=2, cpu_matmul="numpy"))
+    aligner = BatchedSimAligner(SimAlignConfig(model=tiny_model, layer=2))
     seen: list[int] = []
 
     def record(*_: object) -> None:
@@ -120,11 +98,6 @@ def test_numpy_blas_uses_torchs_thread_count_during_the_forward(tiny_model: str)
         torch.set_num_threads(before)
     assert seen and set(seen) == {1}
     assert after and set(after) == {3}  # restored once the call is over
-
-
-def test_unknown_cpu_matmul_is_an_error() -> None:
-    with pytest.raises(ValueError, match="cpu_matmul"):
-        SimAlignConfig(cpu_matmul="mkl")
 
 
 def test_inputs_longer_than_the_encoder_limit_are_aligned_whole(tiny_model: str) -> None:

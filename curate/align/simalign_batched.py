@@ -23,26 +23,22 @@ limit are re-encoded window by window.
 Batches are length-sorted and cut to minimise padding plus a fixed cost per batch (filling
 each batch to ``batch_tokens`` instead padded 17% of the tokens of 300 news sentences).
 
-On a CPU the work is almost all matrix products in the encoder's ``nn.Linear`` layers (about
-80% of the time with MiniLM; attention, GELU and tokenising share the rest). PyPI's torch runs
-them with Intel's MKL, which on AMD processors takes slower code paths: on an AMD EPYC (AVX2,
-no AVX-512) a (2048 x 384) @ (384 x 1536) float32 product ran at 37-53 GFLOP/s through
-``torch.nn.functional.linear`` and at 91-107 GFLOP/s through numpy's OpenBLAS on a quiet
-machine. So on AMD CPUs where torch uses MKL (``cpu_matmul="auto"``) each float32
-``nn.Linear`` of the model gets a ``forward`` that computes the same product with numpy, on
-views of the same memory (no copies of weights or activations), inside
-``torch.inference_mode``. The values differ from torch's only in the order of summation, as
-padding already makes them differ; the links are the same (tested against per-pair simalign;
-the benchmark checks every pair). During a call numpy's BLAS runs on torch's thread count
-(threadpoolctl), so ``torch.set_num_threads`` governs both. On CUDA, on other CPUs, or with
-``cpu_matmul="torch"`` the model runs as loaded.
+During a call numpy's BLAS (the similarity matrices) runs on torch's thread count
+(threadpoolctl), so ``torch.set_num_threads`` governs both; left at its default, OpenBLAS ran
+two threads on tiny matrices beside torch's one and, on a shared machine, took 1.6 s of the
+150-pair benchmark instead of 0.05 s.
+
+On a CPU the work is almost all float32 matrix products in the encoder's linear layers (about
+80% of the time with MiniLM). Running them through numpy's OpenBLAS instead of torch's MKL was
+tried on an AMD EPYC (AVX2) and gave nothing: at equal thread counts both ran a
+(2048 x 384) @ (384 x 1536) product at 50-70 GFLOP/s (an earlier figure of 91-107 GFLOP/s for
+numpy came from OpenBLAS running two threads against torch's one).
 """
 
 from __future__ import annotations
 
 import itertools
-import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -53,7 +49,6 @@ from curate.align.registry import Link, TokenPair, register_aligner
 
 VERSION = "v1"
 MATCHING_METHODS = ("argmax", "itermax", "match", "fwd", "rev")
-CPU_MATMUL = ("auto", "numpy", "torch")
 
 
 @dataclass(frozen=True)
@@ -70,14 +65,8 @@ class SimAlignConfig:
     #: fastest here), 16384 on CUDA
     batch_tokens: int | None = None
     max_length: int | None = None  # encoder limit; default from the tokenizer/model
-    #: CPU matrix products of the encoder's linear layers: "numpy" (numpy's BLAS, OpenBLAS in
-    #: numpy's wheels), "torch" (torch's, MKL in torch's wheels), "auto": numpy on AMD CPUs
-    #: where torch uses MKL, torch otherwise (see the module docstring)
-    cpu_matmul: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.cpu_matmul not in CPU_MATMUL:
-            raise ValueError(f"cpu_matmul must be one of {CPU_MATMUL}, not {self.cpu_matmul!r}")
         if self.matching not in MATCHING_METHODS:
             raise ValueError(f"matching must be one of {MATCHING_METHODS}, not {self.matching!r}")
         if self.token_type not in ("bpe", "word"):
@@ -170,10 +159,6 @@ class BatchedSimAligner:
         self.computed_layers = _drop_unused_layers(self.model, model_config, config.layer)
         self.batch_tokens = config.batch_tokens or (16384 if self.device.type == "cuda" else 2048)
         self.model.eval().to(self.device)
-        #: how many nn.Linear layers run their products through numpy (0: torch does all)
-        self.numpy_linears = 0
-        if self.device.type == "cpu" and _numpy_matmul_wanted(config.cpu_matmul):
-            self.numpy_linears = _route_linears_through_numpy(self.model)
         from threadpoolctl import ThreadpoolController
 
         self._blas = ThreadpoolController().select(user_api="blas")
@@ -249,8 +234,8 @@ class BatchedSimAligner:
         return pieces
 
     def _blas_threads(self) -> AbstractContextManager[Any]:
-        """numpy's BLAS (the linear layers on the numpy path, the similarity matrices) limited
-        to torch's thread count for the duration of a call, so one setting governs both."""
+        """numpy's BLAS (the similarity matrices) limited to torch's thread count for the
+        duration of a call, so one setting governs both."""
         import torch
 
         return self._blas.limit(limits=torch.get_num_threads())
@@ -396,67 +381,6 @@ def _length_batches(lengths: Sequence[int], budget: int, batch_cost: int) -> lis
         i = int(end[i])
         cuts.append(i)
     return cuts
-
-
-def _numpy_matmul_wanted(choice: str) -> bool:
-    """Whether the CPU encoder's linear layers should run through numpy (see ``cpu_matmul``)."""
-    if choice != "auto":
-        return choice == "numpy"
-    import torch
-
-    return torch.backends.mkl.is_available() and "AuthenticAMD" in _cpu_vendor()
-
-
-def _cpu_vendor() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()  # e.g. "AMD64 Family 25 Model 1 Stepping 1, AuthenticAMD"
-
-
-def _route_linears_through_numpy(model: Any) -> int:
-    """Run the float32 ``nn.Linear`` layers of a CPU model through numpy's matrix product.
-
-    Each layer keeps its parameters (numpy reads them in place) and gets a ``forward`` that
-    computes ``x @ weight.T + bias`` with numpy on views of the same memory, under
-    ``torch.inference_mode`` (where no gradients are tracked); other calls, and other dtypes or
-    devices, go through torch as before. The model must stay on the CPU afterwards. Returns
-    how many layers were changed.
-    """
-    import torch
-
-    changed = 0
-    for module in model.modules():
-        if type(module) is torch.nn.Linear and module.weight.dtype == torch.float32:
-            module.forward = _numpy_linear_forward(module.weight, module.bias)
-            changed += 1
-    return changed
-
-
-def _numpy_linear_forward(weight: Any, bias: Any) -> Callable[[Any], Any]:
-    import torch
-
-    # (in, out) view of the (out, in) weight: BLAS reads it transposed, nothing is copied
-    weight_t = weight.detach().numpy().T
-    bias_np = None if bias is None else bias.detach().numpy()
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        if (
-            not torch.is_inference_mode_enabled()
-            or x.dtype != torch.float32
-            or x.device.type != "cpu"
-        ):
-            return torch.nn.functional.linear(x, weight, bias)
-        out = x.reshape(-1, x.shape[-1]).numpy() @ weight_t
-        if bias_np is not None:
-            out += bias_np
-        return torch.from_numpy(out).view(*x.shape[:-1], out.shape[-1])
-
-    return forward
 
 
 def _average_words(
