@@ -56,18 +56,8 @@ def split_sentences(text: str, lang: str) -> list[Sentence]:
     ]
     for brk_start, brk_end in bounds:
         block = text[paragraph_start:brk_start]
-        cursor = 0
-        for sentence in _sentencex_segment(lang or "en", block):
-            stripped = sentence.strip()
-            if not stripped:
-                continue
-            found = block.find(stripped, cursor)
-            if found < 0:  # the segmenter changed the text; fall back to the remaining block
-                found = cursor
-                stripped = block[cursor:].strip()
-            start = paragraph_start + found
-            pieces.append((start, start + len(stripped), paragraph))
-            cursor = found + len(stripped)
+        for start, end in _sentence_spans(block, lang):
+            pieces.append((paragraph_start + start, paragraph_start + end, paragraph))
         if block.strip():
             paragraph += 1
         paragraph_start = brk_end
@@ -89,17 +79,7 @@ def _single_paragraph(text: str, lang: str) -> list[Sentence]:
         end.fullmatch(text, first.start()) and word.search(text, 0, first.start())
     ):
         return _one_sentence(text)
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for sentence in _sentencex_segment(lang or "en", text):
-        stripped = sentence.strip()
-        if not stripped:
-            continue
-        found = text.find(stripped, cursor)
-        if found < 0:
-            found, stripped = cursor, text[cursor:].strip()
-        spans.append((found, found + len(stripped)))
-        cursor = found + len(stripped)
+    spans = _sentence_spans(text, lang)
     return [
         Sentence(
             text[start:end],
@@ -110,6 +90,22 @@ def _single_paragraph(text: str, lang: str) -> list[Sentence]:
         )
         for i, (start, end) in enumerate(spans)
     ]
+
+
+def _sentence_spans(text: str, lang: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of each sentence sentencex finds in ``text``, without surrounding spaces."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in _sentencex_segment(lang or "en", text):
+        stripped = sentence.strip()
+        if not stripped:
+            continue
+        found = text.find(stripped, cursor)
+        if found < 0:  # the segmenter changed the text; fall back to the rest of the text
+            found, stripped = cursor, text[cursor:].strip()
+        spans.append((found, found + len(stripped)))
+        cursor = found + len(stripped)
+    return spans
 
 
 def _one_sentence(text: str) -> list[Sentence]:
