@@ -54,6 +54,7 @@ NAMING = (
     ("wrong_language", "swap_language"),
     ("repetition", "repeat_phrase"),
     ("truncation", "truncate"),
+    ("semantic_misalignment", "shuffle"),
     ("misalignment", "shuffle"),
     ("number_mismatch", "change_number"),
     ("omission", "drop_clause"),

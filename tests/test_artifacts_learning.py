@@ -194,7 +194,7 @@ def test_misalignment_does_not_judge_pairs_it_cannot_learn():
 def test_fit_stats_gives_later_batches_the_same_expectations():
     rows, probes = length_corpus()
     stats = fit_stats(rows)
-    assert {"length_ratio", "misalignment"} <= set(stats)
+    assert {"length_ratio", "semantic_misalignment"} <= set(stats)
     json.dumps(stats)
     one = [rows[probes["de_short"]]]
     _, runs = score_pairs(

@@ -67,7 +67,10 @@ class DetectConfig:
         )
 
     def selected(self, columns: list[str] | tuple[str, ...]) -> list[Detector]:
-        """The detectors to run on a batch with these columns, in registry order."""
+        """The detectors to run on a batch with these columns, in registry order.
+
+        A detector that another selected one ``replaces`` is left out unless ``only`` names it.
+        """
         out = []
         for name in detector_names():
             if self.only is not None and name not in self.only:
@@ -77,7 +80,8 @@ class DetectConfig:
             detector = get_detector(name)
             if detector.applies_to(columns):
                 out.append(detector)
-        return out
+        replaced = {r for d in out for r in d.replaces} - set(self.only or ())
+        return [d for d in out if d.name not in replaced]
 
     def params(self, detector: Detector) -> Any:
         setting = self.settings.get(detector.name)

@@ -67,6 +67,7 @@ class Detector:
     model: str | None = None
     description: str = ""
     learns: bool = False
+    replaces: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def applies_to(self, columns: list[str] | tuple[str, ...]) -> bool:
@@ -105,6 +106,7 @@ def register(
     requires: tuple[str, ...] = (),
     model: str | None = None,
     learns: bool = False,
+    replaces: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Scores]], Callable[..., Scores]]:
     """Class-free registration (dolma's ``@add_tagger``): ``@register("empty", version="1", ...)``.
 
@@ -112,6 +114,8 @@ def register(
     it is skipped for batches without them. ``model`` names a model the detector uses (recorded
     as lineage; model-free detectors leave it None). ``learns`` marks detectors whose expected
     values are learned per language pair from data (see :mod:`curate.artifacts.stats`).
+    ``replaces`` names detectors whose evidence this one includes and refines (with a model):
+    while it runs, they do not, unless named in ``only`` (skip it to get them back).
     """
 
     def wrap(fn: Callable[..., Scores]) -> Callable[..., Scores]:
@@ -128,6 +132,7 @@ def register(
             model=model,
             description=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
             learns=learns,
+            replaces=replaces,
         )
         return fn
 

@@ -15,6 +15,7 @@ MODULES = (
     "markup",
     "crosslingual",
     "omission",
+    "semantic",
     "engine",
     "paired",
     "reference",

@@ -134,8 +134,17 @@ def _tfidf(sets: pl.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     return out[0], out[1]
 
 
-def _rowwise(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+Rows = sp.csr_matrix | np.ndarray
+
+
+def _rowwise(a: Rows, b: Rows) -> np.ndarray:
+    if isinstance(a, np.ndarray):
+        return np.einsum("ij,ij->i", a, b).astype(np.float64)
     return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+
+def _dense(m: Rows) -> np.ndarray:
+    return m if isinstance(m, np.ndarray) else m.toarray()
 
 
 def _top2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,21 +169,20 @@ class Similarity:
     pairing is not the best match it could be (the margin criterion of Artetxe & Schwenk 2019).
     Rivals are every row for batches up to ``candidates`` rows (one dense n x n product serves
     every pairing), otherwise a random sample of that many rows plus the two rows on either
-    side of ``i`` (misaligned corpora are often shifted by a line).
+    side of ``i`` (misaligned corpora are often shifted by a line). The rows are L2-normalised
+    vectors, sparse (TF-IDF) or dense (sentence vectors).
     """
 
-    def __init__(
-        self, src: sp.csr_matrix, tgt: sp.csr_matrix, candidates: int, rng: np.random.Generator
-    ) -> None:
+    def __init__(self, src: Rows, tgt: Rows, candidates: int, rng: np.random.Generator) -> None:
         self.src, self.tgt = src, tgt
         n = src.shape[0]
         self.full = n <= candidates
         if self.full:
-            self.m = (src @ tgt.T).toarray().astype(np.float32)
+            self.m = _dense(src @ tgt.T).astype(np.float32)
             # best and second-best rival per row (targets) and per column (sources)
             self.row_arg, self.row_best, self.row_second = _top2(self.m)
             self.col_arg, self.col_best, self.col_second = _top2(
-                (tgt @ src.T).toarray().astype(np.float32)
+                _dense(tgt @ src.T).astype(np.float32)
             )
         else:
             self.candidates = rng.choice(n, candidates, replace=False)
@@ -203,8 +211,8 @@ class Similarity:
         tgt_c, src_c = tgt[candidates], src[candidates]
         for lo in range(0, n, 2048):
             rows = np.arange(lo, min(lo + 2048, n))
-            s_vs_c = (src[rows] @ tgt_c.T).toarray()
-            c_vs_t = (src_c @ tgt[partner[rows]].T).toarray().T
+            s_vs_c = _dense(src[rows] @ tgt_c.T)
+            c_vs_t = _dense(src_c @ tgt[partner[rows]].T).T
             s_vs_c[candidates[None, :] == partner[rows, None]] = 0.0
             c_vs_t[candidates[None, :] == rows[:, None]] = 0.0
             best[rows] = np.maximum(best[rows], np.maximum(s_vs_c.max(axis=1), c_vs_t.max(axis=1)))
@@ -331,16 +339,19 @@ class MisalignmentParams:
 
 def _cached(
     pairs: pl.DataFrame, ctx: Context, params: MisalignmentParams, models: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features of the batch's pairs (NaN rows for language pairs that have no model and too
-    few rows to learn one) and of a random re-pairing of the pairs that still need a model."""
-    if "xl_features" in ctx.cache:
-        return ctx.cache["xl_features"], ctx.cache["xl_negatives"]
+    few rows to learn one) and of a random re-pairing of the pairs that still need a model,
+    and that re-pairing: the target row each source row was re-paired with (-1: none)."""
+    cache_key = ("xl_features", params, frozenset(models))
+    if cache_key in ctx.cache:
+        return ctx.cache[cache_key]
     rng = np.random.default_rng(params.seed)
     z = length_z(pairs, LengthParams(), ctx)
     keys = pair_keys(pairs).to_numpy()
     x = np.full((pairs.height, len(FEATURES)), np.nan)
     x_neg = np.full((pairs.height, len(FEATURES)), np.nan)
+    repaired = np.full(pairs.height, -1, dtype=np.int64)
     length_models = ctx.stats.get("length_ratio", {})
     groups: list[tuple[np.ndarray, bool]] = []
     for key in np.unique(keys).tolist():
@@ -349,8 +360,8 @@ def _cached(
         if key in models or fit:
             groups.append((rows, fit))
     if not groups:
-        ctx.cache.update(xl_features=x, xl_negatives=x_neg)
-        return x, x_neg
+        ctx.cache[cache_key] = (x, x_neg, repaired)
+        return ctx.cache[cache_key]
     used = np.concatenate([rows for rows, _ in groups])
     sets = token_sets(pairs[used])
     position = np.empty(pairs.height, dtype=np.int64)
@@ -386,6 +397,7 @@ def _cached(
     x[used] = features(sets, z[used], own, margin, _take(own_lexical, used))
     if neg_rows:
         rows, other = np.concatenate(neg_rows), np.concatenate(neg_other)
+        repaired[rows] = other
         mixed = pl.concat(
             [
                 sets.select(pl.col("^src_.*$"))[position[rows]],
@@ -399,8 +411,8 @@ def _cached(
             *map(np.concatenate, (neg_own, neg_margin)),
             _take(neg_lexical, rows),
         )
-    ctx.cache.update(xl_features=x, xl_negatives=x_neg)
-    return x, x_neg
+    ctx.cache[cache_key] = (x, x_neg, repaired)
+    return ctx.cache[cache_key]
 
 
 def _take(lexical: LexicalFeatures, rows: np.ndarray) -> LexicalFeatures:
@@ -479,7 +491,7 @@ def misalignment(pairs: pl.DataFrame, params: MisalignmentParams, ctx: Context) 
     than ``min_fit`` rows and none given).
     """
     models = ctx.stats.setdefault("misalignment", {})
-    x, x_neg = _cached(pairs, ctx, params, models)
+    x, x_neg, _ = _cached(pairs, ctx, params, models)
     keys = pair_keys(pairs).to_numpy()
     learn = ~np.isnan(x_neg[:, FEATURES.index("log_len")])
     if learn.any():
