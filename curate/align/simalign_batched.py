@@ -255,6 +255,11 @@ class BatchedSimAligner:
         pad_id = self.tokenizer.pad_token_id or 0
         use_token_types = "token_type_ids" in self.tokenizer.model_input_names
         vectors: list[np.ndarray | None] = [None] * len(pieces)
+        self.last_stats["tokens"] = sum(len(piece.ids) for piece in pieces)
+        self.last_stats["padded_tokens"] = sum(
+            len(pieces[order[first]].ids) * (end - first)
+            for first, end in itertools.pairwise([0, *cuts])
+        )
         with torch.inference_mode(), self._blas_threads():
             for first, end in itertools.pairwise([0, *cuts]):
                 batch = order[first:end]
