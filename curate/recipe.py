@@ -86,6 +86,10 @@ class BuildSection(_Strict):
 
 class ExportSection(_Strict):
     to: str
+    stage: Literal["training_samples", "projections"] = "training_samples"
+    status: list[Literal["complete", "partial"]] = Field(
+        default_factory=lambda: ["complete"], min_length=1
+    )  # projections only
     name: str = "curate dataset"
     license: str = "other"
     push: str | None = None

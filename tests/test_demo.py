@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from beam_jobs.recipe import run_recipe, store_of
+from curate.cli.build import export
 from curate.cli.evaluate import eval_projection
 from curate.recipe import load_recipe
 
@@ -76,3 +77,31 @@ def test_the_export_loads(demo):
     for config in ("parallel", "interleaved"):
         loaded = datasets.load_dataset(str(base / "hub"), name=config)
         assert sum(split.num_rows for split in loaded.values()) > 0
+
+
+@pytest.mark.slow
+def test_projected_ner_exports_and_loads(demo, tmp_path):
+    """The demo's projections onto its translations export as token-classification data: as
+    many rows as SQL counts complete translate-train projections, tags word by word."""
+    recipe, base, _ = demo
+    store = store_of(recipe, base)
+    export(
+        to=tmp_path / "ner",
+        store=store.root,
+        stage="projections",
+        status="complete",
+        push=None,
+        name="demo NER",
+        license="apache-2.0",
+        max_shard_mb=256,
+        private=False,
+    )
+    expected = store.sql(
+        "SELECT count(*) FROM projections "
+        "WHERE status = 'complete' AND direction = 'translate-train' AND tgt_lang = 'qsy'"
+    )
+    loaded = datasets.load_dataset(str(tmp_path / "ner"), name="en-qsy", split="train")
+    assert loaded.num_rows == expected.column(0)[0].as_py() > 0
+    for row in loaded:
+        assert len(row["tokens"]) == len(row["tags"])
+        assert all(0 <= s["start"] < s["end"] <= len(row["text"]) for s in row["spans"])

@@ -124,26 +124,36 @@ def build_interleaved(
 def export(
     to: Path = typer.Option(..., "--to", help="Folder for the Hub-ready dataset."),
     store: Path = STORE,
+    stage: str = typer.Option(
+        "training_samples", help="What to export: training_samples or projections."
+    ),
+    status: str = typer.Option(
+        "complete", help="Projections only: statuses to export, comma-separated (or partial)."
+    ),
     push: str | None = typer.Option(None, "--push", help="Also upload to this Hub dataset repo."),
     name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
     license: str = typer.Option("other", help="License id for the card."),
     max_shard_mb: int = typer.Option(256, help="Largest Parquet shard, in MB."),
     private: bool = typer.Option(False, help="Create the Hub repo as private."),
 ) -> None:
-    """Export training samples as a Hub-ready folder (Parquet shards + dataset card)."""
+    """Export training samples, or projected span labels, as a Hub-ready folder (Parquet shards
+    + dataset card)."""
     from curate.export.hub import CardInfo, export_folder
     from curate.export.hub import push as push_folder
+    from curate.export.stages import EXPORTABLE, export_rows
 
     st = Store(store)
-    table = st.read("training_samples")
-    if table.num_rows == 0:
-        raise UserError("the store has no training samples", hint="run `curate build ...` first")
-    builds = [m for m in st.manifests() if m["job"].startswith("build")]
+    statuses = [s.strip() for s in status.split(",") if s.strip()]
+    table = export_rows(st, stage, statuses)
+    upstream = EXPORTABLE[stage].upstream_jobs
+    runs = [m for m in st.manifests() if m["job"].startswith(upstream)]
     card = CardInfo(
         pretty_name=name,
         license=license,
+        task_categories=EXPORTABLE[stage].task_categories,
         provenance=f"Built by curate from the store {st.root.name}.",
-        recipe={m["run_id"]: m["options"] for m in builds},
+        recipe={m["run_id"]: m["options"] for m in runs},
+        schema=stage,
     )
     result = export_folder(table, to, card, max_shard_bytes=max_shard_mb * 1_000_000)
     console = Console(stderr=True)

@@ -66,6 +66,7 @@ class CardInfo:
     provenance: str = ""
     recipe: dict[str, Any] | str | None = None
     tags: tuple[str, ...] = ("curate",)
+    schema: str = "training_samples"  # the record kind exported: its column docs go on the card
 
 
 @dataclass
@@ -297,25 +298,27 @@ def _card(table: pa.Table, groups: dict, result: ExportResult, card: CardInfo) -
         "## Columns",
         "",
     ]
-    docs = _column_docs()
+    docs = _column_docs(card.schema)
     for f in table.schema:
         doc = f": {docs[f.name]}" if f.name in docs else ""
         lines.append(f"- `{f.name}` ({f.type}){doc}")
     return "\n".join(lines) + "\n"
 
 
-def _column_docs() -> dict[str, str]:
-    """Column descriptions from the ``training_samples`` schema and the lineage columns."""
+def _column_docs(schema: str) -> dict[str, str]:
+    """Column descriptions from the exported record kind's schema and the lineage columns."""
     import json
 
     from curate.records import SCHEMA_DIR
 
     docs: dict[str, str] = {}
-    for name in ("training_samples", "_lineage"):
+    for name in ("_lineage", schema):
         path = SCHEMA_DIR / f"{name}.json"
         if path.is_file():
             for column in json.loads(path.read_text(encoding="utf-8"))["columns"]:
                 docs[column["name"]] = column.get("doc", "")
+    docs.setdefault("config", "the dataset config this row belongs to")
+    docs.setdefault("split", "the split this row belongs to")
     return docs
 
 

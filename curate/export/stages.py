@@ -1,0 +1,85 @@
+"""Which store stages can be exported to the Hub, and how their rows become a dataset.
+
+``training_samples`` export as they are stored: the builders already give each sample its
+``config`` (the builder's name) and ``split``.
+
+``projections`` export as token-classification data in the projected language: one config per
+language pair, ``<src_lang>-<tgt_lang>``, with split ``train`` for translate-train rows (source
+labels carried onto translations, what a model is trained on) and ``test`` for translate-test
+rows (labels predicted on a translation carried back onto the original text). Only rows whose
+projection status is among ``statuses`` are exported, ``complete`` alone by default: a
+``partial`` row lacks some of its source's entities, so in training data its missing ones
+would read as "no entity". ``dropped`` rows carry no labels and are never exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.errors import UserError
+from curate.store import Store
+
+PROJECTION_STATUSES = ("complete", "partial")
+
+
+@dataclass(frozen=True)
+class Exportable:
+    """A stage that can be exported: the card's task categories and the jobs it comes from."""
+
+    task_categories: tuple[str, ...]
+    upstream_jobs: tuple[str, ...]
+
+
+EXPORTABLE = {
+    "training_samples": Exportable(("translation", "text-generation"), ("build",)),
+    "projections": Exportable(("token-classification",), ("project",)),
+}
+
+
+def export_rows(
+    store: Store, stage: str = "training_samples", statuses: Sequence[str] = ("complete",)
+) -> pa.Table:
+    """The rows of ``stage`` ready for :func:`curate.export.hub.export_folder`.
+
+    Raises :class:`UserError` for a stage that cannot be exported, an unknown status, or when
+    nothing is left to export (saying what the store has instead).
+    """
+    if stage not in EXPORTABLE:
+        raise UserError(
+            f"cannot export the stage {stage!r}", hint=f"choose one of {', '.join(EXPORTABLE)}"
+        )
+    table = store.read(stage)
+    if table.num_rows == 0:
+        job = "build ..." if stage == "training_samples" else "project"
+        raise UserError(f"the store has no {stage.replace('_', ' ')}", hint=f"run `curate {job}`")
+    if stage == "training_samples":
+        return table
+    return _projection_rows(table, statuses)
+
+
+def _projection_rows(table: pa.Table, statuses: Sequence[str]) -> pa.Table:
+    unknown = sorted(set(statuses) - set(PROJECTION_STATUSES))
+    if unknown or not statuses:
+        raise UserError(
+            f"unknown projection status {', '.join(unknown) or '(none given)'}",
+            hint=f"choose from {', '.join(PROJECTION_STATUSES)}",
+        )
+    kept = table.filter(pc.is_in(table.column("status"), pa.array(list(statuses))))
+    if kept.num_rows == 0:
+        found = ", ".join(
+            f"{row['values']} {row['counts']}"
+            for row in pc.value_counts(table.column("status")).to_pylist()
+        )
+        raise UserError(
+            f"no projections with status {', '.join(statuses)} (the store has {found})",
+            hint="widen --status, e.g. --status complete,partial",
+        )
+    src = pc.cast(kept.column("src_lang"), pa.string())
+    tgt = pc.cast(kept.column("tgt_lang"), pa.string())
+    config = pc.binary_join_element_wise(src, tgt, "-")
+    split = pc.if_else(pc.equal(kept.column("direction"), "translate-test"), "test", "train")
+    return kept.append_column("config", config).append_column("split", split)

@@ -1,0 +1,119 @@
+"""Exporting projected span labels: one config per language pair, translate-train as ``train``
+and translate-test as ``test``, chosen statuses only, loadable by `datasets`; clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import pytest
+
+from curate.cli.build import export
+from curate.errors import UserError
+from curate.export.hub import read_card_header
+from curate.export.stages import export_rows
+from curate.records import load_schema
+from curate.store import Store
+
+WORDS = ["Ana", "visita", "Berlin", "mañana"]
+TAGS = ["B-PER", "O", "B-LOC", "O"]
+
+
+def projection(i: int, tgt: str, status: str, direction: str = "translate-train") -> dict:
+    text = " ".join(WORDS)
+    spans = [{"start": 0, "end": 3, "label": "PER"}, {"start": 11, "end": 17, "label": "LOC"}]
+    return {
+        "id": f"p{i}",
+        "example_id": f"e{i}",
+        "translation_id": f"t{i}",
+        "src_lang": "en",
+        "tgt_lang": tgt,
+        "direction": direction,
+        "method": "alignment/eflomal",
+        "text": text,
+        "spans": spans if status != "dropped" else [],
+        "tokens": WORDS,
+        "tags": TAGS if status != "dropped" else ["O"] * 4,
+        "status": status,
+        "reasons": [] if status == "complete" else ["span not aligned"],
+        "n_source_spans": 2,
+        "n_projected": {"complete": 2, "partial": 1, "dropped": 0}[status],
+        "dataset": "unit",
+        "source_id": f"s{i}",
+        "run_id": "project-1",
+        "stage": "project",
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    rows = [
+        *(projection(i, "es", "complete") for i in range(6)),
+        *(projection(10 + i, "es", "partial") for i in range(3)),
+        *(projection(20 + i, "es", "dropped") for i in range(2)),
+        *(projection(30 + i, "de", "complete") for i in range(4)),
+        *(projection(40 + i, "de", "complete", "translate-test") for i in range(2)),
+    ]
+    store = Store(tmp_path / "store")
+    with store.open_run("project", "project-1") as run:
+        run.write("projections", load_schema("projections").table(rows))
+    return store
+
+
+def run_export(store: Store, to: Path, **options: str) -> None:
+    settings = {"stage": "projections", "status": "complete", **options}
+    export(
+        to=to,
+        store=store.root,
+        push=None,
+        name="unit NER",
+        license="cc-by-4.0",
+        max_shard_mb=256,
+        private=False,
+        **settings,
+    )
+
+
+def test_complete_projections_load_per_language_pair_and_direction(store, tmp_path):
+    run_export(store, tmp_path / "ner")
+    es = datasets.load_dataset(str(tmp_path / "ner"), name="en-es")
+    assert {split: part.num_rows for split, part in es.items()} == {"train": 6}
+    de = datasets.load_dataset(str(tmp_path / "ner"), name="en-de")
+    assert {split: part.num_rows for split, part in de.items()} == {"train": 4, "test": 2}
+    row = es["train"][0]
+    assert row["tokens"] == WORDS and row["tags"] == TAGS and row["status"] == "complete"
+    assert [row["text"][s["start"] : s["end"]] for s in row["spans"]] == ["Ana", "Berlin"]
+    header = read_card_header(tmp_path / "ner")
+    assert header["task_categories"] == ["token-classification"]
+    assert set(header["language"]) == {"en", "es", "de"}
+    card = (tmp_path / "ner" / "README.md").read_text(encoding="utf-8")
+    assert "IOB2 tags of the words" in card  # the column docs come from its schema
+
+
+def test_partial_projections_are_exported_only_when_asked(store, tmp_path):
+    run_export(store, tmp_path / "ner", status="complete,partial")
+    es = datasets.load_dataset(str(tmp_path / "ner"), name="en-es", split="train")
+    assert es.num_rows == 9
+    assert sorted(set(es["status"])) == ["complete", "partial"]
+
+
+def test_nothing_to_export_says_what_the_store_has(store):
+    table = export_rows(store, "projections", ["partial"])
+    assert table.num_rows == 3
+    with pytest.raises(UserError, match="unknown projection status dropped"):
+        export_rows(store, "projections", ["dropped"])
+    with pytest.raises(UserError, match="cannot export the stage 'alignments'"):
+        export_rows(store, "alignments")
+    with pytest.raises(UserError, match="the store has no training samples"):
+        export_rows(store, "training_samples")
+
+
+def test_no_rows_of_the_chosen_status_lists_the_counts(tmp_path):
+    store = Store(tmp_path / "store")
+    with store.open_run("project", "project-1") as run:
+        rows = [projection(i, "es", "partial") for i in range(2)]
+        run.write("projections", load_schema("projections").table(rows))
+    with pytest.raises(
+        UserError, match=r"no projections with status complete \(the store has partial 2\)"
+    ):
+        export_rows(store, "projections")
