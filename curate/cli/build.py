@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 import yaml
@@ -124,12 +125,12 @@ def build_interleaved(
 def export(
     to: Path = typer.Option(..., "--to", help="Folder for the Hub-ready dataset."),
     store: Path = STORE,
-    stage: str = typer.Option(
-        "training_samples", help="What to export: training_samples or projections."
-    ),
-    status: str = typer.Option(
-        "complete", help="Projections only: statuses to export, comma-separated (or partial)."
-    ),
+    stage: Annotated[
+        str, typer.Option(help="What to export: training_samples or projections.")
+    ] = "training_samples",
+    status: Annotated[
+        str, typer.Option(help="Projections only: statuses to export, comma-separated.")
+    ] = "complete",
     push: str | None = typer.Option(None, "--push", help="Also upload to this Hub dataset repo."),
     name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
     license: str = typer.Option("other", help="License id for the card."),
