@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from curate.artifacts import DetectConfig, score_pairs
+from curate.artifacts.registry import detector_names, get_detector
 
 LANGS = {"de": "deu", "es": "spa", "fr": "fra", "ro": "ron"}
 ARTIFACTS = (
@@ -57,6 +58,7 @@ NAMING = (
     ("semantic_misalignment", "shuffle"),
     ("misalignment", "shuffle"),
     ("number_mismatch", "change_number"),
+    ("semantic_omission", "drop_clause"),
     ("omission", "drop_clause"),
     ("length_ratio", "drop_clause"),  # only when too short; too long is "other"
 )
@@ -249,7 +251,12 @@ def main() -> None:
                 src, out = pairs["source_text"][int(i)][:70], pairs["text"][int(i)][:70]
                 print(f"      {run.detail[int(i)]}: {src!r} -> {out!r}")
 
-    model_free = tuple(name for name, run in runs.items() if run.detector.model is None)
+    # every model-free detector that applies, including those a model detector replaces
+    model_free = tuple(
+        name
+        for name in detector_names()
+        if get_detector(name).model is None and get_detector(name).applies_to(pairs.columns)
+    )
     # misalignment and omission learn a classifier / a word translation model from the batch:
     # counted as model detectors for the speed figure
     cheap = tuple(name for name in model_free if name not in ("misalignment", "omission"))
@@ -259,7 +266,7 @@ def main() -> None:
             f"model-free detectors ({len(model_free)}, + misalignment, omission)",
             DetectConfig(only=model_free),
         ),
-        ("all detectors incl. language id", DetectConfig()),
+        ("all detectors incl. language id and sentence vectors", DetectConfig()),
     ):
         wall = cpu = float("inf")
         for _ in range(3):

@@ -59,6 +59,32 @@ def fit_gap_model(
     return models
 
 
+def robust_z(
+    keys: np.ndarray, values: np.ndarray, models: dict[str, Any], params: OmissionParams
+) -> np.ndarray:
+    """``values`` as a robust z against their language pair's median and MAD; pairs missing
+    from ``models`` are fitted here (when they have ``min_fit`` values). 0 where unknown."""
+    missing = [k for k in np.unique(keys).tolist() if k not in models]
+    if missing:
+        rows = np.isin(keys, missing)
+        models.update(fit_gap_model(keys[rows], values[rows], params))
+    out = np.zeros(len(values))
+    for key, model in models.items():
+        rows = keys == key
+        if rows.any():
+            out[rows] = (values[rows] - model["median"]) / model["scale"]
+    return np.nan_to_num(out, nan=0.0)
+
+
+def omission_evidence(
+    pairs: pl.DataFrame, params: OmissionParams, ctx: Context, models: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The length z (NaN without a length model) and the word-model gap z of every row."""
+    z = length_z(pairs, LengthParams(), ctx)
+    gap = lexical_features(pairs, params.lexical, ctx).gap
+    return z, robust_z(pair_keys(pairs).to_numpy(), gap, models, params)
+
+
 @register(
     "omission",
     version="1",
@@ -75,20 +101,7 @@ def omission(pairs: pl.DataFrame, params: OmissionParams, ctx: Context) -> Score
     language pair's usual values); flagged at 3.0 or more (about 1 clean pair in 150 on news
     bitext). NaN for pairs without a length model.
     """
-    z = length_z(pairs, LengthParams(), ctx)
-    gap = lexical_features(pairs, params.lexical, ctx).gap
-    keys = pair_keys(pairs).to_numpy()
-    models = ctx.stats.setdefault("omission", {})
-    missing = [k for k in np.unique(keys).tolist() if k not in models]
-    if missing:
-        rows = np.isin(keys, missing)
-        models.update(fit_gap_model(keys[rows], gap[rows], params))
-    gap_z = np.zeros(pairs.height)
-    for key, model in models.items():
-        rows = keys == key
-        if rows.any():
-            gap_z[rows] = (gap[rows] - model["median"]) / model["scale"]
-    gap_z = np.nan_to_num(gap_z, nan=0.0)
+    z, gap_z = omission_evidence(pairs, params, ctx, ctx.stats.setdefault("omission", {}))
     score = np.maximum(-z, 0.0) + params.gap_weight * np.maximum(gap_z, 0.0)
 
     def explain(i: int) -> str:
