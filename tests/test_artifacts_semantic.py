@@ -5,13 +5,14 @@ leave-one-clause-out gain finds left-out clauses, while faithful translations pa
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 
 import numpy as np
 import pytest
 
-from curate.artifacts import DetectConfig, score_pairs
+from curate.artifacts import DetectConfig, fit_stats, score_pairs
 from curate.artifacts.detectors.semantic import clause_gain, without_each_clause
 from curate.artifacts.frame import pair_frame
 from curate.artifacts.registry import Context
@@ -222,3 +223,14 @@ def test_semantic_detectors_replace_their_model_free_counterparts():
     assert [d.name for d in DetectConfig(only=("misalignment",)).selected(columns)] == [
         "misalignment"
     ]
+
+
+def test_fitted_stats_let_a_single_pair_be_judged_later():
+    rows, _ = _corpus("ru")
+    stats = json.loads(json.dumps(fit_stats(rows)))
+    assert {"semantic_misalignment", "semantic_omission"} <= set(stats)
+    moved = {**rows[0], "text": rows[1]["text"]}
+    config = DetectConfig(only=("length_ratio", "semantic_misalignment", "semantic_omission"))
+    _, runs = score_pairs([moved, rows[2]], config, stats=stats)
+    assert list(runs["semantic_misalignment"].flag) == [True, False]
+    assert not np.isnan(runs["semantic_omission"].score).any()
