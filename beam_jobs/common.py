@@ -15,6 +15,8 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import shlex
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -27,7 +29,6 @@ from apache_beam.options.pipeline_options import (
     DirectOptions,
     PipelineOptions,
     StandardOptions,
-    WorkerOptions,
 )
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
@@ -43,15 +44,11 @@ RESULT_PREFIX = "_result-"
 
 
 def pipeline_options(beam_args: list[str] | None = None, workers: int = 1) -> PipelineOptions:
-    """Pipeline options from Beam command-line arguments; ``workers > 1`` uses processes."""
+    """Pipeline options from Beam command-line arguments; ``workers > 1`` uses processes (see
+    :func:`make_pipeline`)."""
     options = PipelineOptions(beam_args or [], save_main_session=False)
     if workers > 1:
-        direct = options.view_as(DirectOptions)
-        direct.direct_num_workers = workers
-        direct.direct_running_mode = "multi_processing"
-        harness = options.view_as(WorkerOptions)
-        if harness.default_sdk_harness_log_level is None:
-            harness.default_sdk_harness_log_level = "WARNING"  # worker processes log at INFO
+        options.view_as(DirectOptions).direct_num_workers = workers
     return options
 
 
@@ -59,14 +56,26 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     """A pipeline on the local in-process runner unless ``--runner`` names another one.
 
     Beam's default runner first tries to download the Prism binary, which fails offline, so the
-    local runner is always chosen explicitly.
+    local runner is always chosen explicitly. With ``direct_num_workers > 1`` (and no other
+    ``direct_running_mode`` asked for) its workers are processes running :mod:`beam_jobs.worker`,
+    which keeps Beam's worker chatter off the terminal; under ``--debug`` (root logger at DEBUG)
+    they are Beam's own, logging everything.
     """
     runner = options.view_as(StandardOptions).runner
-    if (runner or "").lower() in LOCAL_RUNNERS:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    if (runner or "").lower() not in LOCAL_RUNNERS:
+        return beam.Pipeline(options=options)
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
-    return beam.Pipeline(options=options)
+    direct = options.view_as(DirectOptions)
+    if (direct.direct_num_workers or 1) > 1 and direct.direct_running_mode == "in_memory":
+        if logging.getLogger().level <= logging.DEBUG:
+            direct.direct_running_mode = "multi_processing"
+        else:
+            command = f"{shlex.quote(sys.executable)} -m beam_jobs.worker"
+            workers = SubprocessSDKEnvironment.from_command_string(command)
+            return beam.Pipeline(runner=FnApiRunner(default_environment=workers), options=options)
+    return beam.Pipeline(runner=FnApiRunner(), options=options)
 
 
 @contextmanager

@@ -101,3 +101,15 @@ def test_single_stage_commands_show_a_bar_json_events_or_only_their_result(tmp_p
     assert quiet.stdout == ""
     assert quiet.stderr.startswith("ingest-news_en: 12 read, 12 written")
     assert "records" not in quiet.stderr and "━" not in quiet.stderr
+
+
+def test_worker_processes_keep_their_logs_off_the_terminal(tmp_path):
+    """With --workers 2 the terminal shows the progress and the result, not the chatter of
+    Beam's worker processes (their start-up, channels and shutdown at INFO); --debug shows it."""
+    (tmp_path / "news.jsonl").write_text((SAMPLES / "news_en.jsonl").read_text())
+    args = ("ingest", "news.jsonl", "--store", "store", "--lang", "en", "--workers", "2")
+    quiet = curate(*args, cwd=tmp_path)
+    assert "12 read, 12 written" in quiet.stderr + quiet.stdout
+    assert "apache_beam" not in quiet.stderr and "INFO" not in quiet.stderr, quiet.stderr
+    debug = curate("--debug", *args, cwd=tmp_path)
+    assert "INFO:apache_beam.runners.worker" in debug.stderr
