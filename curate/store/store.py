@@ -27,8 +27,10 @@ from curate.store.run import Run, StageCounts, check_run_id
 _READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
 #: Stages that are not written through run manifests and so have no schema of their own here.
 _MANIFEST_STAGES_EXCLUDED = {"run_manifest", "translation_memory"}
-#: attempts at reading the translation memory while a translate run compacts it
-_MEMORY_RETRIES = 8
+#: attempts at reading the translation memory while a translate run compacts it (a query that
+#: listed files a compaction then deleted lists them again after a short pause; 8 attempts
+#: without a pause all collided once in a test that compacts every 25 ms)
+_MEMORY_RETRIES = 20
 
 
 class Store:
@@ -142,7 +144,7 @@ class Store:
             except duckdb.IOException:
                 if attempt == _MEMORY_RETRIES - 1 or all(p.exists() for p in files):
                     raise
-                time.sleep(0.01 * (attempt + 1))
+                time.sleep(min(0.01 * (attempt + 1), 0.05))
 
     def _runs_table(self, run_id: str | None) -> pa.Table:
         rows = []
@@ -202,6 +204,7 @@ class Store:
                     # a memory file deleted by a compaction since the view was made: list again
                     if attempt == _MEMORY_RETRIES - 1 or str(self.root / "memory") not in str(exc):
                         raise
+                    time.sleep(min(0.01 * (attempt + 1), 0.05))  # let the compaction finish
                     con = self.connect(run_id)
             raise AssertionError("unreachable")
         except duckdb.Error as exc:
