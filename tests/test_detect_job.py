@@ -61,3 +61,21 @@ def test_report_numbers_equal_sql(translated_store, tmp_path):
 def test_unknown_detector_is_refused(translated_store):
     with pytest.raises(UserError):
         run_detect(translated_store, DetectJob("bad", {"only": ["no_such_detector"]}))
+
+
+def test_detectors_command_lists_every_registered_detector(capsys):
+    """`curate detectors --json`: one object per detector, with what a recipe needs to set it."""
+    from curate.artifacts.registry import detector_names
+    from curate.cli.detect import detectors
+
+    detectors(as_json=True)
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == detector_names()
+    by_name = {r["name"]: r for r in rows}
+    assert (
+        by_name["length_ratio"]["flags_when"] == "|score| >="
+        and by_name["length_ratio"]["learns_per_pair"]
+    )
+    assert by_name["semantic_omission"]["replaces"] == ["omission"]
+    assert "threads" in by_name["semantic_omission"]["options"]
+    assert all(r["description"] and "  " not in r["description"] for r in rows)

@@ -130,7 +130,7 @@ def register(
             params=params,
             requires=requires,
             model=model,
-            description=(fn.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            description=" ".join((fn.__doc__ or "").strip().split("\n\n")[0].split()),
             learns=learns,
             replaces=replaces,
         )

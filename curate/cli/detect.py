@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         "detect", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
     )(detect)
     app.command("report")(report)
+    app.command("detectors")(detectors)
 
 
 def detect(
@@ -65,6 +66,53 @@ def detect(
         f"rates: curate report --store {store} --out report.html",
         soft_wrap=True,
     )
+
+
+def detectors(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per detector."),
+) -> None:
+    """List the artifact detectors: version, when they flag, default threshold, what they need
+    and what they do (settings go in a recipe's ``detect`` section)."""
+    import dataclasses
+    import json
+
+    from rich.table import Table
+
+    from curate.artifacts.registry import detector_names, get_detector
+
+    rows = []
+    for name in detector_names():
+        d = get_detector(name)
+        options = [f.name for f in dataclasses.fields(d.params)] if d.params else []
+        rows.append(
+            {
+                "name": d.name,
+                "version": d.version,
+                "flags_when": {"high": ">=", "low": "<=", "both": "|score| >="}[d.direction],
+                "threshold": d.threshold,
+                "requires": list(d.requires),
+                "model": d.model,
+                "learns_per_pair": d.learns,
+                "replaces": list(d.replaces),
+                "options": options,
+                "description": d.description,
+            }
+        )
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    table = Table("detector", "flags when score", "needs", "what it finds", show_lines=True)
+    for row in rows:
+        needs = ", ".join(row["requires"] + ([row["model"]] if row["model"] else []))
+        replaces = f" Replaces {', '.join(row['replaces'])}." if row["replaces"] else ""
+        table.add_row(
+            f"{row['name']} v{row['version']}",
+            f"{row['flags_when']} {row['threshold']:g}",
+            needs or "-",
+            row["description"].replace("``", "") + replaces,
+        )
+    Console().print(table)
 
 
 def report(
