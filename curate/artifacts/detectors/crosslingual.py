@@ -473,6 +473,26 @@ def fit_misalignment(
     return models
 
 
+def fit_and_score(
+    keys: np.ndarray,
+    x: np.ndarray,
+    x_neg: np.ndarray,
+    learn: np.ndarray,
+    models: dict[str, Any],
+    params: MisalignmentParams,
+) -> np.ndarray:
+    """Refit the per-language-pair classifiers on the rows in ``learn`` (kept in ``models``),
+    then score every row: the log-odds that it is a random re-pairing (NaN without a model)."""
+    if learn.any():
+        models.update(fit_misalignment(keys[learn], x[learn], x_neg[learn], params))
+    score = np.full(len(keys), np.nan)
+    for key, model in models.items():
+        rows = keys == key
+        if rows.any():
+            score[rows] = -_logit(model, x[rows])
+    return score
+
+
 @register(
     "misalignment",
     version="2",
@@ -494,13 +514,7 @@ def misalignment(pairs: pl.DataFrame, params: MisalignmentParams, ctx: Context) 
     x, x_neg, _ = _cached(pairs, ctx, params, models)
     keys = pair_keys(pairs).to_numpy()
     learn = ~np.isnan(x_neg[:, FEATURES.index("log_len")])
-    if learn.any():
-        models.update(fit_misalignment(keys[learn], x[learn], x_neg[learn], params))
-    score = np.full(pairs.height, np.nan)
-    for key, model in models.items():
-        rows = keys == key
-        if rows.any():
-            score[rows] = -_logit(model, x[rows])
+    score = fit_and_score(keys, x, x_neg, learn, models, params)
 
     def explain(i: int) -> str:
         parts = [f"{name}={x[i, j]:.2f}" for j, name in enumerate(FEATURES) if "miss" in name]

@@ -35,8 +35,7 @@ from curate.artifacts.detectors.crosslingual import (
     MisalignmentParams,
     Similarity,
     _cached,
-    _logit,
-    fit_misalignment,
+    fit_and_score,
 )
 from curate.artifacts.detectors.omission import OmissionParams, omission_evidence, robust_z
 from curate.artifacts.frame import pair_keys
@@ -118,13 +117,7 @@ def semantic_misalignment(
     x, x_neg = np.c_[x, own], np.c_[x_neg, neg]
     keys = pair_keys(pairs).to_numpy()
     learn = ~np.isnan(x_neg[:, FEATURES.index("log_len")]) & ~np.isnan(neg[:, 0])
-    if learn.any():
-        models.update(fit_misalignment(keys[learn], x[learn], x_neg[learn], params))
-    score = np.full(pairs.height, np.nan)
-    for key, model in models.items():
-        rows = keys == key
-        if rows.any():
-            score[rows] = -_logit(model, x[rows])
+    score = fit_and_score(keys, x, x_neg, learn, models, params)
 
     def explain(i: int) -> str:
         sim, margin = own[i]
