@@ -24,7 +24,7 @@ from curate.io import FieldMap
 from curate.mt.engine import TranslateConfig
 from curate.progress import ProgressCallback, ProgressUpdate
 from curate.recipe import AlignSection, Recipe, resolve
-from curate.store import Store
+from curate.store import StageCounts, Store
 
 
 @dataclass
@@ -236,6 +236,7 @@ def _export_action(
                 max_shard_bytes=section.max_shard_mb * 1_000_000,
             )
             run.extra["export"] = {"folder": str(result.folder), "configs": result.configs}
+            run.count("export", StageCounts(table.num_rows, table.num_rows))
         if section.push:
             push(resolve(base, section.to), section.push)
         manifest = store.manifest(run_id)
