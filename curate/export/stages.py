@@ -28,15 +28,19 @@ PROJECTION_STATUSES = ("complete", "partial")
 
 @dataclass(frozen=True)
 class Exportable:
-    """A stage that can be exported: the card's task categories and the jobs it comes from."""
+    """A stage that can be exported: the card's task categories, the jobs its rows come from
+    and the command that makes them."""
 
     task_categories: tuple[str, ...]
     upstream_jobs: tuple[str, ...]
+    made_by: str
 
 
 EXPORTABLE = {
-    "training_samples": Exportable(("translation", "text-generation"), ("build",)),
-    "projections": Exportable(("token-classification",), ("project",)),
+    "training_samples": Exportable(
+        ("translation", "text-generation"), ("build",), "curate build parallel|interleaved"
+    ),
+    "projections": Exportable(("token-classification",), ("project",), "curate project"),
 }
 
 
@@ -54,8 +58,10 @@ def export_rows(
         )
     table = store.read(stage)
     if table.num_rows == 0:
-        job = "build ..." if stage == "training_samples" else "project"
-        raise UserError(f"the store has no {stage.replace('_', ' ')}", hint=f"run `curate {job}`")
+        raise UserError(
+            f"the store has no {stage.replace('_', ' ')}",
+            hint=f"run `{EXPORTABLE[stage].made_by}` first",
+        )
     if stage == "training_samples":
         return table
     return _projection_rows(table, statuses)
