@@ -63,7 +63,7 @@ class DetectJob:
 def pair_chunks(pair: tuple[str, str], store_root: str, job: DetectJob) -> Any:
     """``(rows, stats)`` chunks of one language pair, all judged against one fit."""
     con = Store(store_root).connect()
-    table = con.execute(_PAIR_QUERY, {"src": pair[0], "tgt": pair[1]}).to_arrow_table()
+    table = con.sql(_PAIR_QUERY, params={"src": pair[0], "tgt": pair[1]}).to_arrow_table()
     rows = _drop_empty_optional(table)
     config = DetectConfig.from_dict(job.config)
     stats = fit_stats(rows.slice(0, SAMPLE_ROWS), config)

@@ -107,9 +107,8 @@ def project_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any
     """Projections of every translated example of one language pair."""
     src, tgt = pair
     store = Store(store_root)
-    rows = (
-        store.connect().execute(_PAIR_QUERY, {"src": src, "tgt": tgt}).to_arrow_table().to_pylist()
-    )
+    query = store.connect().sql(_PAIR_QUERY, params={"src": src, "tgt": tgt})
+    rows = query.to_arrow_table().to_pylist()
     if job.method == "alignment":
         pairs = [(_example(r), _translation(r, src, tgt)) for r in rows]
         out = project_translate_train_rows(
