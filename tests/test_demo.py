@@ -102,6 +102,8 @@ def test_projected_ner_exports_and_loads(demo, tmp_path):
     )
     loaded = datasets.load_dataset(str(tmp_path / "ner"), name="en-qsy", split="train")
     assert loaded.num_rows == expected.column(0)[0].as_py() > 0
+    names = loaded.features["ner_tags"].feature.names
     for row in loaded:
         assert len(row["tokens"]) == len(row["tags"])
+        assert [names[i] for i in row["ner_tags"]] == row["tags"]
         assert all(0 <= s["start"] < s["end"] <= len(row["text"]) for s in row["spans"])

@@ -82,6 +82,10 @@ def test_complete_projections_load_per_language_pair_and_direction(store, tmp_pa
     assert {split: part.num_rows for split, part in de.items()} == {"train": 4, "test": 2}
     row = es["train"][0]
     assert row["tokens"] == WORDS and row["tags"] == TAGS and row["status"] == "complete"
+    # the tags as ClassLabel ids too, the form token-classification scripts train on
+    names = es["train"].features["ner_tags"].feature.names
+    assert names == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    assert [names[i] for i in row["ner_tags"]] == TAGS
     assert [row["text"][s["start"] : s["end"]] for s in row["spans"]] == ["Ana", "Berlin"]
     header = read_card_header(tmp_path / "ner")
     assert header["task_categories"] == ["token-classification"]

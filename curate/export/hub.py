@@ -115,15 +115,33 @@ def _hub_language(code: str) -> str:
         return code
 
 
+def plain_columns(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns (hive partitions read back from the store) as their plain
+    type, so that `datasets` sees plain features."""
+    fields = [
+        pa.field(f.name, f.type.value_type, f.nullable) if pa.types.is_dictionary(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def with_class_labels(table: pa.Table, labels: dict[str, list[str]]) -> pa.Table:
+    """``table`` with Hugging Face feature metadata that names the classes of its integer label
+    columns (a list column becomes a sequence of ``ClassLabel``), so that `datasets` loads them
+    as ``ClassLabel`` features, as token-classification training scripts expect."""
+    import datasets
+
+    features = datasets.Features.from_arrow_schema(table.schema)
+    for column, names in labels.items():
+        label = datasets.ClassLabel(names=names)
+        is_list = pa.types.is_list(table.schema.field(column).type)
+        features[column] = datasets.Sequence(label) if is_list else label
+    return table.replace_schema_metadata(features.arrow_schema.metadata)
+
+
 def _as_table(rows: pa.Table | Iterable[dict[str, Any]]) -> pa.Table:
     if isinstance(rows, pa.Table):
-        # Hive partition columns read back from the store come dictionary-encoded: plain types
-        # make plain `datasets` features.
-        fields = [
-            pa.field(f.name, f.type.value_type, f.nullable) if pa.types.is_dictionary(f.type) else f
-            for f in rows.schema
-        ]
-        return rows.cast(pa.schema(fields, metadata=rows.schema.metadata))
+        return plain_columns(rows)
     rows = list(rows)
     if rows and "kind" in rows[0] and "n_tokens" in rows[0]:
         from curate.records import load_schema

@@ -10,6 +10,10 @@ rows (labels predicted on a translation carried back onto the original text). On
 projection status is among ``statuses`` are exported, ``complete`` alone by default: a
 ``partial`` row lacks some of its source's entities, so in training data its missing ones
 would read as "no entity". ``dropped`` rows carry no labels and are never exported.
+
+Beside the IOB2 ``tags`` as strings, ``ner_tags`` holds them as class ids, which `datasets`
+loads as a sequence of ``ClassLabel`` (``O`` first, then ``B-``/``I-`` of each label), the form
+Hugging Face's token-classification scripts train on.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import UserError
+from curate.export.hub import plain_columns, with_class_labels
 from curate.store import Store
 
 PROJECTION_STATUSES = ("complete", "partial")
@@ -84,8 +89,22 @@ def _projection_rows(table: pa.Table, statuses: Sequence[str]) -> pa.Table:
             f"no projections with status {', '.join(statuses)} (the store has {found})",
             hint="widen --status, e.g. --status complete,partial",
         )
-    src = pc.cast(kept.column("src_lang"), pa.string())
-    tgt = pc.cast(kept.column("tgt_lang"), pa.string())
-    config = pc.binary_join_element_wise(src, tgt, "-")
+    kept = plain_columns(kept)
+    config = pc.binary_join_element_wise(kept.column("src_lang"), kept.column("tgt_lang"), "-")
     split = pc.if_else(pc.equal(kept.column("direction"), "translate-test"), "test", "train")
-    return kept.append_column("config", config).append_column("split", split)
+    tags = kept.column("tags").to_pylist()
+    names = tag_names(tags)
+    index = {name: i for i, name in enumerate(names)}
+    ner_tags = pa.array(
+        [None if row is None else [index[t] for t in row] for row in tags], pa.list_(pa.int64())
+    )
+    kept = kept.append_column("ner_tags", ner_tags)
+    kept = kept.append_column("config", config).append_column("split", split)
+    return with_class_labels(kept, {"ner_tags": names})
+
+
+def tag_names(tags: Sequence[Sequence[str] | None]) -> list[str]:
+    """The IOB2 tag set of ``tags`` in the usual order: ``O``, then ``B-`` and ``I-`` of each
+    label, labels sorted."""
+    labels = {t[2:] for row in tags if row for t in row if t != "O"}
+    return ["O", *(f"{prefix}-{label}" for label in sorted(labels) for prefix in "BI")]
