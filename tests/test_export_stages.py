@@ -1,5 +1,6 @@
 """Exporting projected span labels: one config per language pair, translate-train as ``train``
-and translate-test as ``test``, chosen statuses only, loadable by `datasets`; clear errors."""
+and translate-test as ``test``, chosen statuses only, loadable by `datasets` or as CoNLL files;
+clear errors."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from curate.cli.build import export
 from curate.errors import UserError
+from curate.evaluate.spans import read_conll_tags
 from curate.export.hub import read_card_header
 from curate.export.stages import export_rows
 from curate.records import load_schema
@@ -61,7 +63,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def run_export(store: Store, to: Path, **options: str) -> None:
-    settings = {"stage": "projections", "status": "complete", **options}
+    settings = {"stage": "projections", "status": "complete", "fmt": "hub", **options}
     export(
         to=to,
         store=store.root,
@@ -121,3 +123,25 @@ def test_no_rows_of_the_chosen_status_lists_the_counts(tmp_path):
         UserError, match=r"no projections with status complete \(the store has partial 2\)"
     ):
         export_rows(store, "projections")
+
+
+def test_conll_export_writes_one_file_per_pair_and_split_that_reads_back(store, tmp_path):
+    """`--format conll`: word<TAB>tag lines, a blank line after each sentence, read back by the
+    CoNLL reader of `curate eval projection` with the same words and tags."""
+    run_export(store, tmp_path / "conll", fmt="conll", status="complete,partial")
+    files = sorted(
+        p.relative_to(tmp_path / "conll").as_posix() for p in (tmp_path / "conll").rglob("*.conll")
+    )
+    assert files == ["en-de/test.conll", "en-de/train.conll", "en-es/train.conll"]
+    sentences = read_conll_tags(tmp_path / "conll" / "en-es" / "train.conll")
+    assert len(sentences) == 9 and sentences[0] == (WORDS, TAGS)
+    assert "en-es/train.conll | 9" in (tmp_path / "conll" / "README.md").read_text()
+    run_export(store, tmp_path / "conll", fmt="conll")  # an earlier export is replaced whole
+    assert len(read_conll_tags(tmp_path / "conll" / "en-es" / "train.conll")) == 6
+
+
+def test_conll_export_is_for_projections_only(store, tmp_path):
+    with pytest.raises(UserError, match="--format conll"):
+        run_export(store, tmp_path / "x", fmt="conll", stage="training_samples")
+    with pytest.raises(UserError, match="unknown export format 'xml'"):
+        run_export(store, tmp_path / "x", fmt="xml")

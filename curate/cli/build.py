@@ -131,6 +131,10 @@ def export(
     status: Annotated[
         str, typer.Option(help="Projections only: statuses to export, comma-separated.")
     ] = "complete",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="hub (Parquet + dataset card) or conll (projections only)."),
+    ] = "hub",
     push: str | None = typer.Option(None, "--push", help="Also upload to this Hub dataset repo."),
     name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
     license: str = typer.Option("other", help="License id for the card."),
@@ -143,9 +147,24 @@ def export(
     from curate.export.hub import push as push_folder
     from curate.export.stages import EXPORTABLE, export_rows
 
+    if fmt not in ("hub", "conll"):
+        raise UserError(f"unknown export format {fmt!r}", hint="choose hub or conll")
+    if fmt == "conll" and (stage != "projections" or push):
+        raise UserError(
+            "--format conll writes projected span labels to a folder",
+            hint="use it with --stage projections and without --push",
+        )
     st = Store(store)
     statuses = [s.strip() for s in status.split(",") if s.strip()]
     table = export_rows(st, stage, statuses)
+    console = Console(stderr=True)
+    if fmt == "conll":
+        from curate.export.conll import export_conll
+
+        for config, splits in export_conll(table, to).items():
+            for split, n in splits.items():
+                console.print(f"{to}/{config}/{split}.conll: {n} sentences", soft_wrap=True)
+        return
     upstream = EXPORTABLE[stage].upstream_jobs
     runs = [m for m in st.manifests() if m["job"].startswith(upstream)]
     card = CardInfo(
@@ -157,7 +176,6 @@ def export(
         schema=stage,
     )
     result = export_folder(table, to, card, max_shard_bytes=max_shard_mb * 1_000_000)
-    console = Console(stderr=True)
     for config, splits in result.configs.items():
         for split, info in splits.items():
             files = len(info["files"])

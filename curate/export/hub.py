@@ -25,7 +25,8 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,39 @@ def _is_previous_export(folder: Path) -> bool:
     return readme.is_file() and CARD_MARKER in readme.read_text(encoding="utf-8", errors="replace")
 
 
+@contextmanager
+def replaced_folder(folder: Path) -> Iterator[Path]:
+    """A temporary folder to write an export into; on success it takes ``folder``'s place whole
+    (an earlier export there is replaced), on failure it is removed and ``folder`` is untouched.
+
+    ``folder`` must not exist, be empty, or hold an earlier export (a README.md with the card
+    marker).
+    """
+    if folder.exists() and (
+        not folder.is_dir() or (any(folder.iterdir()) and not _is_previous_export(folder))
+    ):
+        raise UserError(
+            f"{folder} exists and is not an earlier export; choose an empty or new folder"
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if folder.exists():
+            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
 def export_folder(
     rows: pa.Table | Iterable[dict[str, Any]],
     folder: str | Path,
@@ -366,22 +400,12 @@ def export_folder(
     ``folder`` must not exist, be empty, or hold an earlier export (which is replaced whole).
     """
     folder = Path(folder)
-    if folder.exists() and (
-        not folder.is_dir() or (any(folder.iterdir()) and not _is_previous_export(folder))
-    ):
-        raise UserError(
-            f"{folder} exists and is not an earlier export; choose an empty or new folder"
-        )
     if max_shard_bytes < 1:
         raise UserError("max_shard_bytes must be positive")
     table = _as_table(rows)
     groups = _group(table, default_config)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     result = ExportResult(folder=folder)
-    try:
+    with replaced_folder(folder) as tmp:
         for (config, split), part in groups.items():
             bounds = _shard_bounds(part, max_shard_bytes)
             files = []
@@ -396,16 +420,6 @@ def export_folder(
                 files.append(named.relative_to(tmp).as_posix())
             result.configs.setdefault(config, {})[split] = {"rows": part.num_rows, "files": files}
         (tmp / "README.md").write_text(_card(table, groups, result, card), encoding="utf-8")
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return result
 
 
