@@ -13,6 +13,7 @@ import yaml
 from beam_jobs.recipe import run_recipe, store_of
 from curate.cli.build import export
 from curate.cli.evaluate import eval_projection
+from curate.evaluate.spans import read_conll_tags
 from curate.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +108,25 @@ def test_projected_ner_exports_and_loads(demo, tmp_path):
         assert len(row["tokens"]) == len(row["tags"])
         assert [names[i] for i in row["ner_tags"]] == row["tags"]
         assert all(0 <= s["start"] < s["end"] <= len(row["text"]) for s in row["spans"])
+
+
+@pytest.mark.slow
+def test_projected_ner_exports_as_conll_in_corpus_order(demo, tmp_path):
+    """The CoNLL export lists the demo's projections in the order of the labelled corpus: its
+    sentences are the gold file's sentences, word for word."""
+    recipe, base, _ = demo
+    export(
+        to=tmp_path / "conll",
+        store=store_of(recipe, base).root,
+        stage="projections",
+        status="complete,partial",
+        fmt="conll",
+        push=None,
+        name="demo NER",
+        license="apache-2.0",
+        max_shard_mb=256,
+        private=False,
+    )
+    exported = read_conll_tags(tmp_path / "conll" / "en-qsy" / "train.conll")
+    gold = read_conll_tags(base / "samples" / "ner_qsy.conll")
+    assert [words for words, _ in exported] == [words for words, _ in gold]

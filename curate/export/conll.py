@@ -3,9 +3,10 @@
 :func:`export_conll` writes ``DIR/<config>/<split>.conll`` (configs and splits as
 :func:`curate.export.stages.export_rows` gives them: ``en-de/train.conll``), one
 ``word<TAB>IOB2 tag`` line per word and a blank line after each sentence, plus a README.md
-that says what each file holds. Rows are written in id order, so the same store gives the same
-files. Whitespace inside a word (which would split the column) is written as ``_``. The folder
-is replaced whole, like a Hub export (:func:`curate.export.hub.replaced_folder`).
+that says what each file holds. Sentences keep the rows' order (the corpus order, from
+:func:`~curate.export.stages.export_rows`). Whitespace inside a word (which would split the
+column) is written as ``_``. The folder is replaced whole, like a Hub export
+(:func:`curate.export.hub.replaced_folder`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ _WHITESPACE = re.compile(r"\s")
 def export_conll(table: pa.Table, folder: str | Path) -> dict[str, dict[str, int]]:
     """Write the rows' ``tokens`` and ``tags`` as CoNLL files; returns sentences per config
     and split. Rows without words are left out (counted in the README)."""
-    for column in ("tokens", "tags", "config", "split", "id"):
+    for column in ("tokens", "tags", "config", "split"):
         if column not in table.column_names:
             raise UserError(f"CoNLL export needs a {column!r} column (export projections)")
-    columns = ["id", "config", "split", "tokens", "tags"]
-    rows = sorted(table.select(columns).to_pylist(), key=lambda row: str(row["id"]))
+    rows = table.select(["config", "split", "tokens", "tags"]).to_pylist()
     written: dict[str, dict[str, int]] = {}
     skipped = 0
     folder = Path(folder)

@@ -9,7 +9,8 @@ labels carried onto translations, what a model is trained on) and ``test`` for t
 rows (labels predicted on a translation carried back onto the original text). Only rows whose
 projection status is among ``statuses`` are exported, ``complete`` alone by default: a
 ``partial`` row lacks some of its source's entities, so in training data its missing ones
-would read as "no entity". ``dropped`` rows carry no labels and are never exported.
+would read as "no entity". ``dropped`` rows carry no labels and are never exported. Rows keep
+the order of the corpus their examples were read from.
 
 Beside the IOB2 ``tags`` as strings, ``ner_tags`` holds them as class ids, which `datasets`
 loads as a sequence of ``ClassLabel`` (``O`` first, then ``B-``/``I-`` of each label), the form
@@ -49,6 +50,14 @@ EXPORTABLE = {
 }
 
 
+#: projections in the order of the corpus their examples came from (file, then line), so that
+#: sentence k of an export is sentence k of the labelled input
+_CORPUS_ORDER = """
+SELECT p.* FROM projections p LEFT JOIN examples e ON e.id = p.example_id
+ORDER BY p.src_lang, p.tgt_lang, e.source_file NULLS LAST, e.source_line, p.id
+"""
+
+
 def export_rows(
     store: Store, stage: str = "training_samples", statuses: Sequence[str] = ("complete",)
 ) -> pa.Table:
@@ -61,7 +70,7 @@ def export_rows(
         raise UserError(
             f"cannot export the stage {stage!r}", hint=f"choose one of {', '.join(EXPORTABLE)}"
         )
-    table = store.read(stage)
+    table = store.sql(_CORPUS_ORDER) if stage == "projections" else store.read(stage)
     if table.num_rows == 0:
         raise UserError(
             f"the store has no {stage.replace('_', ' ')}",
