@@ -80,23 +80,29 @@ def test_the_export_loads(demo):
         assert sum(split.num_rows for split in loaded.values()) > 0
 
 
-@pytest.mark.slow
-def test_projected_ner_exports_and_loads(demo, tmp_path):
-    """The demo's projections onto its translations export as token-classification data: as
-    many rows as SQL counts complete translate-train projections, tags word by word."""
-    recipe, base, _ = demo
-    store = store_of(recipe, base)
+def export_projections(store: Path, to: Path, status: str, fmt: str) -> None:
+    """`curate export --stage projections` of the demo store."""
     export(
-        to=tmp_path / "ner",
-        store=store.root,
+        to=to,
+        store=store,
         stage="projections",
-        status="complete",
+        status=status,
+        fmt=fmt,
         push=None,
         name="demo NER",
         license="apache-2.0",
         max_shard_mb=256,
         private=False,
     )
+
+
+@pytest.mark.slow
+def test_projected_ner_exports_and_loads(demo, tmp_path):
+    """The demo's projections onto its translations export as token-classification data: as
+    many rows as SQL counts complete translate-train projections, tags word by word."""
+    recipe, base, _ = demo
+    store = store_of(recipe, base)
+    export_projections(store.root, tmp_path / "ner", status="complete", fmt="hub")
     expected = store.sql(
         "SELECT count(*) FROM projections "
         "WHERE status = 'complete' AND direction = 'translate-train' AND tgt_lang = 'qsy'"
@@ -115,18 +121,7 @@ def test_projected_ner_exports_as_conll_in_corpus_order(demo, tmp_path):
     """The CoNLL export lists the demo's projections in the order of the labelled corpus: its
     sentences are the gold file's sentences, word for word."""
     recipe, base, _ = demo
-    export(
-        to=tmp_path / "conll",
-        store=store_of(recipe, base).root,
-        stage="projections",
-        status="complete,partial",
-        fmt="conll",
-        push=None,
-        name="demo NER",
-        license="apache-2.0",
-        max_shard_mb=256,
-        private=False,
-    )
+    export_projections(store_of(recipe, base).root, tmp_path / "conll", "complete,partial", "conll")
     exported = read_conll_tags(tmp_path / "conll" / "en-qsy" / "train.conll")
     gold = read_conll_tags(base / "samples" / "ner_qsy.conll")
     assert [words for words, _ in exported] == [words for words, _ in gold]
