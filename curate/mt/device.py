@@ -14,6 +14,7 @@ ENVIRONMENT.md); more intra-op threads made small models up to 10x slower.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -57,8 +58,13 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@functools.cache
 def cuda_problem() -> str | None:
-    """``None`` when CTranslate2 can run on a GPU here, else one line saying why not."""
+    """``None`` when CTranslate2 can run on a GPU here, else one line saying why not.
+
+    Asked once per process: CTranslate2 raises its driver error only on the first query and
+    reports zero devices after it, so later answers would name a different reason.
+    """
     try:
         count = ctranslate2.get_cuda_device_count()
         ctranslate2.get_supported_compute_types("cuda")
