@@ -51,7 +51,10 @@ def run(
                 }
             )
             return
-        rows = sum(result.manifest.get("rows", {}).values())
+        # rows written to the store; a step that writes none there (export) counts its output
+        rows = sum(result.manifest.get("rows", {}).values()) or sum(
+            c.get("out", 0) for c in result.manifest.get("counts", {}).values()
+        )
         state = "unchanged, skipped" if result.skipped else f"{rows} rows"
         display.done(step.name, f"{step.name}: {state}")
 
