@@ -83,7 +83,6 @@ def detectors(
     rows = []
     for name in detector_names():
         d = get_detector(name)
-        options = [f.name for f in dataclasses.fields(d.params)] if d.params else []
         rows.append(
             {
                 "name": d.name,
@@ -94,7 +93,7 @@ def detectors(
                 "model": d.model,
                 "learns_per_pair": d.learns,
                 "replaces": list(d.replaces),
-                "options": options,
+                "options": [f.name for f in dataclasses.fields(d.params)],
                 "description": d.description,
             }
         )

@@ -42,8 +42,6 @@ from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
 from curate.text.sentence_vectors import DIMENSION, model_name, sentence_vectors
 
-SEMANTIC_FEATURES = (*FEATURES, "sent_sim", "sent_margin")
-
 
 def vectors(texts: list[str], ctx: Context, threads: int = 1) -> np.ndarray:
     """Sentence vectors of ``texts``; each distinct text is encoded once per batch (the
