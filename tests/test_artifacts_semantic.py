@@ -173,14 +173,20 @@ def test_semantic_misalignment_flags_outputs_of_other_sources(lang):
     assert "sentence cosine" in runs["semantic_misalignment"].detail[int(np.flatnonzero(flag)[0])]
 
 
-@pytest.mark.parametrize("lang", SCRIPTS)
-def test_leaving_out_the_missing_clause_brings_the_source_closer(lang):
+def _with_middle_clause_left_out(lang: str, every: int) -> tuple[list[dict], np.ndarray]:
+    """The corpus with the middle clause of every ``every``-th output left out."""
     rows, picks = _corpus(lang)
     dropped = np.zeros(N_ROWS, dtype=bool)
-    for i in range(0, N_ROWS, 5):
+    for i in range(0, N_ROWS, every):
         p = picks[i]
         rows[i] = {**rows[i], "text": _sentence(lang, [p[0], p[2]])}
         dropped[i] = True
+    return rows, dropped
+
+
+@pytest.mark.parametrize("lang", SCRIPTS)
+def test_leaving_out_the_missing_clause_brings_the_source_closer(lang):
+    rows, dropped = _with_middle_clause_left_out(lang, every=5)
     gain = clause_gain(pair_frame(rows), Context(), threads=1, max_clauses=8)
     assert not np.isnan(gain).any()
     # complete translations lose similarity when any source clause goes; the others gain
@@ -190,12 +196,7 @@ def test_leaving_out_the_missing_clause_brings_the_source_closer(lang):
 
 @pytest.mark.parametrize("lang", SCRIPTS)
 def test_semantic_omission_flags_left_out_clauses_and_passes_whole_ones(lang):
-    rows, picks = _corpus(lang)
-    dropped = np.zeros(N_ROWS, dtype=bool)
-    for i in range(0, N_ROWS, 10):
-        p = picks[i]
-        rows[i] = {**rows[i], "text": _sentence(lang, [p[0], p[2]])}
-        dropped[i] = True
+    rows, dropped = _with_middle_clause_left_out(lang, every=10)
     config = DetectConfig(only=("length_ratio", "semantic_omission"))
     _, runs = score_pairs(rows, config)
     flag = runs["semantic_omission"].flag
