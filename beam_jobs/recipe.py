@@ -200,8 +200,8 @@ def _build_action(
 def _export_action(
     store: Store, recipe: Recipe, base: Path
 ) -> Callable[[bool, ProgressCallback | None], dict[str, Any]]:
-    from curate.export.hub import CardInfo, export_folder, push
-    from curate.export.stages import EXPORTABLE, export_rows
+    from curate.export.hub import export_folder, push
+    from curate.export.stages import EXPORTABLE, export_card, export_rows
 
     section = recipe.export
     assert section is not None
@@ -212,19 +212,16 @@ def _export_action(
 
         run_id = f"{recipe.name}-export"
         options = section.model_dump()
-        exportable = EXPORTABLE[section.stage]
-        fingerprint = content_id(
-            repr(options), *upstream_fingerprints(store, exportable.upstream_jobs)
-        )
+        upstream = EXPORTABLE[section.stage].upstream_jobs
+        fingerprint = content_id(repr(options), *upstream_fingerprints(store, upstream))
         previous = unchanged_run(store, run_id, fingerprint, force)
         if previous is not None and Path(resolve(base, section.to)).exists():
             return previous
         table = export_rows(store, section.stage, section.status)
-        card = CardInfo(
+        card = export_card(
+            section.stage,
             pretty_name=section.name,
             license=section.license,
-            task_categories=exportable.task_categories,
-            schema=section.stage,
             provenance=f"Built by curate from recipe {recipe.name!r}.",
             recipe=recipe.model_dump(mode="json"),
         )

@@ -143,9 +143,9 @@ def export(
 ) -> None:
     """Export training samples, or projected span labels, as a Hub-ready folder (Parquet shards
     + dataset card)."""
-    from curate.export.hub import CardInfo, export_folder
+    from curate.export.hub import export_folder
     from curate.export.hub import push as push_folder
-    from curate.export.stages import EXPORTABLE, export_rows
+    from curate.export.stages import EXPORTABLE, export_card, export_rows
 
     if fmt not in ("hub", "conll"):
         raise UserError(f"unknown export format {fmt!r}", hint="choose hub or conll")
@@ -167,13 +167,12 @@ def export(
         return
     upstream = EXPORTABLE[stage].upstream_jobs
     runs = [m for m in st.manifests() if m["job"].startswith(upstream)]
-    card = CardInfo(
+    card = export_card(
+        stage,
         pretty_name=name,
         license=license,
-        task_categories=EXPORTABLE[stage].task_categories,
         provenance=f"Built by curate from the store {st.root.name}.",
         recipe={m["run_id"]: m["options"] for m in runs},
-        schema=stage,
     )
     result = export_folder(table, to, card, max_shard_bytes=max_shard_mb * 1_000_000)
     for config, splits in result.configs.items():

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import UserError
-from curate.export.hub import plain_columns, with_class_labels
+from curate.export.hub import CardInfo, plain_columns, with_class_labels
 from curate.store import Store
 
 PROJECTION_STATUSES = ("complete", "partial")
@@ -48,6 +49,12 @@ EXPORTABLE = {
     ),
     "projections": Exportable(("token-classification",), ("project",), "curate project"),
 }
+
+
+def export_card(stage: str, **info: Any) -> CardInfo:
+    """The dataset card of an export of ``stage``: its task categories and the column docs of
+    its schema, with ``info`` (name, license, provenance, recipe)."""
+    return CardInfo(task_categories=EXPORTABLE[stage].task_categories, schema=stage, **info)
 
 
 #: projections in the order of the corpus their examples came from (file, then line), so that
