@@ -144,7 +144,7 @@ class Store:
             except duckdb.IOException:
                 if attempt == _MEMORY_RETRIES - 1 or all(p.exists() for p in files):
                     raise
-                time.sleep(min(0.01 * (attempt + 1), 0.05))
+                _pause_for_compaction(attempt)
 
     def _runs_table(self, run_id: str | None) -> pa.Table:
         rows = []
@@ -204,13 +204,19 @@ class Store:
                     # a memory file deleted by a compaction since the view was made: list again
                     if attempt == _MEMORY_RETRIES - 1 or str(self.root / "memory") not in str(exc):
                         raise
-                    time.sleep(min(0.01 * (attempt + 1), 0.05))  # let the compaction finish
+                    _pause_for_compaction(attempt)
                     con = self.connect(run_id)
             raise AssertionError("unreachable")
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             hint = "run `curate doctor` to find damaged files" if ".parquet" in message else None
             raise UserError(f"SQL error: {message}", hint=hint) from None
+
+
+def _pause_for_compaction(attempt: int) -> None:
+    """Before listing the memory again: 10 ms more per attempt, at most 50 ms, so that a
+    compaction in progress can finish deleting the files it replaced."""
+    time.sleep(min(0.01 * (attempt + 1), 0.05))
 
 
 def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
