@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from curate.errors import UserError
 from curate.export.hub import CardInfo, plain_columns, with_class_labels
 from curate.store import Store
+from curate.text.bio import parse_tag
 
 PROJECTION_STATUSES = ("complete", "partial")
 
@@ -122,5 +123,5 @@ def _projection_rows(table: pa.Table, statuses: Sequence[str]) -> pa.Table:
 def tag_names(tags: Sequence[Sequence[str] | None]) -> list[str]:
     """The IOB2 tag set of ``tags`` in the usual order: ``O``, then ``B-`` and ``I-`` of each
     label, labels sorted."""
-    labels = {t[2:] for row in tags if row for t in row if t != "O"}
+    labels = {parse_tag(t)[1] for row in tags if row for t in row} - {None}
     return ["O", *(f"{prefix}-{label}" for label in sorted(labels) for prefix in "BI")]
