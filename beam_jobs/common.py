@@ -239,8 +239,12 @@ def run_job(
     execution: Execution = Execution(),
     models: dict[str, str] | None = None,
     expected: Expected | None = None,
+    check: Callable[[Run], None] | None = None,
 ) -> dict[str, Any]:
     """Run one job as a store run; returns its manifest.
+
+    ``check(run)``, when given, sees the run's counts after the pipeline and before the commit:
+    an exception it raises leaves nothing committed.
 
     ``build(pipeline, staging_dir)`` adds the job's transforms and returns the output of its
     :class:`WriteStagesFn`; the written files and counts are committed when the pipeline ends.
@@ -260,6 +264,8 @@ def run_job(
             with make_pipeline(beam_options) as p:
                 collect(build(p, staging), staging)
             absorb_results(run)
+            if check is not None:
+                check(run)
             if poller is not None:
                 poller.settle({stage: c.records_in for stage, c in run.counts.items()})
     manifest = store.manifest(run_id)

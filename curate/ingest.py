@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import json.encoder
-import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from curate.errors import UserError
 from curate.io.base import Quarantined, RawRecord, ReadBatch
+from curate.mt.languages import store_language
 from curate.records import Span, content_id, load_schema, spans_to_column
 from curate.store.run import StageCounts
 from curate.text.bio import char_spans, detect_scheme
@@ -29,7 +30,6 @@ from curate.text.normalize import normalize
 from curate.text.segment import Sentence, split_sentences
 
 STAGE = "ingest"
-_LANG_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
 
 
 def _meta_encoder() -> Callable[[dict[str, Any]], str]:
@@ -92,6 +92,8 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
         if record.kind == "pair":
             texts.append(row["target"])
     detected = detect_batch(texts) if config.identify_language else [(None, None)] * len(texts)
+    detected = [(_detected(code), confidence) for code, confidence in detected]
+    pair_src, pair_tgt = _pair_majorities(prepared, detected)
 
     documents: list[dict[str, Any]] = []
     segments = _Segments(config)
@@ -116,6 +118,8 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
                 position += 1
             continue
         lineage = _lineage(record, config)
+        if record.kind == "pair":  # one language per side of a bitext, not per line
+            lang_detected = pair_src or lang_detected
         lang = declared or lang_detected or "und"
         common = {
             "lang": lang,
@@ -130,7 +134,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             **lineage,
         }
         if record.kind == "pair":
-            target_detected = detected[position][0]
+            target_detected = pair_tgt or detected[position][0]
             position += 1
             tgt_lang = _declared(config.target_lang) or target_detected or "und"
             translations.append(
@@ -177,7 +181,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
         records_in=len(batch),
         records_out=len(documents) + len(examples) + len(translations),
         quarantined=reasons,
-        filtered=Counter({"blank_line": batch.skipped} if batch.skipped else {}),
+        filtered=Counter({"blank_line": batch.skipped} if batch.skipped else {}) + batch.filtered,
     )
     tables = {
         "documents": load_schema("documents").table(documents),
@@ -187,6 +191,56 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
         "quarantine": quarantine_table(quarantine, config.dataset, config.run_id, STAGE),
     }
     return IngestResult({k: v for k, v in tables.items() if v.num_rows}, counts)
+
+
+def majority_language(codes: Iterable[str | None]) -> str | None:
+    """The most frequent detected code (None if none was detected)."""
+    counted = Counter(code for code in codes if code)
+    return counted.most_common(1)[0][0] if counted else None
+
+
+def _pair_majorities(
+    prepared: list[tuple[RawRecord, dict[str, Any]]], detected: list[tuple[str | None, Any]]
+) -> tuple[str | None, str | None]:
+    """The majority detected language of the source and of the target texts of a batch's pairs.
+
+    A bitext's languages are its file's (the driver detects them on the file and declares them,
+    see :func:`pair_languages`); the batch's majority is the fallback, never one line's guess.
+    """
+    src: list[str | None] = []
+    tgt: list[str | None] = []
+    position = 0
+    for record, _ in prepared:
+        if record.kind == "pair":
+            src.append(detected[position][0])
+            tgt.append(detected[position + 1][0])
+            position += 2
+        else:
+            position += 1
+    return majority_language(src), majority_language(tgt)
+
+
+def pair_languages(
+    batches: Iterable[ReadBatch], limit: int = 4096
+) -> tuple[str | None, str | None]:
+    """The languages of a bitext's two sides, by majority over its first ``limit`` pairs."""
+    src: list[str] = []
+    tgt: list[str] = []
+    for batch in batches:
+        for record in batch.records:
+            if record.kind == "pair":
+                src.append(normalize(record.text).text)
+                tgt.append(normalize(record.target or "").text)
+        if len(src) >= limit:
+            break
+    if not src:
+        return None, None
+    found = detect_batch(src[:limit] + tgt[:limit])
+    n = len(src[:limit])
+    return (
+        majority_language(_detected(code) for code, _ in found[:n]),
+        majority_language(_detected(code) for code, _ in found[n:]),
+    )
 
 
 class _Segments:
@@ -263,11 +317,19 @@ def _lineage(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
 
 
 def _declared(code: str | None) -> str | bool | None:
-    """A cleaned declared language code, None if none was given, False if it is not a code."""
+    """A declared language code in the store's form (:func:`store_language`), None if none was
+    given, False if it is not a code."""
     if code is None or not str(code).strip():
         return None
-    cleaned = str(code).strip().lower().replace("_", "-")
-    return cleaned if _LANG_CODE.match(cleaned) else False
+    try:
+        return store_language(str(code))
+    except UserError:
+        return False
+
+
+def _detected(code: str | None) -> str | None:
+    """langid's code in the store's form (the same function as declared codes)."""
+    return store_language(code) if code else None
 
 
 def _prepare(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
@@ -319,7 +381,7 @@ def _prepare_tokens(record: RawRecord) -> dict[str, Any]:
         "spans": char_spans(offsets, tags),
         "tokens": tokens,
         "token_offsets": [{"start": s, "end": e} for s, e in offsets],
-        "tag_scheme": detect_scheme(tags),
+        "tag_scheme": record.tag_scheme or detect_scheme(tags),
     }
 
 

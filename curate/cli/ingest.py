@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
@@ -23,9 +22,15 @@ def register(app: typer.Typer) -> None:
 
 def ingest(
     ctx: typer.Context,
-    paths: list[Path] = typer.Argument(..., help="Input files (or a Hugging Face dataset folder)."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Input files or folders (a folder: its files; or a saved HF dataset)."
+    ),
     store: Path = typer.Option(Path("store"), "--store", "-s", help="Store directory."),
-    dataset: str | None = typer.Option(None, help="Dataset name (default: the first file's stem)."),
+    dataset: str | None = typer.Option(
+        None,
+        help="Dataset name (default: from the inputs' names: yor/test.txt -> yor-test, "
+        "a folder -> its name).",
+    ),
     format: str | None = typer.Option(
         None, "--format", help="jsonl, csv, tsv, parquet, conll, bitext, hf."
     ),
@@ -51,8 +56,17 @@ def ingest(
     ),
     split: str | None = typer.Option(None, help="Split of a Hugging Face dataset."),
     tag_column: int = typer.Option(-1, help="CoNLL: column of the tag."),
+    encoding: str | None = typer.Option(
+        None, help="Text encoding of the files (default UTF-8; e.g. latin-1 for CoNLL-2002)."
+    ),
+    on_misaligned: str = typer.Option(
+        "error",
+        help="Bitext files of unequal line counts: error, or quarantine both files whole.",
+    ),
     run_id: str | None = typer.Option(
-        None, help="Run id (default: ingest-<dataset>); re-running replaces it."
+        None,
+        help="Run id (default: ingest-<dataset>); re-running the same files replaces it, "
+        "other files under it are refused.",
     ),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
     langid: bool = typer.Option(
@@ -67,14 +81,27 @@ def ingest(
     """Ingest files into the store; extra --options are passed to Beam (e.g. --runner)."""
     from beam_jobs.ingest import InputSpec, run_ingest
     from curate.ingest import IngestConfig
+    from curate.io import default_dataset
+    from curate.io.bitext import ON_MISALIGNED
+    from curate.io.encoding import check_encoding_name
+    from curate.mt.languages import store_language
 
     if kind not in ("auto", "documents", "examples"):
         raise UserError(f"unknown --kind {kind!r}", hint="auto, documents or examples")
+    if on_misaligned not in ON_MISALIGNED:
+        raise UserError(f"unknown --on-misaligned {on_misaligned!r}", hint=", ".join(ON_MISALIGNED))
+    lang = store_language(lang, "--lang") if lang else None
+    target_lang = store_language(target_lang, "--target-lang") if target_lang else None
+    if encoding:
+        check_encoding_name(encoding)
     if target_file is not None:
         format = "bitext"
         if not target_file.exists():
             raise UserError(f"input not found: {target_file}")
-    name = dataset or re.sub(r"[^A-Za-z0-9_.\-]", "_", paths[0].stem) or "dataset"
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"input not found: {path}")
+    name = dataset or default_dataset(list(paths))
     fields = FieldMap(
         text=text_field,
         id=id_field,
@@ -88,6 +115,9 @@ def ingest(
         options["split"] = split
     if target_file:
         options["target_file"] = str(target_file)
+        options["on_misaligned"] = on_misaligned
+    if encoding:
+        options["encoding"] = encoding
     inputs = [InputSpec(str(p), format or "", fields, options) for p in paths]
     config = IngestConfig(
         dataset=name,
@@ -110,13 +140,20 @@ def ingest(
     console = Console(stderr=True, quiet=as_json)
     quarantined = counts.get("quarantined", {})
     reasons = ", ".join(f"{k}={v}" for k, v in quarantined.items())
+    filtered = counts.get("filtered", {})
+    kinds = ", ".join(f"{k}={v}" for k, v in filtered.items())
     console.print(
         f"[bold]{config.run_id}[/bold]: {counts.get('in', 0)} read, "
         f"{counts.get('out', 0)} written, {sum(quarantined.values())} quarantined"
         + (f" ({reasons})" if reasons else "")
+        + (f", {sum(filtered.values())} filtered ({kinds})" if kinds else "")
         + f" in {manifest['seconds']:.1f}s -> {store}",
         soft_wrap=True,
     )
+    read = manifest.get("options", {}).get("inputs", [])
+    if len(read) > 1 or any(p.is_dir() for p in paths):
+        for item in read:
+            console.print(f"  read {item['path']} as {item['format']}", soft_wrap=True)
     for stage, rows in manifest["rows"].items():
         console.print(
             f"  {stage}: {rows} rows   curate sql --store {store} 'SELECT * FROM {stage} LIMIT 5'",

@@ -2,13 +2,15 @@
 
 A reader turns a file into :class:`ReadBatch` es. It decides nothing about languages or
 normalisation; it only parses, applies the field mapping and says, for what it cannot parse, why.
-Every physical record of the input ends in exactly one of ``records``, ``quarantined`` or
-``skipped`` (blank lines), so ingest can prove ``in == out + quarantined + filtered``.
+Every physical record of the input ends in exactly one of ``records``, ``quarantined``,
+``skipped`` (blank lines) or ``filtered`` (other lines that hold no record, by kind), so
+ingest can prove ``in == out + quarantined + filtered``.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -50,6 +52,7 @@ class RawRecord:
     task: str | None = None
     tokens: list[str] | None = None
     tags: list[str] | None = None
+    tag_scheme: str | None = None  # CoNLL: the file's scheme (iob1/iob2), decided by the reader
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,9 +70,11 @@ class ReadBatch:
     records: list[RawRecord] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     skipped: int = 0  # blank lines: not records, counted as filtered("blank_line")
+    #: other lines that are not records, by what they are (CoNLL ``-DOCSTART-``: "docstart")
+    filtered: Counter[str] = field(default_factory=Counter)
 
     def __len__(self) -> int:
-        return len(self.records) + len(self.quarantined) + self.skipped
+        return len(self.records) + len(self.quarantined) + self.skipped + self.filtered.total()
 
 
 @cache

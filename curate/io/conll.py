@@ -1,4 +1,5 @@
-"""CoNLL reader: one token per line, blank lines between sentences, ``-DOCSTART-`` skipped.
+"""CoNLL reader: one token per line, blank lines between sentences, ``-DOCSTART-`` lines
+counted apart (filtered as ``docstart``).
 
 Both column layouts are read: CoNLL-2002 (``token tag``) and CoNLL-2003 (``token POS chunk tag``),
 whitespace- or tab-separated. The token is the first column and the tag the last, unless
@@ -6,6 +7,11 @@ whitespace- or tab-separated. The token is the first column and the tag the last
 first token line; a sentence with a line of another width, or a malformed tag, is quarantined
 whole, with the number of the offending line. Sentence text is the tokens joined by single
 spaces, and each token's character range is recorded, so spans and tags convert both ways.
+
+The tag scheme is a file's, not a sentence's: a sentence without entities (or whose entities all
+start with ``B-``) reads the same in IOB1 and IOB2, so a first pass over the tags decides the
+scheme for the whole file (IOB1 when any entity starts with ``I-``). Lines are decoded with the
+``encoding`` option (UTF-8 by default).
 """
 
 from __future__ import annotations
@@ -14,12 +20,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, RawRecord, ReadBatch
-from curate.text.bio import TagError, parse_tag
+from curate.io.encoding import encoding_of
+from curate.text.bio import TagError, detect_scheme, parse_tag
+
+DOCSTART = "-DOCSTART-"
 
 
 def read_conll(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
     token_column = int(options.get("token_column", 0))
     tag_column = int(options.get("tag_column", -1))
+    encoding = encoding_of(options)
+    scheme = file_scheme(path, tag_column, encoding)
     width: int | None = None
     batch = ReadBatch()
     sentence: list[tuple[int, bytes, list[str]]] = []
@@ -27,45 +38,75 @@ def read_conll(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator
     def flush() -> None:
         nonlocal sentence
         if sentence:
-            _sentence_to_record(sentence, path, width or 0, token_column, tag_column, batch)
+            _sentence_to_record(
+                sentence, path, width or 0, (token_column, tag_column), scheme, batch
+            )
         sentence = []
 
+    for number, line, columns in _lines(path, encoding):
+        if not columns:
+            if sentence:
+                flush()
+            else:
+                batch.skipped += 1
+        else:
+            if columns[0] == DOCSTART:
+                flush()
+                batch.filtered["docstart"] += 1
+                continue
+            if width is None and columns != ["\udcff"]:
+                width = len(columns)
+            sentence.append((number, line, columns))
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = ReadBatch()
+    flush()
+    if len(batch):
+        yield batch
+
+
+def _lines(path: str, encoding: str) -> Iterator[tuple[int, bytes, list[str]]]:
+    """``(line number, raw bytes, columns)``; a line that does not decode has the columns
+    ``["\\udcff"]`` (reported by the sentence it is in)."""
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             line = raw.rstrip(b"\r\n")
             try:
-                columns = line.decode("utf-8").split()
+                yield number, line, line.decode(encoding).split()
             except UnicodeDecodeError:
-                columns = ["\udcff"]  # marks the line invalid; reported below
-            if not columns:
-                if sentence:
-                    flush()
-                else:
-                    batch.skipped += 1
-            else:
-                if columns[0] == "-DOCSTART-":
-                    flush()
-                    batch.skipped += 1
-                    continue
-                if width is None and columns != ["\udcff"]:
-                    width = len(columns)
-                sentence.append((number, line, columns))
-            if len(batch) >= BATCH_SIZE:
-                yield batch
-                batch = ReadBatch()
-        flush()
-    if len(batch):
-        yield batch
+                yield number, line, ["\udcff"]
+
+
+def file_scheme(path: str, tag_column: int = -1, encoding: str = "utf-8") -> str:
+    """``iob1`` if an entity of some sentence of the file starts with ``I-``, else ``iob2``."""
+    tags: list[str] = []
+    for _, _, columns in _lines(path, encoding):
+        if columns and columns[0] != DOCSTART:
+            if -len(columns) <= tag_column < len(columns):
+                tags.append(columns[tag_column])
+            continue
+        if _scheme_of(tags) == "iob1":
+            return "iob1"
+        tags = []
+    return _scheme_of(tags)
+
+
+def _scheme_of(tags: list[str]) -> str:
+    try:
+        return detect_scheme(tags)
+    except TagError:
+        return "iob2"  # a malformed sentence is quarantined; it decides nothing
 
 
 def _sentence_to_record(
     lines: list[tuple[int, bytes, list[str]]],
     path: str,
     width: int,
-    token_column: int,
-    tag_column: int,
+    columns_used: tuple[int, int],
+    scheme: str,
     batch: ReadBatch,
 ) -> None:
+    token_column, tag_column = columns_used
     first_line = lines[0][0]
     payload = b"\n".join(raw for _, raw, _ in lines)
     tokens: list[str] = []
@@ -109,5 +150,6 @@ def _sentence_to_record(
             tokens=tokens,
             tags=tags,
             task="ner",
+            tag_scheme=scheme,
         )
     )

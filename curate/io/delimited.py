@@ -8,21 +8,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, ReadBatch, record_from_mapping
+from curate.io.encoding import encoding_of
 
 csv.field_size_limit(sys.maxsize)
 
 
 def read_csv(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
-    return _read(path, fields, ",")
+    return _read(path, fields, ",", encoding_of(options))
 
 
 def read_tsv(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
-    return _read(path, fields, "\t")
+    return _read(path, fields, "\t", encoding_of(options))
 
 
-def _read(path: str, fields: FieldMap, delimiter: str) -> Iterator[ReadBatch]:
+def _read(path: str, fields: FieldMap, delimiter: str, encoding: str) -> Iterator[ReadBatch]:
     batch = ReadBatch()
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+    with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         header = next(reader, None)
         if header is None:

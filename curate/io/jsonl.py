@@ -11,14 +11,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, ReadBatch, record_from_mapping
+from curate.io.encoding import encoding_of
 from curate.io.shards import Shard
 
 
 def read_jsonl(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator[ReadBatch]:
-    return read_jsonl_shard(Shard(path), fields)
+    return read_jsonl_shard(Shard(path), fields, encoding_of(options))
 
 
-def read_jsonl_shard(shard: Shard, fields: FieldMap) -> Iterator[ReadBatch]:
+def read_jsonl_shard(
+    shard: Shard, fields: FieldMap, encoding: str = "utf-8"
+) -> Iterator[ReadBatch]:
     """The records of the lines in ``shard``, numbered as lines of the whole file."""
     path = shard.path
     remaining = None if shard.end is None else shard.end - shard.start
@@ -31,7 +34,7 @@ def read_jsonl_shard(shard: Shard, fields: FieldMap) -> Iterator[ReadBatch]:
             if not line.strip():
                 batch.skipped += 1
             else:
-                _parse_line(line, fields, path, number, batch)
+                _parse_line(line, fields, path, number, batch, encoding)
             size += 1
             if size >= BATCH_SIZE:
                 yield batch
@@ -44,12 +47,16 @@ def read_jsonl_shard(shard: Shard, fields: FieldMap) -> Iterator[ReadBatch]:
         yield batch
 
 
-def _parse_line(line: bytes, fields: FieldMap, path: str, number: int, batch: ReadBatch) -> None:
+def _parse_line(
+    line: bytes, fields: FieldMap, path: str, number: int, batch: ReadBatch, encoding: str
+) -> None:
     try:
-        decoded = line.decode("utf-8")
+        decoded = line.decode(encoding)
     except UnicodeDecodeError as exc:
         batch.quarantined.append(
-            Quarantined("invalid_utf8", f"invalid UTF-8 at byte {exc.start}", path, number, line)
+            Quarantined(
+                "invalid_utf8", f"invalid {encoding} at byte {exc.start}", path, number, line
+            )
         )
         return
     try:

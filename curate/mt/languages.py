@@ -45,6 +45,39 @@ def parse_language(code: str) -> langcodes.Language:
         ) from None
 
 
+@cache
+def store_language(code: str, key: str = "language") -> str:
+    """The one form a language code takes in the store: the shortest standard tag.
+
+    ISO 639-1 and 639-3 codes of one language are one tag (``yor`` and ``yo`` -> ``yo``,
+    ``deu``/``ger`` -> ``de``, ``eng_Latn`` -> ``en``; macrolanguage members such as ``arb``
+    -> ``ar``); a region or an unusual script stays (``de-AT``, ``zh-Hant``). Names are not
+    codes: ``english`` raises a :class:`UserError` naming ``key`` and suggesting the code.
+    """
+    text = str(code).strip().replace("_", "-")
+    if text.lower() == "und":
+        return "und"
+    try:
+        parsed = langcodes.Language.get(langcodes.standardize_tag(text, macro=True))
+    except (langcodes.LanguageTagError, ValueError):
+        parsed = None
+    if parsed is None or not parsed.language or not parsed.is_valid():
+        raise UserError(f"{key}: {code!r} is not an ISO 639 language code", hint=_code_hint(text))
+    language = _INDIVIDUAL_TO_MACRO.get(parsed.language, parsed.language)
+    return langcodes.Language.make(
+        language=language, script=parsed.script, territory=parsed.territory
+    ).to_tag()
+
+
+def _code_hint(text: str) -> str:
+    try:
+        found = langcodes.find(text).language
+    except LookupError:
+        found = None
+    example = f"'{found}' for {language_name(found)}" if found else "'de' or 'deu'"
+    return f"give an ISO 639-1 or 639-3 code, e.g. {example}"
+
+
 def language_name(tag: str) -> str:
     """English name of a tag, e.g. ``"German"``; the tag itself when unknown."""
     try:
