@@ -279,8 +279,9 @@ def check_same_inputs(store: Store, run_id: str, identity: list[dict[str, Any]])
 def refuse_empty(run: Run, inputs: list[InputSpec]) -> None:
     """A run that wrote no record is an error, not a success (it is then not committed)."""
     counts = run.counts.get("ingest", StageCounts())
-    if counts.records_out:
-        return
+    asked = any(i.options.get("on_misaligned") == "quarantine" for i in inputs)
+    if counts.records_out or (asked and counts.quarantined.get("bitext_length_mismatch")):
+        return  # written, or quarantined whole because the user asked for it
     files = ", ".join(i.path for i in inputs)
     formats = ", ".join(sorted({i.format for i in inputs}))
     if not counts.records_in:

@@ -20,7 +20,7 @@ from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_align, run_project
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
-from curate.io import FieldMap
+from curate.io import FieldMap, default_dataset
 from curate.mt.engine import TranslateConfig
 from curate.progress import ProgressCallback, ProgressUpdate
 from curate.recipe import AlignSection, Recipe, resolve
@@ -55,13 +55,16 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
 
     def ingest_step(i: int) -> Step:
         item = recipe.inputs[i]
-        dataset = item.dataset or Path(item.path).stem
+        dataset = item.dataset or default_dataset([resolve(base, item.path)])
         run_id = f"{recipe.name}-ingest-{dataset}"
         options: dict[str, Any] = {}
         if item.target_file:
             options["target_file"] = resolve(base, item.target_file)
+            options["on_misaligned"] = item.on_misaligned
         if item.split:
             options["split"] = item.split
+        if item.encoding:
+            options["encoding"] = item.encoding
         fmt = "bitext" if item.target_file else (item.format or "")
         spec = InputSpec(resolve(base, item.path), fmt, FieldMap(**item.fields), options)
         config = IngestConfig(
@@ -201,7 +204,7 @@ def _export_action(
     store: Store, recipe: Recipe, base: Path
 ) -> Callable[[bool, ProgressCallback | None], dict[str, Any]]:
     from curate.export.hub import export_folder, push
-    from curate.export.stages import EXPORTABLE, export_card, export_rows
+    from curate.export.stages import EXPORTABLE, export_card, export_rows, export_runs
 
     section = recipe.export
     assert section is not None
@@ -217,12 +220,13 @@ def _export_action(
         previous = unchanged_run(store, run_id, fingerprint, force)
         if previous is not None and Path(resolve(base, section.to)).exists():
             return previous
-        table = export_rows(store, section.stage, section.status)
+        runs = export_runs(store, section.stage, section.run_ids)
+        table = export_rows(store, section.stage, section.status, runs)
         card = export_card(
             section.stage,
             pretty_name=section.name,
             license=section.license,
-            provenance=f"Built by curate from recipe {recipe.name!r}.",
+            provenance=f"Built by curate from recipe {recipe.name!r}, run {', '.join(runs)}.",
             recipe=recipe.model_dump(mode="json"),
         )
         with store.open_run("export", run_id, options, fingerprint) as run:
@@ -232,7 +236,11 @@ def _export_action(
                 card,
                 max_shard_bytes=section.max_shard_mb * 1_000_000,
             )
-            run.extra["export"] = {"folder": str(result.folder), "configs": result.configs}
+            run.extra["export"] = {
+                "folder": str(result.folder),
+                "configs": result.configs,
+                "runs": runs,
+            }
             run.count("export", StageCounts(table.num_rows, table.num_rows))
         if section.push:
             push(resolve(base, section.to), section.push)
@@ -280,7 +288,7 @@ def estimate(recipe: Recipe, base: Path, probe_segments: int = 16) -> dict[str, 
     the model on this machine gives tokens per second.
     """
     from curate.ingest import ingest_batch
-    from curate.io import READERS, resolve_format
+    from curate.io import expand_input, read_input
     from curate.mt.engine import TranslationEngine
     from curate.mt.memory import TranslationMemory
 
@@ -288,12 +296,19 @@ def estimate(recipe: Recipe, base: Path, probe_segments: int = 16) -> dict[str, 
     records = 0
     for item in recipe.inputs:
         path = resolve(base, item.path)
-        fmt = "bitext" if item.target_file else resolve_format(path, item.format)
-        options = {"target_file": resolve(base, item.target_file)} if item.target_file else {}
+        files = [(path, "bitext")] if item.target_file else expand_input(path, item.format or None)
+        options: dict[str, Any] = {"encoding": item.encoding, "on_misaligned": "quarantine"}
+        if item.target_file:
+            options["target_file"] = resolve(base, item.target_file)
         config = IngestConfig(
             dataset="plan", run_id="plan", kind=item.kind, lang=item.lang, identify_language=False
         )
-        for batch in READERS[fmt](path, FieldMap(**item.fields), options):
+        batches = (
+            batch
+            for file, fmt in files
+            for batch in read_input(file, fmt, FieldMap(**item.fields), options)
+        )
+        for batch in batches:
             result = ingest_batch(batch, config)
             records += result.counts.records_in
             for stage in texts:

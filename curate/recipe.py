@@ -37,6 +37,32 @@ class InputSection(_Strict):
     target_file: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
     split: str | None = None
+    encoding: str | None = None  # of the file's text (default UTF-8)
+    on_misaligned: Literal["error", "quarantine"] = "error"  # bitext of unequal line counts
+
+    @field_validator("lang", "target_lang")
+    @classmethod
+    def _language_code(cls, value: str | None) -> str | None:
+        from curate.mt.languages import store_language
+
+        if value is None:
+            return None
+        try:
+            return store_language(value)
+        except UserError as exc:
+            raise ValueError(f"{value!r} is not an ISO 639 language code ({exc.hint})") from None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        from curate.io.encoding import check_encoding_name
+
+        if value is None:
+            return None
+        try:
+            return check_encoding_name(value)
+        except UserError as exc:
+            raise ValueError(f"{exc} ({exc.hint})") from None
 
     @field_validator("fields")
     @classmethod
@@ -94,6 +120,8 @@ class ExportSection(_Strict):
     license: str = "other"
     push: str | None = None
     max_shard_mb: int = Field(256, ge=1)
+    #: runs to export (default: the latest run of each job that wrote the stage)
+    run_ids: list[str] = Field(default_factory=list)
 
 
 class RunnerSection(_Strict):

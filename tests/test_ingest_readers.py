@@ -191,19 +191,31 @@ def test_conll_bad_lines_quarantine_the_sentence(tmp_path):
     assert wrong["source_line"] == 4 and "line 4 has 3 columns" in wrong["detail"]
 
 
-def test_bitext_two_files_of_different_lengths(tmp_path):
+def test_bitext_two_files_of_different_lengths_pair_nothing(tmp_path):
+    """One missing line would shift every later pair: unequal files are an error, or with
+    on_misaligned=quarantine every line of both files is quarantined and none is paired."""
     src, tgt = tmp_path / "a.en", tmp_path / "a.de"
     src.write_text("Good morning.\nThank you very much.\nSee you tomorrow.\n")
     tgt.write_text("Guten Morgen.\nVielen Dank.\n")
-    fmt_options = {"target_file": str(tgt), "lang": "en"}
-    tables, _totals = ingest_file(src, "bitext", **fmt_options)
-    pairs = tables["translations"]
-    assert [(p["source_text"], p["text"], p["origin"]) for p in pairs] == [
+    with pytest.raises(UserError, match=r"a\.en has 3 lines, .*a\.de has 2"):
+        ingest_file(src, "bitext", target_file=str(tgt), lang="en")
+    tables, totals = ingest_file(
+        src, "bitext", target_file=str(tgt), lang="en", on_misaligned="quarantine"
+    )
+    assert "translations" not in tables and totals["in"] == 5
+    assert reasons(tables) == ["bitext_length_mismatch"] * 5
+    assert {q["payload"] for q in tables["quarantine"]} >= {b"See you tomorrow.", b"Vielen Dank."}
+
+
+def test_bitext_of_equal_lengths_pairs_line_by_line(tmp_path):
+    src, tgt = tmp_path / "a.en", tmp_path / "a.de"
+    src.write_text("Good morning.\nThank you very much.\n")
+    tgt.write_text("Guten Morgen.\nVielen Dank.")  # no line end after the last line
+    tables, _ = ingest_file(src, "bitext", target_file=str(tgt), lang="en")
+    assert [(p["source_text"], p["text"], p["origin"]) for p in tables["translations"]] == [
         ("Good morning.", "Guten Morgen.", "reference"),
         ("Thank you very much.", "Vielen Dank.", "reference"),
     ]
-    assert reasons(tables) == ["bitext_length_mismatch"]
-    assert tables["quarantine"][0]["payload"] == b"See you tomorrow."
 
 
 def test_bitext_one_file_with_separator(tmp_path):

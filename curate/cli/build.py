@@ -136,6 +136,12 @@ def export(
         typer.Option("--format", help="hub (Parquet + dataset card) or conll (projections only)."),
     ] = "hub",
     push: str | None = typer.Option(None, "--push", help="Also upload to this Hub dataset repo."),
+    run_id: str | None = typer.Option(
+        None,
+        "--run-id",
+        help="Runs to export, comma-separated (default: the latest run of each job that "
+        "wrote the stage).",
+    ),
     name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
     license: str = typer.Option("other", help="License id for the card."),
     max_shard_mb: int = typer.Option(256, help="Largest Parquet shard, in MB."),
@@ -145,7 +151,7 @@ def export(
     + dataset card)."""
     from curate.export.hub import export_folder
     from curate.export.hub import push as push_folder
-    from curate.export.stages import EXPORTABLE, export_card, export_rows
+    from curate.export.stages import export_card, export_rows, export_runs
 
     if fmt not in ("hub", "conll"):
         raise UserError(f"unknown export format {fmt!r}", hint="choose hub or conll")
@@ -156,8 +162,15 @@ def export(
         )
     st = Store(store)
     statuses = [s.strip() for s in status.split(",") if s.strip()]
-    table = export_rows(st, stage, statuses)
+    named = [r.strip() for r in (run_id or "").split(",") if r.strip()]
+    runs = export_runs(st, stage, named)
+    table = export_rows(st, stage, statuses, runs)
     console = Console(stderr=True)
+    console.print(
+        f"exporting {stage} of run {', '.join(runs)}"
+        + ("" if named else " (the latest; --run-id to choose)"),
+        soft_wrap=True,
+    )
     if fmt == "conll":
         from curate.export.conll import export_conll
 
@@ -165,14 +178,12 @@ def export(
             for split, n in splits.items():
                 console.print(f"{to}/{config}/{split}.conll: {n} sentences", soft_wrap=True)
         return
-    upstream = EXPORTABLE[stage].upstream_jobs
-    runs = [m for m in st.manifests() if m["job"].startswith(upstream)]
     card = export_card(
         stage,
         pretty_name=name,
         license=license,
-        provenance=f"Built by curate from the store {st.root.name}.",
-        recipe={m["run_id"]: m["options"] for m in runs},
+        provenance=f"Built by curate from the store {st.root.name}, run {', '.join(runs)}.",
+        recipe={m["run_id"]: m["options"] for m in st.manifests() if m["run_id"] in runs},
     )
     result = export_folder(table, to, card, max_shard_bytes=max_shard_mb * 1_000_000)
     for config, splits in result.configs.items():

@@ -137,7 +137,8 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     console.print(f"store: {summary['store']}")
     for step in summary["steps"]:
         if step.get("export"):
-            console.print(f"export: {step['export']['folder']}")
+            runs = ", ".join(step["export"].get("runs", []))
+            console.print(f"export: {step['export']['folder']} (run {runs})", soft_wrap=True)
     console.print("look at the results:")
     for line in summary["sql"]:
         console.print(f"  {line}", soft_wrap=True, markup=False)

@@ -12,6 +12,11 @@ projection status is among ``statuses`` are exported, ``complete`` alone by defa
 would read as "no entity". ``dropped`` rows carry no labels and are never exported. Rows keep
 the order of the corpus their examples were read from.
 
+An export holds one run per job (:func:`export_runs`): the latest ``project`` run, or the latest
+``build-parallel`` and ``build-interleaved`` runs, unless runs are named. Two projection runs
+(alignment and markers) over the same examples would otherwise export every sentence twice,
+with conflicting tags.
+
 Beside the IOB2 ``tags`` as strings, ``ner_tags`` holds them as class ids, which `datasets`
 loads as a sequence of ``ClassLabel`` (``O`` first, then ``B-``/``I-`` of each label), the form
 Hugging Face's token-classification scripts train on.
@@ -29,6 +34,7 @@ import pyarrow.compute as pc
 from curate.errors import UserError
 from curate.export.hub import CardInfo, plain_columns, with_class_labels
 from curate.store import Store
+from curate.store.run import check_run_id
 from curate.text.bio import parse_tag
 
 PROJECTION_STATUSES = ("complete", "partial")
@@ -62,23 +68,64 @@ def export_card(stage: str, **info: Any) -> CardInfo:
 #: sentence k of an export is sentence k of the labelled input
 _CORPUS_ORDER = """
 SELECT p.* FROM projections p LEFT JOIN examples e ON e.id = p.example_id
+WHERE p.run_id IN ({runs})
 ORDER BY p.src_lang, p.tgt_lang, e.source_file NULLS LAST, e.source_line, p.id
 """
 
 
-def export_rows(
-    store: Store, stage: str = "training_samples", statuses: Sequence[str] = ("complete",)
-) -> pa.Table:
-    """The rows of ``stage`` ready for :func:`curate.export.hub.export_folder`.
-
-    Raises :class:`UserError` for a stage that cannot be exported, an unknown status, or when
-    nothing is left to export (saying what the store has instead).
-    """
+def _check_stage(stage: str) -> None:
     if stage not in EXPORTABLE:
         raise UserError(
             f"cannot export the stage {stage!r}", hint=f"choose one of {', '.join(EXPORTABLE)}"
         )
-    table = store.sql(_CORPUS_ORDER) if stage == "projections" else store.read(stage)
+
+
+def export_runs(store: Store, stage: str, run_ids: Sequence[str] = ()) -> list[str]:
+    """The runs an export of ``stage`` holds: ``run_ids`` (checked), else the latest committed
+    run of each job that writes the stage. A UserError when there is none, or for a named run
+    that did not write the stage (listing those that did)."""
+    _check_stage(stage)
+    runs = [m for m in store.manifests() if m.get("files", {}).get(stage)]
+    if run_ids:
+        known = {m["run_id"] for m in runs}
+        unknown = [r for r in run_ids if r not in known]
+        if unknown:
+            raise UserError(
+                f"no {stage.replace('_', ' ')} of run {', '.join(map(repr, unknown))}",
+                hint=f"runs with {stage.replace('_', ' ')}: {', '.join(sorted(known)) or 'none'}",
+            )
+        return list(dict.fromkeys(run_ids))
+    latest: dict[str, dict[str, Any]] = {}
+    for manifest in sorted(runs, key=lambda m: _committed_at(store, m)):
+        latest[manifest["job"]] = manifest
+    return sorted(m["run_id"] for m in latest.values())
+
+
+def _committed_at(store: Store, manifest: dict[str, Any]) -> tuple[str, int]:
+    """When a run was committed: its finish time, then its manifest file's time (finer)."""
+    path = store.root / "_runs" / f"{manifest['run_id']}.json"
+    return str(manifest.get("finished_at") or ""), path.stat().st_mtime_ns
+
+
+def export_rows(
+    store: Store,
+    stage: str = "training_samples",
+    statuses: Sequence[str] = ("complete",),
+    run_ids: Sequence[str] = (),
+) -> pa.Table:
+    """The rows of ``stage`` ready for :func:`curate.export.hub.export_folder`, from the runs
+    :func:`export_runs` chooses (``run_ids``, else the latest run of each job).
+
+    Raises :class:`UserError` for a stage that cannot be exported, an unknown status, or when
+    nothing is left to export (saying what the store has instead).
+    """
+    _check_stage(stage)
+    chosen = export_runs(store, stage, run_ids)
+    runs = ", ".join(f"'{check_run_id(r)}'" for r in chosen) or "NULL"
+    if stage == "projections":
+        table = store.sql(_CORPUS_ORDER.format(runs=runs))
+    else:
+        table = store.sql(f"SELECT * FROM {stage} WHERE run_id IN ({runs})")
     if table.num_rows == 0:
         raise UserError(
             f"the store has no {stage.replace('_', ' ')}",
