@@ -151,6 +151,7 @@ def export(
     + dataset card)."""
     from curate.export.hub import export_folder
     from curate.export.hub import push as push_folder
+    from curate.cli.inspect import require_store
     from curate.export.stages import export_card, export_rows, export_runs
 
     if fmt not in ("hub", "conll"):
@@ -160,6 +161,7 @@ def export(
             "--format conll writes projected span labels to a folder",
             hint="use it with --stage projections and without --push",
         )
+    require_store(store)
     st = Store(store)
     statuses = [s.strip() for s in status.split(",") if s.strip()]
     named = [r.strip() for r in (run_id or "").split(",") if r.strip()]

@@ -39,7 +39,7 @@ def doctor(
     """Check every committed file of a store; with --fix, set damaged files aside."""
     from curate.store.doctor import diagnose, repair
 
-    _require_store(store)
+    require_store(store)
     st = Store(store)
     report = diagnose(st)
     for problem in report.problems:
@@ -66,7 +66,7 @@ def sql(
     limit: int = typer.Option(50, help="Rows shown in table format."),
 ) -> None:
     """Run read-only SQL over a store (views: one per stage, plus runs, quarantine, memory)."""
-    _require_store(store)
+    require_store(store)
     table = Store(store).sql(query, run_id=run_id)
     print_table(table, format, output, limit)
 
@@ -75,7 +75,7 @@ def stats(
     store: Path = STORE_OPTION, as_json: bool = typer.Option(False, "--json", help="JSON output.")
 ) -> None:
     """Summarise a store: records per stage and language, quarantine and filter reasons."""
-    _require_store(store)
+    require_store(store)
     st = Store(store)
     con = st.connect()
     per_stage: dict[str, dict[str, int]] = {}
@@ -126,7 +126,7 @@ def stats(
 def print_table(table: pa.Table, format: OutputFormat, output: Path | None, limit: int) -> None:
     if format is OutputFormat.csv:
         sink = pa.BufferOutputStream()
-        pacsv.write_csv(table, sink)
+        pacsv.write_csv(flat_for_csv(table), sink)
         sys.stdout.write(sink.getvalue().to_pybytes().decode("utf-8"))
     elif format is OutputFormat.json:
         for row in table.to_pylist():
@@ -150,6 +150,18 @@ def print_table(table: pa.Table, format: OutputFormat, output: Path | None, limi
             )
 
 
+def flat_for_csv(table: pa.Table) -> pa.Table:
+    """``table`` with every list, struct or map column as JSON text (CSV has no nested cells)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            cells = [
+                None if v is None else json.dumps(v, ensure_ascii=False, default=_json_default)
+                for v in table.column(i).to_pylist()
+            ]
+            table = table.set_column(i, field.name, pa.array(cells, pa.string()))
+    return table
+
+
 def _cell(value: object) -> str:
     text = value.hex() if isinstance(value, bytes) else str(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -159,7 +171,8 @@ def _json_default(value: object) -> object:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _require_store(store: Path) -> None:
+def require_store(store: Path) -> None:
+    """A UserError unless ``store`` is a store (a command that reads one says so first)."""
     if not (store / "_runs").is_dir():
         from curate.errors import UserError
 

@@ -44,7 +44,10 @@ def translate(
 ) -> None:
     """Translate a stage of the store with CTranslate2; extra --options are passed to Beam."""
     from beam_jobs.translate import TranslateJob, run_translate
+    from curate.cli.inspect import require_store
     from curate.mt.engine import TranslateConfig
+
+    require_store(store)
 
     targets = tuple(t.strip() for t in to.split(",") if t.strip())
     if not targets:

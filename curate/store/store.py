@@ -207,6 +207,12 @@ class Store:
                     _pause_for_compaction(attempt)
                     con = self.connect(run_id)
             raise AssertionError("unreachable")
+        except duckdb.PermissionException as exc:
+            raise UserError(
+                f"SQL error: {str(exc).splitlines()[0]}",
+                hint="curate sql reads only the store, through its views "
+                "(documents, segments, ..., runs, quarantine)",
+            ) from None
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             hint = "run `curate doctor` to find damaged files" if ".parquet" in message else None
