@@ -149,9 +149,9 @@ def export(
 ) -> None:
     """Export training samples, or projected span labels, as a Hub-ready folder (Parquet shards
     + dataset card)."""
+    from curate.cli.inspect import require_store
     from curate.export.hub import export_folder
     from curate.export.hub import push as push_folder
-    from curate.cli.inspect import require_store
     from curate.export.stages import export_card, export_rows, export_runs
 
     if fmt not in ("hub", "conll"):
