@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -108,6 +109,25 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     curate("ingest", str(SAMPLES / "ner_en.conll"), "--store", store)
     proc = curate("sql", "DELETE FROM examples", "--store", store, check=False)
     assert proc.returncode == 2 and "read-only" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sql_csv_writes_list_columns_as_json_and_errors_point_the_right_way(tmp_path):
+    store = str(tmp_path / "store")
+    curate("ingest", str(SAMPLES / "ner_en.conll"), "--store", store, "--lang", "en", "-q")
+    out = curate(
+        "sql", "SELECT tokens, spans FROM examples LIMIT 1", "--store", store, "--format", "csv"
+    ).stdout
+    header, row = out.splitlines()[:2]
+    assert header == '"tokens","spans"'
+    tokens, spans = next(csv.reader([row]))
+    assert isinstance(json.loads(tokens), list) and isinstance(json.loads(spans), list)
+    denied = curate(
+        "sql", "SELECT * FROM read_parquet('/etc/x.parquet')", "--store", store, check=False
+    )
+    assert denied.returncode == 2 and "curate doctor" not in denied.stderr
+    assert "reads only the store" in denied.stderr
+    missing = curate("translate", "--store", str(tmp_path / "nonexist"), "--to", "de", check=False)
+    assert missing.returncode == 2 and "no store at" in missing.stderr
 
 
 def test_usage_errors_show_usage_and_exit_2():

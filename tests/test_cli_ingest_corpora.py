@@ -50,7 +50,9 @@ def test_split_files_of_three_languages_are_three_runs_and_a_clash_is_refused(tm
     corpus = masakhaner_like(tmp_path / "masakhaner")
     store = tmp_path / "store"
     for lang in SENTENCES:
-        curate("ingest", str(corpus / lang / "test.txt"), "--store", str(store), "-q")
+        curate(
+            "ingest", str(corpus / lang / "test.txt"), "--format", "conll", "--store", str(store)
+        )
     rows = sql(store, "SELECT dataset, count(*) AS n FROM examples GROUP BY 1 ORDER BY 1")
     assert rows == [
         {"dataset": "hau-test", "n": 3},
@@ -180,13 +182,12 @@ def test_a_latin1_conll_file_is_refused_before_anything_then_read_whole_with_enc
     path = tmp_path / "esp.testb"
     path.write_bytes(CONLL_2002_ES.encode("latin-1"))
     store = tmp_path / "store"
-    proc = curate("ingest", str(path), "--store", str(store), "--lang", "es", check=False)
+    args = ("ingest", str(path), "--format", "conll", "--store", str(store), "--lang", "es")
+    proc = curate(*args, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is not UTF-8" in proc.stderr and "--encoding cp1252" in proc.stderr
     assert not (store / "_runs").exists()  # nothing was written
-    proc = curate(
-        "ingest", str(path), "--store", str(store), "--lang", "es", "--encoding", "latin-1"
-    )
+    proc = curate(*args, "--encoding", "latin-1")
     assert "ingest-esp.testb: 8 read, 4 written, 0 quarantined" in proc.stderr
     assert "docstart=2" in proc.stderr
     rows = sql(store, "SELECT text, tag_scheme FROM examples ORDER BY source_line")

@@ -13,7 +13,7 @@ from curate.cli.build import export
 from curate.errors import UserError
 from curate.evaluate.spans import read_conll_tags
 from curate.export.hub import read_card_header
-from curate.export.stages import export_rows
+from curate.export.stages import export_rows, export_runs
 from curate.records import load_schema
 from curate.store import Store
 
@@ -63,7 +63,8 @@ def store(tmp_path: Path) -> Store:
 
 
 def run_export(store: Store, to: Path, **options: str) -> None:
-    settings = {"stage": "projections", "status": "complete", "fmt": "hub", **options}
+    settings = {"stage": "projections", "status": "complete", "fmt": "hub", "run_id": None}
+    settings.update(options)
     export(
         to=to,
         store=store.root,
@@ -138,6 +139,28 @@ def test_conll_export_writes_one_file_per_pair_and_split_that_reads_back(store, 
     assert "en-es/train.conll | 9" in (tmp_path / "conll" / "README.md").read_text()
     run_export(store, tmp_path / "conll", fmt="conll")  # an earlier export is replaced whole
     assert len(read_conll_tags(tmp_path / "conll" / "en-es" / "train.conll")) == 6
+
+
+def test_two_projection_runs_export_one_run_the_latest_unless_named(store, tmp_path):
+    """A marker run after an alignment run over the same examples: the export holds the later
+    run only (not every sentence twice, with conflicting tags); --run-id picks the other."""
+    rows = [
+        {**projection(i, "es", "complete"), "id": f"m{i}", "run_id": "project-2"} for i in range(6)
+    ]
+    for row in rows:
+        row["tags"] = ["B-ORG", "O", "B-LOC", "O"]
+    with store.open_run("project", "project-2") as run:
+        run.write("projections", load_schema("projections").table(rows))
+    assert export_runs(store, "projections") == ["project-2"]
+    run_export(store, tmp_path / "latest", fmt="conll")
+    latest = read_conll_tags(tmp_path / "latest" / "en-es" / "train.conll")
+    assert len(latest) == 6 and all(tags[0] == "B-ORG" for _, tags in latest)
+    assert not (tmp_path / "latest" / "en-de").exists()
+    run_export(store, tmp_path / "first", fmt="conll", run_id="project-1")
+    first = read_conll_tags(tmp_path / "first" / "en-es" / "train.conll")
+    assert len(first) == 6 and all(tags[0] == "B-PER" for _, tags in first)
+    with pytest.raises(UserError, match="no projections of run 'nope'"):
+        export_rows(store, "projections", run_ids=["nope"])
 
 
 def test_conll_export_is_for_projections_only(store, tmp_path):

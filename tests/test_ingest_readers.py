@@ -175,6 +175,20 @@ def test_conll_2003_iob1_round_trips(tmp_path):
         assert spans_to_tags(offs, spans_from_column(ex["spans"]), ex["tag_scheme"]) == ex["tags"]
 
 
+def test_conll_scheme_is_the_files_and_docstart_lines_are_counted_as_such(tmp_path):
+    """In an IOB1 file a sentence without entities (or with ``B-`` only between two entities)
+    is IOB1 too; ``-DOCSTART-`` lines are filtered as ``docstart``, not as blank lines."""
+    path = tmp_path / "a.conll03"
+    path.write_text(CONLL_2003 + "\n-DOCSTART- -X- -X- O\n\nIt PRP B-NP O\nrained VBD B-VP O\n")
+    tables, totals = ingest_file(path)
+    assert [e["tag_scheme"] for e in tables["examples"]] == ["iob1"] * 4
+    assert totals["filtered"] == {"docstart": 2, "blank_line": 2}
+    iob2 = tmp_path / "b.conll"
+    iob2.write_text("Anna B-PER\nLind I-PER\n\nIt O\nrained O\n")
+    tables, _ = ingest_file(iob2)
+    assert [e["tag_scheme"] for e in tables["examples"]] == ["iob2", "iob2"]
+
+
 def test_conll_bad_lines_quarantine_the_sentence(tmp_path):
     path = tmp_path / "b.conll"
     path.write_bytes(

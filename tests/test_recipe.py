@@ -12,6 +12,7 @@ from beam_jobs.recipe import run_recipe
 from curate.errors import UserError
 from curate.mt.random_model import random_ct2_model
 from curate.recipe import load_recipe
+from curate.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "datasets" / "samples"
@@ -46,6 +47,10 @@ def minimal(**extra) -> dict:
         (minimal(name="../evil"), "name"),
         (minimal(store="/etc/curate"), "store: absolute path"),
         (minimal(store="../../../../elsewhere"), "store: '../../../../elsewhere' leaves"),
+        (minimal(inputs=[{"path": "a.jsonl", "lang": "english"}]), "inputs.0.lang: Value error"),
+        (minimal(inputs=[{"path": "a.jsonl", "encoding": "klingon"}]), "inputs.0.encoding"),
+        (minimal(inputs=[{"path": "a.txt", "on_misaligned": "pair"}]), "inputs.0.on_misaligned"),
+        (minimal(export={"to": "hub", "run_id": "x"}), "export.run_id: unknown key"),
     ],
 )
 def test_invalid_recipes_name_the_key(tmp_path, data, message):
@@ -95,6 +100,37 @@ def test_run_then_rerun_is_a_no_op(tmp_path):
     assert (tmp_path / "hub" / "README.md").exists()
     forced = run_recipe(recipe, base, force=True)
     assert not any(r.skipped for r in forced)
+
+
+def test_recipe_inputs_take_an_encoding_and_split_files_keep_their_folder(tmp_path):
+    """Two ``test.txt`` of two languages are two datasets (not one run replaced by the other),
+    and a Latin-1 file is read whole with ``encoding``; ``deu`` is stored as ``de``."""
+    for lang, word in (("yor", "Èkó"), ("swa", "Dodoma")):
+        (tmp_path / lang).mkdir()
+        (tmp_path / lang / "test.txt").write_text(f"{word} B-LOC\n. O\n", encoding="utf-8")
+    (tmp_path / "deu.testb").write_bytes("München B-LOC\nist O\nschön O\n".encode("latin-1"))
+    data = {
+        "name": "t",
+        "store": "store",
+        "inputs": [
+            {"path": "yor/test.txt", "format": "conll", "lang": "yor"},
+            {"path": "swa/test.txt", "format": "conll", "lang": "sw"},
+            {"path": "deu.testb", "format": "conll", "lang": "deu", "encoding": "latin-1"},
+        ],
+    }
+    recipe, base = load_recipe(write_recipe(tmp_path, data))
+    results = run_recipe(recipe, base)
+    assert [r.run_id for r in results] == [
+        "t-ingest-yor-test",
+        "t-ingest-swa-test",
+        "t-ingest-deu.testb",
+    ]
+    rows = Store(tmp_path / "store").sql("SELECT lang, text FROM examples ORDER BY lang")
+    assert rows.to_pylist() == [
+        {"lang": "de", "text": "München ist schön"},
+        {"lang": "sw", "text": "Dodoma ."},
+        {"lang": "yo", "text": "Èkó ."},
+    ]
 
 
 def test_plan_counts_work_left_after_the_memory(tmp_path, random_model):

@@ -136,16 +136,18 @@ def export(
         typer.Option("--format", help="hub (Parquet + dataset card) or conll (projections only)."),
     ] = "hub",
     push: str | None = typer.Option(None, "--push", help="Also upload to this Hub dataset repo."),
-    run_id: str | None = typer.Option(
-        None,
-        "--run-id",
-        help="Runs to export, comma-separated (default: the latest run of each job that "
-        "wrote the stage).",
-    ),
     name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
     license: str = typer.Option("other", help="License id for the card."),
     max_shard_mb: int = typer.Option(256, help="Largest Parquet shard, in MB."),
     private: bool = typer.Option(False, help="Create the Hub repo as private."),
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="Runs to export, comma-separated (default: the latest run of each job that "
+            "wrote the stage).",
+        ),
+    ] = None,
 ) -> None:
     """Export training samples, or projected span labels, as a Hub-ready folder (Parquet shards
     + dataset card)."""
