@@ -19,9 +19,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.errors import UserError
 from curate.io.base import Quarantined, RawRecord, ReadBatch
-from curate.mt.languages import store_language
+from curate.mt.languages import store_form
 from curate.records import Span, content_id, load_schema, spans_to_column
 from curate.store.run import StageCounts
 from curate.text.bio import char_spans, detect_scheme
@@ -321,15 +320,12 @@ def _declared(code: str | None) -> str | bool | None:
     given, False if it is not a code."""
     if code is None or not str(code).strip():
         return None
-    try:
-        return store_language(str(code))
-    except UserError:
-        return False
+    return store_form(str(code).strip().replace("_", "-")) or False
 
 
 def _detected(code: str | None) -> str | None:
     """langid's code in the store's form (the same function as declared codes)."""
-    return store_language(code) if code else None
+    return store_form(code) if code else None
 
 
 def _prepare(record: RawRecord, config: IngestConfig) -> dict[str, Any]:

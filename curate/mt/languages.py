@@ -45,7 +45,6 @@ def parse_language(code: str) -> langcodes.Language:
         ) from None
 
 
-@cache
 def store_language(code: str, key: str = "language") -> str:
     """The one form a language code takes in the store: the shortest standard tag.
 
@@ -54,15 +53,25 @@ def store_language(code: str, key: str = "language") -> str:
     -> ``ar``); a region or an unusual script stays (``de-AT``, ``zh-Hant``). Names are not
     codes: ``english`` raises a :class:`UserError` naming ``key`` and suggesting the code.
     """
-    text = str(code).strip().replace("_", "-")
+    found = store_form(str(code).strip().replace("_", "-"))
+    if found is None:
+        raise UserError(
+            f"{key}: {code!r} is not an ISO 639 language code", hint=_code_hint(str(code).strip())
+        )
+    return found
+
+
+@cache
+def store_form(text: str) -> str | None:
+    """:func:`store_language` of a code (``_`` read as ``-``); None when it is not a code."""
     if text.lower() == "und":
         return "und"
     try:
         parsed = langcodes.Language.get(langcodes.standardize_tag(text, macro=True))
     except (langcodes.LanguageTagError, ValueError):
-        parsed = None
-    if parsed is None or not parsed.language or not parsed.is_valid():
-        raise UserError(f"{key}: {code!r} is not an ISO 639 language code", hint=_code_hint(text))
+        return None
+    if not parsed.language or not parsed.is_valid():
+        return None
     language = _INDIVIDUAL_TO_MACRO.get(parsed.language, parsed.language)
     return langcodes.Language.make(
         language=language, script=parsed.script, territory=parsed.territory
