@@ -42,7 +42,7 @@ from curate.io import (
     tag_split,
 )
 from curate.io.bitext import check_line_counts
-from curate.io.encoding import check_encoding, check_encoding_name
+from curate.io.encoding import check_encoding, check_encoding_name, encoding_of
 from curate.mt.languages import store_language
 from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
@@ -70,11 +70,7 @@ def input_parts(inputs: list[InputSpec], workers: int) -> list[tuple[InputSpec, 
     """What the workers read: byte ranges of splittable files, other inputs whole."""
     parts: list[tuple[InputSpec, Shard | None]] = []
     for spec in inputs:
-        if (
-            spec.format not in SHARD_READERS
-            or spec.options.get("encoding")
-            or not os.path.isfile(spec.path)
-        ):
+        if spec.format not in SHARD_READERS or not os.path.isfile(spec.path):
             parts.append((spec, None))
             continue
         size = os.path.getsize(spec.path)
@@ -91,7 +87,8 @@ def read_part(part: tuple[InputSpec, Shard | None], config: IngestConfig) -> Any
     if shard is None:
         batches = read_input(spec.path, spec.format, spec.fields, spec.options)
     else:
-        batches = tag_split(SHARD_READERS[spec.format](shard, spec.fields), spec.path)
+        reader = SHARD_READERS[spec.format]
+        batches = tag_split(reader(shard, spec.fields, encoding_of(spec.options)), spec.path)
     for batch in batches:
         yield batch, config
 

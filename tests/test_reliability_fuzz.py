@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from curate.errors import UserError
 from curate.ingest import IngestConfig, ingest_batch
 from curate.io import READERS, FieldMap
 
@@ -106,8 +108,14 @@ def test_two_file_bitext_of_any_lengths(tmp_path, src, tgt):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("".join(s.replace("\n", " ").replace("\r", " ") + "\n" for s in src))
     b.write_text("".join(s.replace("\n", " ").replace("\r", " ") + "\n" for s in tgt))
+    if len(src) != len(tgt):  # never paired: an error, or both files quarantined whole
+        with pytest.raises(UserError, match="differ in length"):
+            run_reader("bitext", a, target_file=str(b))
+        totals = run_reader("bitext", a, target_file=str(b), on_misaligned="quarantine")
+        assert totals["in"] == totals["quarantined"] == len(src) + len(tgt)
+        return
     totals = run_reader("bitext", a, target_file=str(b))
-    assert totals["in"] == max(len(src), len(tgt))
+    assert totals["in"] == len(src)
 
 
 @FUZZ

@@ -132,16 +132,16 @@ def tiny_disk(tmp_path):
 
 
 def test_disk_full_is_a_clear_error_and_the_store_is_unchanged(tmp_path, tiny_disk):
-    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
-    make_corpus(small, 20)
-    make_corpus(big, 40_000)
+    corpus = tmp_path / "corpus.jsonl"
+    make_corpus(corpus, 20)
     store = Store(tiny_disk / "store")
     subprocess.run(
-        ingest_cmd(small, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
+        ingest_cmd(corpus, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
     )
     before = content_hash(store)
+    make_corpus(corpus, 40_000)  # the same file, grown: its re-run replaces run r1
     proc = subprocess.run(
-        ingest_cmd(big, store.root), env=ENV, capture_output=True, text=True, cwd=ROOT
+        ingest_cmd(corpus, store.root), env=ENV, capture_output=True, text=True, cwd=ROOT
     )
     assert proc.returncode == 2
     assert "error: disk full while writing" in proc.stderr and "Traceback" not in proc.stderr

@@ -33,8 +33,9 @@ READERS: dict[str, Reader] = {
     "hf": read_hf,
 }
 
-#: Formats whose files can be cut into line ranges (:func:`line_shards`) read independently.
-SHARD_READERS: dict[str, Callable[[Shard, FieldMap], Iterator[ReadBatch]]] = {
+#: Formats whose files can be cut into line ranges (:func:`line_shards`) read independently
+#: (a shard reader takes the shard, the field map and the encoding).
+SHARD_READERS: dict[str, Callable[[Shard, FieldMap, str], Iterator[ReadBatch]]] = {
     "jsonl": read_jsonl_shard,
 }
 

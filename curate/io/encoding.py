@@ -44,10 +44,11 @@ def check_encoding_name(name: str) -> str:
 def check_encoding(path: str, encoding: str | None = None) -> None:
     """Refuse ``path`` (a UserError) when it is mostly not in ``encoding`` (UTF-8 if None).
 
-    With an explicit encoding other than UTF-8 nothing is checked: every byte sequence decodes
-    in single-byte encodings, and the user chose. Empty or all-ASCII files pass.
+    With an explicit encoding nothing is checked: the user chose (``utf-8`` given explicitly
+    reads the file as UTF-8 and quarantines the lines that do not decode). Empty or all-ASCII
+    files pass.
     """
-    if encoding and codecs.lookup(encoding).name != "utf-8":
+    if encoding:
         return
     invalid: list[bytes] = []
     valid = 0
@@ -70,12 +71,14 @@ def check_encoding(path: str, encoding: str | None = None) -> None:
         raise UserError(
             f"{path} is not UTF-8 text ({len(invalid)} lines, {share:.0%} of its non-ASCII "
             "lines, do not decode); nothing was read",
-            hint="a binary file? or pass --encoding NAME (e.g. latin-1)",
+            hint="a binary file? or pass --encoding NAME (e.g. latin-1; utf-8 quarantines "
+            "the lines that do not decode)",
         )
     raise UserError(
         f"{path} is not UTF-8: {len(invalid)} lines ({share:.0%} of its non-ASCII lines) do "
         f"not decode; it looks like {likely}; nothing was read",
-        hint=f"pass --encoding {likely} (or `encoding: {likely}` in the recipe input)",
+        hint=f"pass --encoding {likely} (recipe: `encoding: {likely}`), or --encoding utf-8 "
+        "to quarantine the lines that do not decode",
     )
 
 
