@@ -107,13 +107,11 @@ def size_category(n_rows: int) -> str:
 
 
 def _hub_language(code: str) -> str:
-    """The shortest standard tag for a code (``deu`` -> ``de``); private codes stay as they are."""
-    import langcodes
+    """The shortest standard tag for a code (``deu`` -> ``de``), the store's form; codes that
+    are none stay as they are."""
+    from curate.mt.languages import store_form
 
-    try:
-        return langcodes.standardize_tag(code)
-    except (ValueError, LookupError):
-        return code
+    return store_form(code.replace("_", "-")) or code
 
 
 def plain_columns(table: pa.Table) -> pa.Table:

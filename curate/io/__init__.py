@@ -69,7 +69,9 @@ def resolve_format(path: str, fmt: str | None = None) -> str:
         if is_saved_hf(path):
             return "hf"
         raise UserError(
-            f"{path} is a folder: expand it with expand_inputs", hint="pass its files instead"
+            f"{path} is a folder, not a file",
+            hint="curate ingest reads a folder's files one by one; --format hf reads it with "
+            "`datasets`",
         )
     found = _EXTENSIONS.get(Path(path).suffix.lower())
     if found is None and looks_like_conll(path):
