@@ -181,15 +181,16 @@ def run_ingest(
         if config.target_lang
         else None,
     )
+    named = input_paths(inputs)
+    check_same_inputs(store, config.run_id, named)
     inputs = [checked(spec, config) for i in inputs for spec in expand(i)]
-    identity = input_files(inputs)
-    check_same_inputs(store, config.run_id, identity)
     options = {
         "inputs": [
             {"path": i.path, "format": i.format, "fields": asdict(i.fields), **i.options}
             for i in inputs
         ],
-        "input_files": identity,
+        "input_paths": named,
+        "input_files": input_files(inputs),
         "config": asdict(config),
         "workers": workers,
     }
@@ -237,13 +238,21 @@ def checked(spec: InputSpec, config: IngestConfig) -> InputSpec:
     return dataclasses.replace(spec, options={**spec.options, "pair_languages": list(detected)})
 
 
-def input_files(inputs: list[InputSpec]) -> list[dict[str, Any]]:
-    """What identifies a run's inputs: each file's resolved path, with its size and time."""
-    paths = [i.path for i in inputs] + [
+def _all_paths(inputs: list[InputSpec]) -> list[str]:
+    return [i.path for i in inputs] + [
         str(i.options["target_file"]) for i in inputs if i.options.get("target_file")
     ]
+
+
+def input_paths(inputs: list[InputSpec]) -> list[str]:
+    """What identifies a run's inputs: the resolved paths of the files and folders named."""
+    return sorted({os.path.realpath(p) for p in _all_paths(inputs)})
+
+
+def input_files(inputs: list[InputSpec]) -> list[dict[str, Any]]:
+    """The files read (a folder's expanded), with their sizes and times, for the manifest."""
     found = []
-    for path in paths:
+    for path in _all_paths(inputs):
         st = os.stat(path)
         found.append(
             {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
@@ -251,25 +260,24 @@ def input_files(inputs: list[InputSpec]) -> list[dict[str, Any]]:
     return found
 
 
-def check_same_inputs(store: Store, run_id: str, identity: list[dict[str, Any]]) -> None:
-    """Refuse to replace a committed run made from other files: re-running the same files
-    replaces the run, another file under the same run id would silently drop the first."""
+def check_same_inputs(store: Store, run_id: str, named: list[str]) -> None:
+    """Refuse to replace a committed run made from other inputs: re-running the same files (or
+    folder) replaces the run, another file under the same run id would silently drop the first.
+    """
     previous = store.manifest(run_id)
     if previous is None:
         return
-    before = previous.get("options", {}).get("input_files")
+    before = previous.get("options", {}).get("input_paths")
     if previous.get("job") == "ingest" and before is None:
         return  # a run recorded before inputs were identified
-    old = sorted({f["path"] for f in before or []})
-    new = sorted({f["path"] for f in identity})
-    if previous.get("job") == "ingest" and old == new:
+    if previous.get("job") == "ingest" and before == named:
         return
-    held = ", ".join(old) if old else f"a {previous.get('job')} run"
+    held = ", ".join(before) if before else f"a {previous.get('job')} run"
     raise UserError(
         f"run {run_id!r} already holds other input ({held}); not replacing it with "
-        f"{', '.join(new)}",
-        hint="give this input its own --dataset NAME (or --run-id ID); re-running the same "
-        "files replaces their run",
+        f"{', '.join(named)}",
+        hint="give this input its own --dataset NAME or --run-id ID (recipe: `dataset:`); "
+        "re-running the same files replaces their run",
     )
 
 
