@@ -8,6 +8,7 @@ from importlib import import_module
 
 MODULES = (
     "surface",
+    "partial",
     "language",
     "length",
     "repetition",

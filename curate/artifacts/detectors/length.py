@@ -193,9 +193,37 @@ def end_word_evidence(
     return evidence
 
 
+def _closing_share(
+    pairs: pl.DataFrame,
+    params: TruncationParams,
+    ctx: Context,
+    src_closed: np.ndarray,
+    tgt_closed: np.ndarray,
+) -> np.ndarray:
+    """Per row, the share of its language pair's outputs that end a sentence with punctuation
+    where the source does (learned with the end words; 1 for pairs too small to learn).
+
+    Thai, Lao or Khmer end most sentences without punctuation, so there an open ending says
+    little; in Latin-script news nearly every output whose source closes closes too.
+    """
+    models = ctx.stats.setdefault("truncation", {})
+    keys = pair_keys(pairs).to_numpy()
+    share = np.ones(pairs.height)
+    for key in np.unique(keys).tolist():
+        rows = keys == key
+        model = models.get(key)
+        if model is not None and "closes" not in model:
+            both = rows & src_closed
+            if both.sum() >= params.min_fit:
+                model["closes"] = round(float(tgt_closed[both].mean()), 4)
+        if model is not None and "closes" in model:
+            share[rows] = model["closes"]
+    return share
+
+
 @register(
     "truncation",
-    version="2",
+    version="3",
     threshold=0.65,
     params=TruncationParams,
     learns=True,
@@ -205,7 +233,9 @@ def truncation(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> S
 
     Score in [0, 1]: 1 when the engine reported truncation (``truncated`` column). Otherwise,
     for an output that does not end a sentence (final punctuation, possibly before closing
-    quotes or brackets), the sum of: 0.5 when the source does end one; up to 0.5 the shorter
+    quotes or brackets), the sum of: 0.5 when the source does end one (times the share of the
+    pair's outputs that end one where their source does: Thai seldom ends with a full stop);
+    up to 0.5 the shorter
     the output is than the pair's usual length ratio (robust z from 0 to -4, as learned by
     ``length_ratio``); ``end_weight`` per nat by which the output's last word exceeds
     ``end_floor`` as evidence of a cut (a word that rarely ends the pair's outputs, such as an
@@ -220,10 +250,12 @@ def truncation(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> S
         (pl.col("text").str.strip_chars().str.len_chars() > 0).alias("has_text"),
     )
     open_end = (~ends["tgt_closed"] & ends["has_text"]).to_numpy()
-    lost = open_end & ends["src_closed"].to_numpy()
+    src_closed = ends["src_closed"].to_numpy()
     z = length_z(pairs, LengthParams(), ctx)
     shortfall = np.clip(-np.nan_to_num(z, nan=0.0) / 4.0, 0.0, 1.0)
-    evidence = end_word_evidence(pairs, params, ctx, open_end)
+    evidence = end_word_evidence(pairs, params, ctx, open_end)  # learns the pair's end words
+    closes = _closing_share(pairs, params, ctx, src_closed, ends["tgt_closed"].to_numpy())
+    lost = np.where(open_end & src_closed, closes, 0.0)
     cut_word = params.end_weight * np.maximum(evidence - params.end_floor, 0.0)
     score = np.where(open_end, np.minimum(0.5 * lost + 0.5 * shortfall + cut_word, 1.0), 0.0)
     engine = np.zeros(len(score), dtype=bool)

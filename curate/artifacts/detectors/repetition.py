@@ -4,9 +4,10 @@ Decoders that lose track of the source loop ("in the rubble in the rubble in the
 stutter a phrase. For every period k from 1 to :data:`MAX_PERIOD` words, a run where each word
 equals the word k positions earlier is a phrase of k words said again; the words in such runs
 are the extra copies. Single words said twice ("very very", "bye bye") are ignored. In scripts
-written without spaces (CJK, Thai, ...) every character is a unit that counts half a word, so
-ABAB verb reduplication in Chinese does not flag. Punctuation and case are ignored
-("„Bei einer „Bei einer" is a loop).
+written without spaces every character is a unit: half a word in CJK (so ABAB verb
+reduplication in Chinese does not flag), a quarter in Thai, Lao, Khmer and Myanmar, whose
+characters are letters (a letter with its combining marks is one unit; in texts with such
+letters, periods up to 4 x MAX_PERIOD units are looked for). Punctuation and case are ignored ("„Bei einer „Bei einer" is a loop).
 
 The whole batch is handled at once with numpy over the concatenated token hashes. Hallucinated
 run-ons without a loop show up as ``length_ratio`` outliers instead.
@@ -22,8 +23,11 @@ from curate.artifacts.registry import Context, Scores, register
 
 #: Longest repeated phrase looked for, in words (characters in unspaced scripts).
 MAX_PERIOD = 8
-_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
-_TOKEN = rf"[{_UNSPACED}]|[\p{{L}}\p{{N}}\p{{M}}]+"
+#: Unspaced scripts whose characters are syllables or ideographs (half a word each) ...
+_SYLLABIC = r"\p{Han}\p{Hiragana}\p{Katakana}"
+#: ... and those whose characters are letters (a letter with its marks is a quarter word).
+_ALPHABETIC = r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+_TOKEN = rf"[{_SYLLABIC}]|[{_ALPHABETIC}]\p{{M}}*|[\p{{L}}\p{{N}}\p{{M}}]+"
 
 
 def repeated_units(texts: pl.Series) -> np.ndarray:
@@ -40,10 +44,29 @@ def repeated_units(texts: pl.Series) -> np.ndarray:
         return np.zeros(n)
     row = tokens["row"].to_numpy().astype(np.int64)
     h = tokens["tok"].hash(seed=7).to_numpy()
-    weight = np.where(tokens["tok"].str.contains(rf"^[{_UNSPACED}]$").to_numpy(), 0.5, 1.0)
+    tok = tokens["tok"]
+    weight = np.where(
+        tok.str.contains(rf"^[{_SYLLABIC}]$").to_numpy(),
+        0.5,
+        np.where(tok.str.contains(rf"^[{_ALPHABETIC}]").to_numpy(), 0.25, 1.0),
+    )
+    best = _loops(row, h, weight, range(1, MAX_PERIOD + 1), n)
+    # letters of alphabetic unspaced scripts: phrases of up to MAX_PERIOD words are 4x longer
+    letters = weight == 0.25
+    if letters.any():
+        sub = np.isin(row, np.unique(row[letters]))
+        longer = _loops(row[sub], h[sub], weight[sub], range(MAX_PERIOD + 1, 4 * MAX_PERIOD + 1), n)
+        best = np.maximum(best, longer)
+    return best
+
+
+def _loops(
+    row: np.ndarray, h: np.ndarray, weight: np.ndarray, periods: range, n: int
+) -> np.ndarray:
+    """Per text, the largest weight of extra copies found at any of the ``periods``."""
     cum = np.concatenate([[0.0], np.cumsum(weight)])
     best = np.zeros(n)
-    for k in range(1, MAX_PERIOD + 1):
+    for k in periods:
         if len(h) <= k:
             break
         eq = (h[:-k] == h[k:]) & (row[:-k] == row[k:])
@@ -64,7 +87,7 @@ def repeated_units(texts: pl.Series) -> np.ndarray:
 
 def _example(text: str) -> str:
     toks = words(text)
-    for k in range(1, MAX_PERIOD + 1):
+    for k in range(1, 4 * MAX_PERIOD + 1):
         copies = 3 if k == 1 else 2
         for i in range(len(toks) - copies * k + 1):
             if toks[i : i + k] * copies == toks[i : i + copies * k]:
@@ -72,7 +95,7 @@ def _example(text: str) -> str:
     return ""
 
 
-@register("repetition", version="1", threshold=2.0)
+@register("repetition", version="2", threshold=2.0)
 def repetition(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
     """Back-to-back repeated words in the output beyond those in the source.
 

@@ -16,7 +16,8 @@ take part in the matching. What remains is scored by
 its shape: a number on each side without a counterpart looks *changed* (1 point per such pair);
 a number on one side only is more often written as a word or dropped as redundant on the other
 ("ten" / "10") and counts a third. Numbers in other numeral systems (Chinese 万, Roman) are not
-read.
+read, but digits followed by the East Asian unit characters 千 万 億 兆 (천 만 억 조) are
+(``1100万`` / ``11 million``).
 """
 
 from __future__ import annotations
@@ -142,12 +143,53 @@ def _feet_inches(text: str) -> tuple[str, list[tuple[int, _Num]]]:
     return _FEET_INCHES.sub(lambda m: " " * len(m.group(0)), text), found
 
 
+#: East Asian large-number units written after digits (``38万`` = 380,000, ``1억 2500만``).
+_MYRIAD_UNITS = {"千": 3, "천": 3, "万": 4, "萬": 4, "만": 4, "億": 8, "억": 8, "兆": 12, "조": 12}
+_MYRIAD = re.compile(rf"({_NUMBER})\s?([{''.join(_MYRIAD_UNITS)}])")
+
+
+def _myriads(text: str) -> tuple[str, list[tuple[int, _Num]]]:
+    """Numbers with East Asian unit characters as one value (``1億2,500万`` = 125,000,000);
+    the text comes back with them blanked."""
+    found: list[tuple[int, _Num]] = []
+    start = end = -1
+    value = 0.0
+    last_power = 99
+
+    def close() -> None:
+        if start >= 0:
+            key = f"{value:.0f}" if value == int(value) else repr(value)
+            found.append((start, _Num(key.replace(".", ""), value, text[end : end + 32])))
+
+    for m in _MYRIAD.finditer(text):
+        power = _MYRIAD_UNITS[m.group(2)]
+        digits = _ascii_digits(m.group(1))
+        groups = re.split(r"[.,]", digits)
+        if len(groups) > 1 and len(groups[-1]) != 3:
+            number = float("".join(groups[:-1]) + "." + groups[-1])
+        else:
+            number = float("".join(groups))
+        joined = start >= 0 and power < last_power and not text[end : m.start()].strip()
+        if not joined:
+            close()
+            start, value = m.start(), 0.0
+        value += number * 10.0**power
+        end, last_power = m.end(), power
+    close()
+    if found:
+        text = _MYRIAD.sub(lambda m: " " * len(m.group(0)), text)
+    return text, found
+
+
 def _numbers(text: str, spaced: bool, lang: str | None = None) -> list[_Num]:
     if "m" in text or "M" in text:
         text = _CLOCK_DOT.sub(r"\1:\2", text)
     found: list[tuple[int, _Num]] = []
     if "f" in text:
         text, found = _feet_inches(text)
+    if not text.isascii():
+        text, myriads = _myriads(text)
+        found += myriads
     pattern = _NUMBER_SPACED if spaced else _NUMBER_RE
     found += [(m.start(), _parse(m, text)) for m in pattern.finditer(text)]
     found += [(a, _Num(str(v), float(v), text[b : b + 32])) for v, a, b in number_words(text, lang)]
@@ -251,7 +293,7 @@ def _digit_keys(column: str) -> pl.Expr:
     )
 
 
-@register("number_mismatch", version="2", threshold=1.0)
+@register("number_mismatch", version="3", threshold=1.0)
 def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores:
     """Numbers of the source missing from the output, or numbers the output made up.
 
