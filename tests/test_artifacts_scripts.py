@@ -141,6 +141,19 @@ def test_number_mismatch_reads_east_asian_number_units_and_other_digits():
     assert flags("number_mismatch", rows) == [False] * 5 + [True] * 3
 
 
+def test_number_words_without_a_lexicon_on_the_other_side_do_not_count():
+    rows = [
+        # "three" is 세 in Korean, a word no lexicon here reads: 10대 (teens) has no counterpart
+        ("en", "ko", "Three teenage boys were arrested.", "세 명의 10대 소년들이 체포되었다."),
+        ("en", "ja", "It raises £120 million a year.", "年間1億2千万ポンドの収入になる。"),
+        ("en", "he", "Up to 10 inches of rain.", "עד 250 מ“מ גשם."),  # inches to millimetres
+        ("en", "he", "At 2pm two vans came.", "בשעה 14:00 הגיעו שני טנדרים."),  # ":00" is no number
+        # with a lexicon on both sides a number word still counts
+        ("en", "es", "It's six in the morning there.", "Allí son las 7 de la mañana."),
+    ]
+    assert flags("number_mismatch", rows) == [False] * 4 + [True]
+
+
 # --- Thai: letters, not words; sentences without a full stop ----------------------------------
 
 

@@ -7,11 +7,12 @@ source and in the output (case-sensitive, so a copied stretch is an exact copy).
 and titles are legitimately copied, and they are mostly capitalised words and digits, so only
 the source's *common* words count: alphabetic words that do not start with a capital letter
 (in scripts without case, every word; characters of unspaced scripts are words, as in
-:func:`curate.artifacts.detectors._text.words`).
+:func:`curate.artifacts.detectors._text.words`); in a headline in Title Case, every word.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ class PartialCopyParams:
     #: Shortest run of words, copied in order, that counts as a copy.
     min_run: int = 3
     #: Sources with fewer common words than this are not judged.
-    min_words: int = 6
+    min_words: int = 4
     #: Copied common words needed before the share counts (fewer: score 0).
     min_copied: int = 3
 
@@ -36,12 +37,25 @@ def _common(word: str) -> bool:
     return word.isalpha() and not word[0].isupper()
 
 
+def _alphabetic(word: str) -> bool:
+    return word.isalpha()
+
+
+def _common_test(words: list[str]) -> Callable[[str], bool]:
+    """What counts as a common word of this source: in a headline in Title Case (most words
+    capitalised) every alphabetic word, else :func:`_common`."""
+    alpha = [w for w in words if w.isalpha()]
+    capitalised = sum(1 for w in alpha if w[0].isupper())
+    return _alphabetic if alpha and capitalised >= 0.6 * len(alpha) else _common
+
+
 def copied_words(source: str, text: str, min_run: int) -> tuple[int, int, str]:
     """``(common words of the source, common words of the output inside copied runs, the
     longest copied run)``; a copied run is ``min_run`` or more words in source order."""
     src = WORD_RE.findall(source)
     out = WORD_RE.findall(text)
-    n_common = sum(map(_common, src))
+    common = _common_test(src)
+    n_common = sum(map(common, src))
     if len(out) < min_run or len(src) < min_run:
         return n_common, 0, ""
     grams = {tuple(src[i : i + min_run]) for i in range(len(src) - min_run + 1)}
@@ -51,7 +65,7 @@ def copied_words(source: str, text: str, min_run: int) -> tuple[int, int, str]:
             covered[i : i + min_run] = True
     if not covered.any():
         return n_common, 0, ""
-    copied = sum(1 for w, c in zip(out, covered, strict=True) if c and _common(w))
+    copied = sum(1 for w, c in zip(out, covered, strict=True) if c and common(w))
     # the longest run, for the explanation
     edges = np.flatnonzero(np.diff(np.r_[0, covered.astype(np.int8), 0]))
     starts, ends = edges[0::2], edges[1::2]

@@ -7,7 +7,8 @@ are the extra copies. Single words said twice ("very very", "bye bye") are ignor
 written without spaces every character is a unit: half a word in CJK (so ABAB verb
 reduplication in Chinese does not flag), a quarter in Thai, Lao, Khmer and Myanmar, whose
 characters are letters (a letter with its combining marks is one unit; in texts with such
-letters, periods up to 4 x MAX_PERIOD units are looked for). Punctuation and case are ignored ("„Bei einer „Bei einer" is a loop).
+letters, periods up to 4 x MAX_PERIOD units are looked for). Punctuation and case are ignored
+("„Bei einer „Bei einer" is a loop).
 
 The whole batch is handled at once with numpy over the concatenated token hashes. Hallucinated
 run-ons without a loop show up as ``length_ratio`` outliers instead.

@@ -30,7 +30,12 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from curate.artifacts.detectors.numwords import ANY_NUMBER_WORD, number_words
+from curate.artifacts.detectors.numwords import (
+    ANY_NUMBER_WORD,
+    LEXICON,
+    base_language,
+    number_words,
+)
 from curate.artifacts.registry import Context, Scores, register
 
 _NUMBER = r"\d+(?:[.,'\u00a0\u202f\u2009]\d+)*"
@@ -49,8 +54,8 @@ _PLACEHOLDER = (
 #: 5%. Yards/metres and short/metric tons are near 1 and left out: they would excuse any
 #: number changed by up to 15%. Temperatures also go through the Fahrenheit rule.
 CONVERSIONS = (
-    (re.compile(r"inch|zoll|pulgad|pouce|țol|tol", re.I), (2.54,)),
-    (re.compile(r"foot|feet|ft|fu[ßs]|pie|picio", re.I), (0.3048, 0.092903)),
+    (re.compile(r"inch|zoll|pulgad|pouce|țol|tol", re.I), (2.54, 25.4)),
+    (re.compile(r"foot|feet|ft|fu[ßs]|pie|picio", re.I), (0.3048, 30.48, 0.092903)),
     (re.compile(r"mile|meile|milla|mille|mil[eăi]|mph", re.I), (1.609344, 2.58999)),
     (re.compile(r"pound|lbs?\b|pfund|libra|livre", re.I), (0.453592,)),
     (re.compile(r"ounce|oz\b|unze|onza|once|uncie", re.I), (28.3495, 29.5735)),
@@ -89,6 +94,8 @@ class _Num(NamedTuple):
     after: str  # the text that follows (for unit words and "p.m.")
     #: half a unit of the last written digit ("2,8": 0.05; "28": 0.5): how far rounding can go
     step: float = 0.5
+    #: written as a word ("six"), not in digits
+    word: bool = False
 
     @property
     def unit(self) -> bool:
@@ -143,39 +150,47 @@ def _feet_inches(text: str) -> tuple[str, list[tuple[int, _Num]]]:
     return _FEET_INCHES.sub(lambda m: " " * len(m.group(0)), text), found
 
 
-#: East Asian large-number units written after digits (``38万`` = 380,000, ``1억 2500만``).
-_MYRIAD_UNITS = {"千": 3, "천": 3, "万": 4, "萬": 4, "만": 4, "億": 8, "억": 8, "兆": 12, "조": 12}
-_MYRIAD = re.compile(rf"({_NUMBER})\s?([{''.join(_MYRIAD_UNITS)}])")
+#: East Asian number units written after digits: small ones (十 百 千) multiply the digits
+#: before them, large ones (万 億 兆) everything since the previous large one.
+_SMALL_UNITS = {"十": 1, "십": 1, "百": 2, "백": 2, "千": 3, "천": 3}
+_LARGE_UNITS = {"万": 4, "萬": 4, "만": 4, "億": 8, "억": 8, "兆": 12, "조": 12}
+_UNIT_CHARS = "".join(_SMALL_UNITS) + "".join(_LARGE_UNITS)
+#: Digits with unit characters, as one expression (``1億2千万``, ``37만 5,000``, ``22 억 5 천만``).
+_MYRIAD = re.compile(
+    rf"{_NUMBER}\s?[{_UNIT_CHARS}](?:\s?(?:{_NUMBER}\s?)?[{_UNIT_CHARS}])*(?:\s?{_NUMBER})?"
+)
+_MYRIAD_PART = re.compile(rf"({_NUMBER})?\s?([{_UNIT_CHARS}])|({_NUMBER})")
+
+
+def _plain_value(raw: str) -> float:
+    groups = re.split(r"[^\d]", _ascii_digits(raw))
+    if len(groups) > 1 and len(groups[-1]) != 3:  # last separator is a decimal mark
+        return float("".join(groups[:-1]) + "." + groups[-1])
+    return float("".join(groups))
+
+
+def _myriad_value(expression: str) -> float:
+    total = section = 0.0
+    for number, unit, plain in _MYRIAD_PART.findall(expression):
+        if plain:
+            section += _plain_value(plain)
+        elif unit in _SMALL_UNITS:
+            section += (_plain_value(number) if number else 1.0) * 10.0 ** _SMALL_UNITS[unit]
+        else:
+            section += _plain_value(number) if number else 0.0
+            total += (section or 1.0) * 10.0 ** _LARGE_UNITS[unit]
+            section = 0.0
+    return total + section
 
 
 def _myriads(text: str) -> tuple[str, list[tuple[int, _Num]]]:
-    """Numbers with East Asian unit characters as one value (``1億2,500万`` = 125,000,000);
-    the text comes back with them blanked."""
-    found: list[tuple[int, _Num]] = []
-    start = end = -1
-    value = 0.0
-    last_power = 99
-
-    def close() -> None:
-        if start >= 0:
-            key = f"{value:.0f}" if value == int(value) else repr(value)
-            found.append((start, _Num(key.replace(".", ""), value, text[end : end + 32])))
-
+    """Numbers written with East Asian unit characters as one value (``1億2,500万`` =
+    125,000,000, ``1억 4천 2백만`` = 142,000,000); the text comes back with them blanked."""
+    found = []
     for m in _MYRIAD.finditer(text):
-        power = _MYRIAD_UNITS[m.group(2)]
-        digits = _ascii_digits(m.group(1))
-        groups = re.split(r"[.,]", digits)
-        if len(groups) > 1 and len(groups[-1]) != 3:
-            number = float("".join(groups[:-1]) + "." + groups[-1])
-        else:
-            number = float("".join(groups))
-        joined = start >= 0 and power < last_power and not text[end : m.start()].strip()
-        if not joined:
-            close()
-            start, value = m.start(), 0.0
-        value += number * 10.0**power
-        end, last_power = m.end(), power
-    close()
+        value = _myriad_value(m.group(0))
+        key = f"{value:.0f}" if value == int(value) else repr(value).replace(".", "")
+        found.append((m.start(), _Num(key, value, text[m.end() : m.end() + 32])))
     if found:
         text = _MYRIAD.sub(lambda m: " " * len(m.group(0)), text)
     return text, found
@@ -191,8 +206,15 @@ def _numbers(text: str, spaced: bool, lang: str | None = None) -> list[_Num]:
         text, myriads = _myriads(text)
         found += myriads
     pattern = _NUMBER_SPACED if spaced else _NUMBER_RE
-    found += [(m.start(), _parse(m, text)) for m in pattern.finditer(text)]
-    found += [(a, _Num(str(v), float(v), text[b : b + 32])) for v, a, b in number_words(text, lang)]
+    found += [
+        (m.start(), _parse(m, text))
+        for m in pattern.finditer(text)
+        if not (m.start() and text[m.start() - 1] == ":" and not m.group(0).strip("0"))
+    ]  # the ":00" of a clock time is no number of its own
+    found += [
+        (a, _Num(str(v), float(v), text[b : b + 32], word=True))
+        for v, a, b in number_words(text, lang)
+    ]
     return [n for _, n in sorted(found, key=lambda x: x[0])]
 
 
@@ -262,18 +284,32 @@ def _unmatched(src: list[_Num], tgt: list[_Num]) -> tuple[list[_Num], list[_Num]
 
 
 def number_difference(
-    source: str, text: str, src_lang: str | None = None, tgt_lang: str | None = None
+    source: str,
+    text: str,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+    *,
+    languages: tuple[str | None, str | None] | None = None,
 ) -> tuple[float, list[str], list[str]]:
     """Score of the numbers without a counterpart, and the unmatched digits of each side.
 
-    With the languages given, numbers written as words (:mod:`.numwords`) count too.
+    With the languages given, numbers written as words (:mod:`.numwords`) count too. A number
+    word left without a counterpart only counts where the other side's language has a lexicon
+    (its counterpart may be a word the lexicon cannot read: Korean 세 for "three");
+    ``languages`` names the pair's languages where ``src_lang``/``tgt_lang`` are None only to
+    skip reading words.
     """
+    src_code, tgt_code = languages or (src_lang, tgt_lang)
+    keep_src_words = base_language(tgt_code) in LEXICON
+    keep_tgt_words = base_language(src_code) in LEXICON
     best: tuple[float, list[str], list[str]] | None = None
     spacings = (
         (False, True) if _SPACED_HINT.search(source) or _SPACED_HINT.search(text) else (False,)
     )
     for spaced in spacings:
         a, b = _unmatched(_numbers(source, spaced, src_lang), _numbers(text, spaced, tgt_lang))
+        a = [n for n in a if keep_src_words or not n.word]
+        b = [n for n in b if keep_tgt_words or not n.word]
         changed = min(len(a), len(b))
         score = changed + (len(a) + len(b) - 2 * changed) / 3
         result = (score, [n.key for n in a], [n.key for n in b])
@@ -330,7 +366,9 @@ def number_mismatch(pairs: pl.DataFrame, params: object, ctx: Context) -> Scores
             words = s_lang is not None and number_words(src[k], s_lang)
         if (missing and extra) or words:
             # numbers on both sides without a match (in digits or words): look closer
-            score[i], missing, extra = number_difference(src[k], tgt[k], s_lang, t_lang)
+            score[i], missing, extra = number_difference(
+                src[k], tgt[k], s_lang, t_lang, languages=(src_lang[k], tgt_lang[k])
+            )
         else:  # on one side only: written as words or dropped on the other
             score[i] = (len(missing) + len(extra)) / 3
         found[i] = (missing, extra)
