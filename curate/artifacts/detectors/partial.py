@@ -7,12 +7,12 @@ source and in the output (case-sensitive, so a copied stretch is an exact copy).
 and titles are legitimately copied, and they are mostly capitalised words and digits, so only
 the source's *common* words count: alphabetic words that do not start with a capital letter
 (in scripts without case, every word; characters of unspaced scripts are words, as in
-:func:`curate.artifacts.detectors._text.words`); in a headline in Title Case, every word.
+:func:`curate.artifacts.detectors._text.words`), and only next to another common word (a
+lone "for" or "of" belongs to a name); in a headline in Title Case, every word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,24 +37,25 @@ def _common(word: str) -> bool:
     return word.isalpha() and not word[0].isupper()
 
 
-def _alphabetic(word: str) -> bool:
-    return word.isalpha()
-
-
-def _common_test(words: list[str]) -> Callable[[str], bool]:
-    """What counts as a common word of this source: in a headline in Title Case (most words
-    capitalised) every alphabetic word, else :func:`_common`."""
+def _title_case(words: list[str]) -> bool:
+    """A headline in Title Case: nearly every word capitalised."""
     alpha = [w for w in words if w.isalpha()]
-    capitalised = sum(1 for w in alpha if w[0].isupper())
-    return _alphabetic if alpha and capitalised >= 0.6 * len(alpha) else _common
+    return bool(alpha) and sum(1 for w in alpha if w[0].isupper()) >= 0.8 * len(alpha)
 
 
 def copied_words(source: str, text: str, min_run: int) -> tuple[int, int, str]:
     """``(common words of the source, common words of the output inside copied runs, the
-    longest copied run)``; a copied run is ``min_run`` or more words in source order."""
+    longest copied run)``; a copied run is ``min_run`` or more words in source order.
+
+    Only common words next to another common word count: those between capitalised words
+    belong to a name or a title (``Citizens for Responsibility and Ethics in Washington``). In a
+    headline in Title Case every word is common, and runs need one word more.
+    """
     src = WORD_RE.findall(source)
     out = WORD_RE.findall(text)
-    common = _common_test(src)
+    title = _title_case(src) and source.rstrip()[-1:] not in ".!?"
+    common = str.isalpha if title else _common
+    min_run += title
     n_common = sum(map(common, src))
     if len(out) < min_run or len(src) < min_run:
         return n_common, 0, ""
@@ -65,15 +66,25 @@ def copied_words(source: str, text: str, min_run: int) -> tuple[int, int, str]:
             covered[i : i + min_run] = True
     if not covered.any():
         return n_common, 0, ""
-    copied = sum(1 for w, c in zip(out, covered, strict=True) if c and common(w))
-    # the longest run, for the explanation
     edges = np.flatnonzero(np.diff(np.r_[0, covered.astype(np.int8), 0]))
-    starts, ends = edges[0::2], edges[1::2]
-    k = int(np.argmax(ends - starts))
-    return n_common, copied, " ".join(out[starts[k] : ends[k]])
+    copied, longest = 0, ""
+    for start, end in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
+        run = out[start:end]
+        if title:
+            copied += sum(map(common, run))
+        else:  # common words next to another one: "for" in "Citizens for Responsibility" is not
+            flags = [common(w) for w in run]
+            copied += sum(
+                1
+                for k, c in enumerate(flags)
+                if c and ((k > 0 and flags[k - 1]) or (k + 1 < len(flags) and flags[k + 1]))
+            )
+        if len(run) > len(longest.split()):
+            longest = " ".join(run)
+    return n_common, copied, longest
 
 
-@register("partial_copy", version="1", threshold=0.25, params=PartialCopyParams)
+@register("partial_copy", version="1", threshold=0.2, params=PartialCopyParams)
 def partial_copy(pairs: pl.DataFrame, params: PartialCopyParams, ctx: Context) -> Scores:
     """Part of the output is a verbatim copy of the source (an untranslated tail, head or clause).
 
@@ -81,7 +92,9 @@ def partial_copy(pairs: pl.DataFrame, params: PartialCopyParams, ctx: Context) -
     the output repeats inside runs of ``min_run`` or more words copied in order; 0 when fewer
     than ``min_copied`` common words are copied. A whole copy scores 1 (``untranslated`` names
     it too). NaN when source and target language are the same or the source has fewer than
-    ``min_words`` common words.
+    ``min_words`` common words. Flagged at 0.2: on NTREX (de, es, fr, ro, fa, ja, uk; threshold
+    and parameters chosen there) 0.2 and 0.25 flag the same 0.07-0.14% of clean pairs and 0.2
+    finds .90 of outputs whose head or tail (40-60%) is the English source.
     """
     sources = pairs["source_text"].to_list()
     texts = pairs["text"].to_list()
