@@ -123,8 +123,8 @@ def length_ratio(pairs: pl.DataFrame, params: LengthParams, ctx: Context) -> Sco
 
 
 _ENDS_SENTENCE = "[" + FINAL_PUNCT + "][" + CLOSERS.replace("]", "\\]") + "]*$"
-_WORD = r"[\p{L}\p{N}]+"
-_LAST_WORD = r"([\p{L}\p{N}]+)[^\p{L}\p{N}]*$"
+_WORD = r"[\p{L}\p{N}\p{M}]+"
+_LAST_WORD = r"([\p{L}\p{N}\p{M}]+)[^\p{L}\p{N}\p{M}]*$"
 
 
 @dataclass(frozen=True)
