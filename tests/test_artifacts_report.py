@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from curate.artifacts import DetectConfig, detect
+from curate.artifacts.registry import get_detector
 from curate.artifacts.report import render_html, summarize, write_report
 
 SOURCES = [
@@ -118,7 +119,8 @@ def test_worst_examples_and_thresholds_are_shown(joined):
     worst = by_name["number_mismatch"]["worst"]
     assert [w["translation_id"] for w in worst] == ["de1"]
     assert worst[0]["source_text"] == SOURCES[1]
-    assert by_name["length_ratio"]["histogram"]["thresholds"] == [3.0, -3.0]
+    threshold = get_detector("length_ratio").threshold  # |z| >= threshold: both sides shown
+    assert by_name["length_ratio"]["histogram"]["thresholds"] == [threshold, -threshold]
     leaked = by_name["leaked_markers"]["worst"][0]
     page = render_html(summary)
     assert f'data-translation-id="{leaked["translation_id"]}"' in page
