@@ -237,12 +237,11 @@ def truncation(pairs: pl.DataFrame, params: TruncationParams, ctx: Context) -> S
     for an output that does not end a sentence (final punctuation, possibly before closing
     quotes or brackets), the sum of: 0.5 when the source does end one (times the share of the
     pair's outputs that end one where their source does: Thai seldom ends with a full stop);
-    up to 0.5 the shorter
-    the output is than the pair's usual length ratio (robust z from 0 to -4, as learned by
-    ``length_ratio``); ``end_weight`` per nat by which the output's last word exceeds
-    ``end_floor`` as evidence of a cut (a word that rarely ends the pair's outputs, such as an
-    article or a preposition, learned from the batch when a pair has ``min_fit`` rows). 0 when
-    the output ends a sentence. The default threshold 0.65 asks for more than a lost ending:
+    up to 0.5 the shorter the output is than the pair's usual length ratio (robust z from 0 to
+    -4, as learned by ``length_ratio``); ``end_weight`` per nat by which the output's last word
+    exceeds ``end_floor`` as evidence of a cut (a word that rarely ends the pair's outputs, such
+    as an article or a preposition, learned from the batch when a pair has ``min_fit`` rows). 0
+    when the output ends a sentence. The default threshold 0.65 asks for more than a lost ending:
     human translators often end a segment with a comma when the sentence goes on in the next.
     """
     closed = _ENDS_SENTENCE
