@@ -43,6 +43,7 @@ from curate.io import (
 )
 from curate.io.bitext import check_line_counts
 from curate.io.encoding import check_encoding, check_encoding_name, encoding_of
+from curate.io.parallel import check_paired
 from curate.mt.languages import store_language
 from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
@@ -229,7 +230,9 @@ def checked(spec: InputSpec, config: IngestConfig) -> InputSpec:
             check_encoding(path, encoding)
     if spec.format == "bitext" and target:
         check_line_counts(spec.path, str(target), spec.options)
-    pairs = spec.format == "bitext" or spec.fields.target
+    if spec.format == "conll" and target:  # labelled sentences and their translations
+        check_paired(spec.path, spec.options)
+    pairs = (spec.format in ("bitext", "conll") and target) or spec.fields.target
     if not pairs or not config.identify_language or (config.lang and config.target_lang):
         return spec
     detected = pair_languages(read_input(spec.path, spec.format, spec.fields, spec.options))

@@ -2,7 +2,9 @@
 
 A statistical aligner is good when it trains on all of a pair's text at once, so each language
 pair is one element: ``curate align`` writes word links for every translation (``alignments``);
-``curate project`` carries the spans of translated ``examples`` onto their translations, by
+``curate project`` carries the spans of translated ``examples`` onto their translations (curate's
+machine translations, or translations ingested with the examples: human references and other
+systems' outputs, each projection recording the translation's ``origin``), by
 word alignment (eflomal by default, trained along with the store's human bitext of the pair and
 any extra parallel files) or by markers (the examples are translated again with their spans
 wrapped in markers by the same model, and the markers parsed back). The row building is
@@ -36,19 +38,26 @@ STAGE = "project"
 METHODS = ("alignment", "marker")
 
 _PAIR_QUERY = """
-SELECT t.id AS translation_id, t.text AS translation, t.model_id, t.model_version,
-       e.id AS example_id, e.text, e.spans, e.dataset
+SELECT t.id AS translation_id, t.text AS translation, t.tokens AS translation_tokens,
+       t.origin, t.model_id, t.model_version,
+       e.id AS example_id, e.text, e.spans, e.tokens, e.token_offsets, e.dataset
 FROM translations t JOIN examples e ON e.id = t.source_id
-WHERE t.source_kind = 'examples' AND t.origin = 'mt' AND t.src_lang = $src AND t.tgt_lang = $tgt
-ORDER BY e.id
+WHERE t.source_kind = 'examples' AND {origins} AND t.src_lang = $src AND t.tgt_lang = $tgt
+ORDER BY e.id, t.id
 """
-
 
 #: Every example a projection run reads: the progress total.
 _COUNT_QUERY = """
 SELECT count(*) FROM translations t JOIN examples e ON e.id = t.source_id
-WHERE t.source_kind = 'examples' AND t.origin = 'mt'
+WHERE t.source_kind = 'examples' AND {origins}
 """
+
+
+def _origins(method: str, prefix: str = "t.") -> str:
+    """Which translations a method projects onto: alignment onto every translation of an
+    example (curate's MT, ingested human references and system outputs), markers only where
+    curate's own model translates (it translates the marked text again)."""
+    return f"{prefix}origin = 'mt'" if method == "marker" else "TRUE"
 
 
 @dataclass(frozen=True)
@@ -73,29 +82,27 @@ def read_bitext_pairs(path: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _extra_pairs(store: Store, src: str, tgt: str, job: ProjectJob) -> list[Any]:
+def _extra_pairs(
+    store: Store, src: str, tgt: str, job: ProjectJob, from_store: bool = True
+) -> list[Any]:
     """Tokenised parallel text to train the aligner along: the store's human bitext of the
-    pair, plus the job's extra files."""
-    texts = [
-        (r["source_text"], r["text"])
-        for r in store.connect()
-        .execute(
-            "SELECT source_text, text FROM translations "
-            "WHERE origin = 'reference' AND src_lang = $src AND tgt_lang = $tgt",
-            {"src": src, "tgt": tgt},
-        )
-        .to_arrow_table()
-        .to_pylist()
-    ]
+    pair (plain parallel text; references of labelled examples are aligned themselves), plus
+    the job's extra files."""
+    query = (
+        "SELECT source_text, text FROM translations WHERE origin = 'reference' "
+        "AND source_kind = 'bitext' AND src_lang = $src AND tgt_lang = $tgt"
+    )
+    rows = store.connect().execute(query, {"src": src, "tgt": tgt}).to_arrow_table().to_pylist()
+    texts = [(r["source_text"], r["text"]) for r in rows] if from_store else []
     for path in job.extra_bitext:
         texts += read_bitext_pairs(path)
     return [(tokenize(a, src).tokens, tokenize(b, tgt).tokens) for a, b in texts]
 
 
-def _aligner(store: Store, src: str, tgt: str, job: ProjectJob) -> Any:
+def _aligner(store: Store, src: str, tgt: str, job: ProjectJob, from_store: bool = True) -> Any:
     options = dict(job.aligner_options)
     if job.aligner == "eflomal":
-        options["extra"] = _extra_pairs(store, src, tgt, job)
+        options["extra"] = _extra_pairs(store, src, tgt, job, from_store)
     return get_aligner(job.aligner, **options)
 
 
@@ -107,7 +114,9 @@ def project_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any
     """Projections of every translated example of one language pair."""
     src, tgt = pair
     store = Store(store_root)
-    query = store.connect().sql(_PAIR_QUERY, params={"src": src, "tgt": tgt})
+    query = store.connect().sql(
+        _PAIR_QUERY.format(origins=_origins(job.method)), params={"src": src, "tgt": tgt}
+    )
     rows = query.to_arrow_table().to_pylist()
     if job.method == "alignment":
         pairs = [(_example(r), _translation(r, src, tgt)) for r in rows]
@@ -131,18 +140,21 @@ def project_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any
     for row, source in zip(out, rows, strict=True):
         row.update(dataset=source["dataset"], model_id=source["model_id"])
         row.update(model_version=source["model_version"])
+        row["origin"] = source["origin"] if job.method == "alignment" else "mt"
     counts = StageCounts(records_in=len(rows), records_out=len(out))
     return {"projections": load_schema("projections").table(out)}, {STAGE: counts}
 
 
 def _example(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["example_id"], "text": row["text"], "spans": row["spans"]}
+    keys = ("text", "spans", "tokens", "token_offsets")
+    return {"id": row["example_id"], **{k: row[k] for k in keys}}
 
 
 def _translation(row: dict[str, Any], src: str, tgt: str) -> dict[str, Any]:
     return {
         "id": row["translation_id"],
         "text": row["translation"],
+        "tokens": row["translation_tokens"],
         "src_lang": src,
         "tgt_lang": tgt,
     }
@@ -155,14 +167,17 @@ def align_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any:
     rows = (
         store.connect()
         .execute(
-            "SELECT id, src_lang, tgt_lang, source_text, text, dataset, model_id, model_version "
-            "FROM translations WHERE src_lang = $src AND tgt_lang = $tgt ORDER BY id",
+            "SELECT id, src_lang, tgt_lang, source_text, text, tokens, dataset, model_id, "
+            "model_version FROM translations WHERE src_lang = $src AND tgt_lang = $tgt "
+            "ORDER BY id",
             {"src": src, "tgt": tgt},
         )
         .to_arrow_table()
         .to_pylist()
     )
-    out = align_rows(rows, _aligner(store, src, tgt, job), _lineage(job, "align"))
+    # The store's bitext of the pair is among the rows aligned here: not trained on twice.
+    aligner = _aligner(store, src, tgt, job, from_store=False)
+    out = align_rows(rows, aligner, _lineage(job, "align"))
     for row, source in zip(out, rows, strict=True):
         row.update(dataset=source["dataset"], model_id=source["model_id"])
         row.update(model_version=source["model_version"])
@@ -240,12 +255,13 @@ def run_project(
         raise UserError(f"projection options: {exc}") from None
     if job.method == "alignment":
         get_aligner(job.aligner, **job.aligner_options)
-    pairs = translation_pairs(store, "source_kind = 'examples' AND origin = 'mt'")
+    pairs = translation_pairs(store, f"source_kind = 'examples' AND {_origins(job.method, '')}")
     if not pairs:
         raise UserError(
             "the store has no translated examples to project",
-            hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples stage",
+            hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples "
+            "stage, or ingest it with its translations (--target-file, --target-field)",
         )
-    expected = Expected(_count(store, _COUNT_QUERY))
+    expected = Expected(_count(store, _COUNT_QUERY.format(origins=_origins(job.method))))
     execution = Execution(tuple(beam_args or ()), workers, force, progress)
     return _run_pairs(store, job, pairs, project_pair, STAGE, execution, expected)

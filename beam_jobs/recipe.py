@@ -20,7 +20,7 @@ from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_align, run_project
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.ingest import IngestConfig
-from curate.io import FieldMap, default_dataset
+from curate.io import FieldMap, default_dataset, format_with_target
 from curate.mt.engine import TranslateConfig
 from curate.progress import ProgressCallback, ProgressUpdate
 from curate.recipe import AlignSection, Recipe, resolve
@@ -65,14 +65,19 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
             options["split"] = item.split
         if item.encoding:
             options["encoding"] = item.encoding
-        fmt = "bitext" if item.target_file else (item.format or "")
-        spec = InputSpec(resolve(base, item.path), fmt, FieldMap(**item.fields), options)
+        if item.target_format:
+            options["target_format"] = item.target_format
+        path = resolve(base, item.path)
+        fmt = format_with_target(path, item.format, item.target_file)
+        spec = InputSpec(path, fmt, FieldMap(**item.fields), options)
         config = IngestConfig(
             dataset=dataset,
             run_id=run_id,
             kind=item.kind,
             lang=item.lang,
             target_lang=item.target_lang,
+            origin=item.origin,
+            system=item.system,
         )
         return Step(
             f"ingest {dataset}",
@@ -296,10 +301,13 @@ def estimate(recipe: Recipe, base: Path, probe_segments: int = 16) -> dict[str, 
     records = 0
     for item in recipe.inputs:
         path = resolve(base, item.path)
-        files = [(path, "bitext")] if item.target_file else expand_input(path, item.format or None)
+        paired = format_with_target(path, item.format, item.target_file)
+        files = [(path, paired)] if item.target_file else expand_input(path, item.format or None)
         options: dict[str, Any] = {"encoding": item.encoding, "on_misaligned": "quarantine"}
         if item.target_file:
             options["target_file"] = resolve(base, item.target_file)
+        if item.target_format:
+            options["target_format"] = item.target_format
         config = IngestConfig(
             dataset="plan", run_id="plan", kind=item.kind, lang=item.lang, identify_language=False
         )

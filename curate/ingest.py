@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from curate.errors import UserError
 from curate.io.base import Quarantined, RawRecord, ReadBatch
 from curate.mt.languages import store_form
 from curate.records import Span, content_id, load_schema, spans_to_column
@@ -29,6 +30,8 @@ from curate.text.normalize import normalize
 from curate.text.segment import Sentence, split_sentences
 
 STAGE = "ingest"
+#: ``translations.origin`` of ingested translations (``mt`` is curate's own model output)
+ORIGINS = ("reference", "system")
 
 
 def _meta_encoder() -> Callable[[dict[str, Any]], str]:
@@ -58,6 +61,26 @@ class IngestConfig:
     target_lang: str | None = None  # declared language of the target side of bitext
     segment: bool = True
     identify_language: bool = True
+    #: who wrote the target side of bitext: reference (a human translation; "human" is the same)
+    #: or system (machine output of the system named by ``system``)
+    origin: str = "reference"
+    system: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.origin == "human":
+            object.__setattr__(self, "origin", "reference")
+        if self.origin not in ORIGINS:
+            raise UserError(
+                f"unknown origin {self.origin!r}",
+                hint="reference (or human) for a human translation, system for machine output",
+            )
+        if self.origin == "system" and not (self.system or "").strip():
+            raise UserError(
+                "a system output needs the name of its system",
+                hint="--system NAME (recipe: system)",
+            )
+        if self.origin != "system" and self.system:
+            raise UserError("a system name goes with origin system", hint="--origin system")
 
 
 @dataclass
@@ -88,7 +111,7 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             continue
         prepared.append((record, row))
         texts.append(row["text"])
-        if record.kind == "pair":
+        if "target" in row:
             texts.append(row["target"])
     detected = detect_batch(texts) if config.identify_language else [(None, None)] * len(texts)
     detected = [(_detected(code), confidence) for code, confidence in detected]
@@ -98,10 +121,11 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
     segments = _Segments(config)
     examples: list[dict[str, Any]] = []
     translations: list[dict[str, Any]] = []
-    position = 0
+    position = written = 0
     for record, row in prepared:
         lang_detected, confidence = detected[position]
-        position += 1
+        target_detected = detected[position + 1][0] if "target" in row else None
+        position += 2 if "target" in row else 1
         declared = _declared(record.lang or config.lang)
         if declared is False:
             quarantine.append(
@@ -113,12 +137,12 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
                     record.payload,
                 )
             )
-            if record.kind == "pair":
-                position += 1
             continue
+        written += 1  # one input record, even where it gives an example and a translation
         lineage = _lineage(record, config)
-        if record.kind == "pair":  # one language per side of a bitext, not per line
+        if "target" in row:  # one language per side of a bitext, not per line
             lang_detected = pair_src or lang_detected
+            target_detected = pair_tgt or target_detected
         lang = declared or lang_detected or "und"
         common = {
             "lang": lang,
@@ -132,34 +156,15 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
             "meta": _META_JSON(record.meta) if record.meta else None,
             **lineage,
         }
-        if record.kind == "pair":
-            target_detected = pair_tgt or detected[position][0]
-            position += 1
-            tgt_lang = _declared(config.target_lang) or target_detected or "und"
-            translations.append(
-                {
-                    "id": content_id(
-                        config.dataset, lineage["source_id"], row["text"], row["target"]
-                    ),
-                    "src_lang": lang,
-                    "tgt_lang": tgt_lang,
-                    "source_kind": "bitext",
-                    "source_text": row["text"],
-                    "text": row["target"],
-                    "origin": "reference",
-                    "source_file": record.source_file,
-                    "source_line": record.source_line,
-                    "meta": common["meta"],
-                    **lineage,
-                }
+        example_id = None
+        if row["is_example"]:
+            example_id = content_id(
+                config.dataset, lineage["source_id"], row["text"], str(row["spans"])
             )
-        elif row["is_example"]:
             examples.append(
                 {
                     **common,
-                    "id": content_id(
-                        config.dataset, lineage["source_id"], row["text"], str(row["spans"])
-                    ),
+                    "id": example_id,
                     "text_b": row["text_b"],
                     "spans": spans_to_column(row["spans"]),
                     "tokens": row.get("tokens"),
@@ -169,16 +174,22 @@ def ingest_batch(batch: ReadBatch, config: IngestConfig) -> IngestResult:
                     "task": record.task or ("ner" if record.tags else None),
                 }
             )
-        else:
+        elif "target" not in row:
             doc_id = content_id(config.dataset, lineage["source_id"], row["text"])
             sentences = split_sentences(row["text"], lang) if config.segment else []
             documents.append({**common, "id": doc_id, "n_segments": len(sentences)})
             segments.add_document(doc_id, lang, sentences)
+        if "target" in row:
+            translation = _translation_row(row, lang, target_detected, common, config)
+            if example_id is not None:  # labelled text with its translation: linked
+                translation["source_kind"] = "examples"
+                translation["source_id"] = example_id
+            translations.append(translation)
 
     reasons = Counter(q.reason for q in quarantine)
     counts = StageCounts(
         records_in=len(batch),
-        records_out=len(documents) + len(examples) + len(translations),
+        records_out=written,
         quarantined=reasons,
         filtered=Counter({"blank_line": batch.skipped} if batch.skipped else {}) + batch.filtered,
     )
@@ -209,8 +220,8 @@ def _pair_majorities(
     src: list[str | None] = []
     tgt: list[str | None] = []
     position = 0
-    for record, _ in prepared:
-        if record.kind == "pair":
+    for _, row in prepared:
+        if "target" in row:
             src.append(detected[position][0])
             tgt.append(detected[position + 1][0])
             position += 2
@@ -227,9 +238,9 @@ def pair_languages(
     tgt: list[str] = []
     for batch in batches:
         for record in batch.records:
-            if record.kind == "pair":
+            if record.target is not None:  # bitext, or labelled text with its translation
                 src.append(normalize(record.text).text)
-                tgt.append(normalize(record.target or "").text)
+                tgt.append(normalize(record.target).text)
         if len(src) >= limit:
             break
     if not src:
@@ -240,6 +251,31 @@ def pair_languages(
         majority_language(_detected(code) for code, _ in found[:n]),
         majority_language(_detected(code) for code, _ in found[n:]),
     )
+
+
+def _translation_row(
+    row: dict[str, Any],
+    lang: str,
+    target_detected: str | None,
+    common: dict[str, Any],
+    config: IngestConfig,
+) -> dict[str, Any]:
+    """The ``translations`` row of an ingested translation (a bitext pair's target side)."""
+    declared = _declared(config.target_lang)
+    return {
+        "id": content_id(common["dataset"], common["source_id"], row["text"], row["target"]),
+        "src_lang": lang,
+        "tgt_lang": (declared if isinstance(declared, str) else None) or target_detected or "und",
+        "source_kind": "bitext",
+        "source_text": row["text"],
+        "text": row["target"],
+        "origin": config.origin,
+        "system": config.system,
+        "tokens": row.get("target_tokens"),
+        **{k: common[k] for k in ("source_file", "source_line", "meta")},
+        **{k: common[k] for k in ("dataset", "source_id", "run_id", "stage")},
+        **{k: common[k] for k in ("model_id", "model_version")},
+    }
 
 
 class _Segments:
@@ -331,7 +367,10 @@ def _detected(code: str | None) -> str | None:
 def _prepare(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
     """Normalise a record's texts and spans; raise _Reject for what cannot be used."""
     if record.kind == "tokens":
-        return _prepare_tokens(record)
+        row = _prepare_tokens(record)
+        if record.target is not None:
+            _add_target(record, row)
+        return row
     norm = normalize(record.text)
     if not norm.text:
         raise _Reject("empty_text", "text is empty after normalisation")
@@ -342,11 +381,7 @@ def _prepare(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
         "is_example": False,
     }
     if record.kind == "pair":
-        target = normalize(record.target or "")
-        if not target.text:
-            raise _Reject("empty_text", "target text is empty after normalisation")
-        row["target"] = target.text
-        return row
+        _add_target(record, row)
     if record.spans is not None or config.kind == "examples":
         spans = _parse_spans(record.spans, record.text)
         mapped = [Span(*norm.map_span(s.start, s.end), s.label) for s in spans]
@@ -356,6 +391,20 @@ def _prepare(record: RawRecord, config: IngestConfig) -> dict[str, Any]:
         row["spans"] = []
         row["is_example"] = True
     return row
+
+
+def _add_target(record: RawRecord, row: dict[str, Any]) -> None:
+    """The record's translation, normalised (its words too, when given tokenised)."""
+    if record.target_tokens is not None:
+        tokens = [normalize(t).text for t in record.target_tokens]
+        if not tokens or not all(tokens):
+            raise _Reject("empty_text", "a target token is empty after normalisation")
+        row["target"], row["target_tokens"] = " ".join(tokens), tokens
+        return
+    target = normalize(record.target or "")
+    if not target.text:
+        raise _Reject("empty_text", "target text is empty after normalisation")
+    row["target"] = target.text
 
 
 def _prepare_tokens(record: RawRecord) -> dict[str, Any]:

@@ -35,6 +35,12 @@ class InputSection(_Strict):
     lang: str | None = None
     target_lang: str | None = None
     target_file: str | None = None
+    #: conll or text (default: from the target file's extension)
+    target_format: Literal["conll", "text"] | None = None
+    #: who wrote the target side: reference (a human; also "human") or system (machine output)
+    origin: Literal["reference", "human", "system"] = "reference"
+    #: the system that wrote a system output
+    system: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
     split: str | None = None
     encoding: str | None = None  # of the file's text (default UTF-8)

@@ -27,14 +27,30 @@ def _exists(path: Path) -> Path:
 def eval_align(
     pred: Path = typer.Option(..., "--pred", help="Predicted links, Pharaoh format (i-j)."),
     gold: Path = typer.Option(..., "--gold", help="Gold links: sure i-j, possible ipj."),
-    one_based: bool = typer.Option(False, "--one-based", help="Indices start at 1 (both files)."),
+    one_based: bool = typer.Option(
+        False, "--one-based", help="Indices start at 1 in both files (unless said per file)."
+    ),
+    pred_one_based: bool | None = typer.Option(
+        None,
+        "--pred-one-based/--pred-zero-based",
+        help="The prediction's indices start at 1 / at 0 (curate align writes 0-based).",
+    ),
+    gold_one_based: bool | None = typer.Option(
+        None,
+        "--gold-one-based/--gold-zero-based",
+        help="The gold's indices start at 1 / at 0 (awesome-align's gold sets are 1-based).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """AER, precision, recall and F1 of predicted word alignments."""
     from curate.evaluate.alignment import evaluate_alignment_files
 
+    gold_base = one_based if gold_one_based is None else gold_one_based
+    pred_base = one_based if pred_one_based is None else pred_one_based
     try:
-        scores = evaluate_alignment_files(_exists(pred), _exists(gold), one_based=one_based)
+        scores = evaluate_alignment_files(
+            _exists(pred), _exists(gold), one_based=gold_base, pred_one_based=pred_base
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if as_json:
@@ -51,6 +67,9 @@ def eval_projection(
     pred: Path | None = typer.Option(None, "--pred", help="Projected labels, CoNLL."),
     store: Path | None = typer.Option(None, "--store", help="Or: projections in a store."),
     run_id: str | None = typer.Option(None, help="With --store: the projection run."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="With --store: the language projected into (the gold's language)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Typed span precision/recall/F1 of projected labels, per label and micro.
@@ -69,18 +88,15 @@ def eval_projection(
             scores = evaluate_projection_files(_exists(pred), _exists(gold))
         else:
             gold_sentences = read_conll_tags(_exists(gold))
+            where = {"p.run_id = $run": run_id, "p.tgt_lang = $lang": lang}
+            params = {k.split("$")[1]: v for k, v in where.items() if v}
+            conditions = " AND ".join(k for k, v in where.items() if v)
             query = (
                 "SELECT p.text, p.spans FROM projections p JOIN examples e ON e.id = p.example_id"
-                + (" WHERE p.run_id = $run" if run_id else "")
+                + (f" WHERE {conditions}" if conditions else "")
                 + " ORDER BY e.source_file, e.source_line"
             )
-            rows = (
-                Store(store)
-                .connect()
-                .execute(query, {"run": run_id} if run_id else {})
-                .to_arrow_table()
-                .to_pylist()
-            )
+            rows = Store(store).connect().execute(query, params).to_arrow_table().to_pylist()
             if len(rows) != len(gold_sentences):
                 raise UserError(f"{len(rows)} projections but {len(gold_sentences)} gold sentences")
             predicted = [

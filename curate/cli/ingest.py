@@ -9,7 +9,7 @@ from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
-from curate.io import FieldMap
+from curate.io import FieldMap, format_with_target
 from curate.store import Store
 
 
@@ -42,8 +42,19 @@ def ingest(
         None, help="Declared language of the bitext target side."
     ),
     target_file: Path | None = typer.Option(
-        None, help="Bitext: file of translations, line by line."
+        None,
+        help="Translations of the input, one per line (or per sentence: a CoNLL file). "
+        "With a CoNLL input each labelled sentence is stored with its translation.",
     ),
+    target_format: str | None = typer.Option(
+        None, help="conll or text: the --target-file's format (default: from its extension)."
+    ),
+    origin: str = typer.Option(
+        "reference",
+        help="Who wrote the translations: reference (a human; 'human' is the same) or system "
+        "(machine output).",
+    ),
+    system: str | None = typer.Option(None, help="With --origin system: the system's name."),
     text_field: str = typer.Option("text", help="Field holding the text."),
     id_field: str = typer.Option("id", help="Field holding the record id (used when present)."),
     lang_field: str = typer.Option("lang", help="Field holding the language code (when present)."),
@@ -94,13 +105,13 @@ def ingest(
     target_lang = store_language(target_lang, "--target-lang") if target_lang else None
     if encoding:
         check_encoding_name(encoding)
-    if target_file is not None:
-        format = "bitext"
-        if not target_file.exists():
-            raise UserError(f"input not found: {target_file}")
     for path in paths:
         if not path.exists():
             raise UserError(f"input not found: {path}")
+    if target_file is not None:
+        if not target_file.exists():
+            raise UserError(f"input not found: {target_file}")
+        format = format_with_target(str(paths[0]), format, str(target_file))
     name = dataset or default_dataset(list(paths))
     fields = FieldMap(
         text=text_field,
@@ -118,6 +129,8 @@ def ingest(
         options["on_misaligned"] = on_misaligned
     if encoding:
         options["encoding"] = encoding
+    if target_format:
+        options["target_format"] = target_format
     inputs = [InputSpec(str(p), format or "", fields, options) for p in paths]
     config = IngestConfig(
         dataset=name,
@@ -127,6 +140,8 @@ def ingest(
         target_lang=target_lang,
         segment=segment,
         identify_language=langid,
+        origin=origin,
+        system=system,
     )
     manifest = run_job_with_display(
         "ingest",

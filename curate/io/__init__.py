@@ -9,7 +9,6 @@ from typing import Any
 from curate.errors import UserError
 from curate.io.base import FieldMap, Quarantined, RawRecord, ReadBatch, Reader
 from curate.io.bitext import read_bitext
-from curate.io.conll import read_conll
 from curate.io.delimited import read_csv, read_tsv
 from curate.io.hf import read_hf
 from curate.io.inputs import (
@@ -20,6 +19,7 @@ from curate.io.inputs import (
     split_of,
 )
 from curate.io.jsonl import read_jsonl, read_jsonl_shard
+from curate.io.parallel import read_conll_with_target
 from curate.io.parquet import read_parquet
 from curate.io.shards import Shard, line_shards
 
@@ -28,7 +28,7 @@ READERS: dict[str, Reader] = {
     "csv": read_csv,
     "tsv": read_tsv,
     "parquet": read_parquet,
-    "conll": read_conll,
+    "conll": read_conll_with_target,  # with a target file: paired
     "bitext": read_bitext,
     "hf": read_hf,
 }
@@ -123,6 +123,23 @@ def tag_split(batches: Iterator[ReadBatch], path: str | None) -> Iterator[ReadBa
         yield batch
 
 
+def format_with_target(path: str, fmt: str | None, target_file: str | None) -> str:
+    """The reader for ``path`` read with a ``target_file`` of translations: CoNLL stays CoNLL
+    (labelled sentences with their translations), anything else is a line-aligned bitext."""
+    if not target_file:
+        return fmt or ""
+    suffix = Path(path).suffix.lower()
+    if fmt == "conll" or (
+        not fmt
+        and (
+            _EXTENSIONS.get(suffix) == "conll"
+            or (suffix not in _EXTENSIONS and Path(path).is_file() and looks_like_conll(path))
+        )
+    ):
+        return "conll"
+    return "bitext"
+
+
 __all__ = [
     "READERS",
     "SHARD_READERS",
@@ -133,6 +150,7 @@ __all__ = [
     "Shard",
     "default_dataset",
     "expand_input",
+    "format_with_target",
     "line_shards",
     "read_input",
     "resolve_format",

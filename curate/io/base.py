@@ -37,7 +37,12 @@ class FieldMap:
 
 @dataclass
 class RawRecord:
-    """One parsed input record. ``kind`` is ``text``, ``tokens`` (CoNLL) or ``pair`` (bitext)."""
+    """One parsed input record. ``kind`` is ``text``, ``tokens`` (CoNLL) or ``pair`` (bitext).
+
+    A ``tokens`` or ``pair`` record may carry ``spans``/``tags`` and a ``target`` translation at
+    once (labelled text with its translation); ``target_tokens`` are the target's words when the
+    translation was given tokenised (a CoNLL target file).
+    """
 
     kind: str
     source_file: str
@@ -53,6 +58,7 @@ class RawRecord:
     tokens: list[str] | None = None
     tags: list[str] | None = None
     tag_scheme: str | None = None  # CoNLL: the file's scheme (iob1/iob2), decided by the reader
+    target_tokens: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
 
