@@ -24,19 +24,24 @@ class BitextAlignment:
     method: str
 
 
+def _lines(path: str | Path) -> list[str]:
+    """A file's lines, split at ``\n`` only (a stray ``\r`` or U+2028 inside a sentence does
+    not start a new line, as it does not for eflomal and fast_align)."""
+    with open(path, encoding="utf-8", newline="\n") as f:
+        return [line.rstrip("\r\n") for line in f]
+
+
 def read_bitext(src_path: str | Path, tgt_path: str | Path | None = None) -> list[tuple[str, str]]:
     """``(source, target)`` lines from two line-aligned files or one ``src ||| tgt`` file."""
     if tgt_path is None:
         out = []
-        with open(src_path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if "|||" not in line:
-                    raise ValueError(f"{src_path}:{lineno}: no ' ||| ' separator")
-                src, tgt = line.rstrip("\n").split("|||", 1)
-                out.append((src.strip(), tgt.strip()))
+        for lineno, line in enumerate(_lines(src_path), 1):
+            if "|||" not in line:
+                raise ValueError(f"{src_path}:{lineno}: no ' ||| ' separator")
+            src, tgt = line.split("|||", 1)
+            out.append((src.strip(), tgt.strip()))
         return out
-    src_lines = Path(src_path).read_text(encoding="utf-8").splitlines()
-    tgt_lines = Path(tgt_path).read_text(encoding="utf-8").splitlines()
+    src_lines, tgt_lines = _lines(src_path), _lines(tgt_path)
     if len(src_lines) != len(tgt_lines):
         raise ValueError(f"{src_path} has {len(src_lines)} lines, {tgt_path} has {len(tgt_lines)}")
     return list(zip(src_lines, tgt_lines, strict=True))
