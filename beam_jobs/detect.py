@@ -9,11 +9,13 @@ are tagged in chunks that all share that fit. Detectors only tag; nothing is fil
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from beam_jobs.common import (
     Execution,
@@ -47,7 +49,7 @@ LEFT JOIN (SELECT translation_id, any_value(status) AS status,
        ON p.translation_id = t.id
 LEFT JOIN (SELECT source_text, src_lang, tgt_lang, any_value(text) AS text
            FROM translations WHERE origin = 'reference' GROUP BY ALL) r
-       ON t.origin = 'mt' AND r.source_text = t.source_text
+       ON t.origin IN ('mt', 'system') AND r.source_text = t.source_text
           AND r.src_lang = t.src_lang AND r.tgt_lang = t.tgt_lang
 WHERE t.src_lang = $src AND t.tgt_lang = $tgt
 ORDER BY t.id
@@ -82,13 +84,55 @@ def _drop_empty_optional(table: pa.Table) -> pa.Table:
     return table.select(keep)
 
 
+#: Why a detector could not judge a translation, by the input it lacked.
+WHY_MISSING = {
+    "reference_text": "no human reference of the same source text (ingest one with "
+    "--target-file; only machine output, origin mt or system, is compared with it)",
+    "score": "no model score (only curate's own translations have one)",
+    "projection_status": "no projection (run curate project)",
+    "n_source_spans": "no projection (run curate project)",
+    "n_projected": "no projection (run curate project)",
+    "paired_source_text": "no paired field (NLI premise and hypothesis)",
+    "paired_text": "no paired field (NLI premise and hypothesis)",
+}
+#: ``manifest["counts"]`` key of the translations each detector did not score, by reason.
+UNSCORED = "detect.unscored"
+
+
+def unscored(rows: pa.Table, tags: pa.Table, config: DetectConfig) -> StageCounts:
+    """Translations each selected detector left without a score, counted as ``detector: why``:
+    the input it needs is missing (for the whole chunk, or for those rows), or it could not
+    judge them (too short, a pair too small to learn from, ...)."""
+    counts: Counter[str] = Counter()
+    every = tuple(rows.column_names) + tuple(WHY_MISSING)
+    index = {tid: k for k, tid in enumerate(rows.column("id").to_pylist())}
+    for detector in config.selected(every):
+        missing = [c for c in detector.requires if c not in rows.column_names]
+        if missing:
+            why = WHY_MISSING.get(missing[0], f"no {missing[0]}")
+            counts[f"{detector.name}: {why}"] += rows.num_rows
+            continue
+        mine = tags.filter(pc.equal(tags.column("detector"), detector.name))
+        nan = pc.is_null(mine.column("score"), nan_is_null=True)
+        ids = pc.filter(mine.column("translation_id"), nan).to_pylist()
+        details = pc.filter(mine.column("detail"), nan).to_pylist()
+        for tid, detail in zip(ids, details, strict=True):
+            k = index[tid]
+            lacking = [c for c in detector.requires if rows.column(c)[k].as_py() is None]
+            if lacking:
+                why = WHY_MISSING.get(lacking[0], f"no {lacking[0]}")
+            else:  # the detector's own word ("too short to judge (12 letters)"), unnumbered
+                why = detail.split(" (")[0] if detail else "could not judge"
+            counts[f"{detector.name}: {why}"] += 1
+    return StageCounts(filtered=counts)
+
+
 def tag_chunk(item: tuple[pa.Table, dict[str, Any]], job: DetectJob) -> Any:
     rows, stats = item
-    tags = detect(
-        rows, DetectConfig.from_dict(job.config), stats=copy.deepcopy(stats), run_id=job.run_id
-    )
+    config = DetectConfig.from_dict(job.config)
+    tags = detect(rows, config, stats=copy.deepcopy(stats), run_id=job.run_id)
     counts = StageCounts(records_in=rows.num_rows, records_out=rows.num_rows)
-    return {"artifact_tags": tags}, {STAGE: counts}
+    return {"artifact_tags": tags}, {STAGE: counts, UNSCORED: unscored(rows, tags, config)}
 
 
 def run_detect(

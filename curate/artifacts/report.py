@@ -82,10 +82,12 @@ def summarize(
         pl.concat_str("src_lang", pl.lit("-"), "tgt_lang").alias("pair"),
         pl.col("score").cast(pl.Float64).fill_nan(None),
     )
-    for column in ("detail", "source_text", "text", "detector_version"):
+    for column in ("detail", "source_text", "text", "detector_version", "dataset", "system"):
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    frame = frame.with_columns(pl.col("system").fill_null("-"))
     pairs = sorted(frame["pair"].unique().to_list())
+    systems = sorted(frame["system"].unique().to_list())
     flagged_ids = (
         frame.filter(pl.col("flag"))
         .group_by("translation_id")
@@ -94,7 +96,7 @@ def summarize(
     flags_of = dict(
         zip(flagged_ids["translation_id"], flagged_ids["detectors"].to_list(), strict=True)
     )
-    translations = frame.select("translation_id", "pair").unique("translation_id")
+    translations = frame.select("translation_id", "pair", "system").unique("translation_id")
     any_by_pair = translations.with_columns(
         pl.col("translation_id").is_in(flagged_ids["translation_id"].implode()).alias("flagged")
     )
@@ -110,7 +112,13 @@ def summarize(
                 for p in pairs
                 for g in [any_by_pair.filter(pl.col("pair") == p)]
             ],
+            "by_system": [
+                {"system": k, "n": int(g.height), "flagged": int(g["flagged"].sum())}
+                for k in systems
+                for g in [any_by_pair.filter(pl.col("system") == k)]
+            ],
         },
+        "systems": systems,
         "detectors": [],
     }
     order = {name: i for i, name in enumerate(detector_names())}
@@ -118,15 +126,16 @@ def summarize(
     for name in names:
         rows = frame.filter(pl.col("detector") == name)
         direction = _direction(name)
-        by_pair = (
-            rows.group_by("pair")
+        by_pair, by_system = (
+            rows.group_by(key)
             .agg(
                 pl.len().alias("n"),
                 pl.col("flag").sum().alias("flagged"),
                 pl.col("score").is_not_null().sum().alias("scored"),
                 pl.col("threshold").drop_nulls().unique().sort().alias("thresholds"),
             )
-            .sort("pair")
+            .sort(key)
+            for key in ("pair", "system")
         )
         scores = rows["score"].to_numpy().astype(np.float64)
         thresholds = sorted({t for ts in by_pair["thresholds"].to_list() for t in ts})
@@ -139,6 +148,8 @@ def summarize(
                 {
                     "translation_id": r["translation_id"],
                     "pair": r["pair"],
+                    "system": r["system"],
+                    "dataset": r["dataset"],
                     "score": r["score"],
                     "flag": bool(r["flag"]),
                     "threshold": r["threshold"],
@@ -168,6 +179,15 @@ def summarize(
                         "thresholds": r["thresholds"],
                     }
                     for r in by_pair.iter_rows(named=True)
+                ],
+                "by_system": [
+                    {
+                        "system": r["system"],
+                        "n": int(r["n"]),
+                        "scored": int(r["scored"]),
+                        "flagged": int(r["flagged"]),
+                    }
+                    for r in by_system.iter_rows(named=True)
                 ],
                 "histogram": _histogram(scores, thresholds, direction, bins),
                 "worst": worst,
@@ -213,7 +233,16 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3g}"
 
 
-def _rate_cell(name: str, pair: str, flagged: int, n: int, link: str) -> str:
+def _rate_cell(
+    name: str, pair: str, flagged: int, n: int, link: str, scored: int | None = None
+) -> str:
+    """A flag rate; ``-`` where the detector scored none of the rows (it could not judge)."""
+    if scored == 0:
+        return (
+            f'<td class="num muted" data-detector="{_e(name)}" data-pair="{_e(pair)}" '
+            f'data-flagged="{flagged}" data-n="{n}" data-scored="0" '
+            f'title="not scored: the detector could not judge these rows">-</td>'
+        )
     rate = flagged / n if n else 0.0
     cls = "num hot" if rate >= 0.05 else "num warm" if rate >= 0.01 else "num"
     return (
@@ -275,6 +304,36 @@ _DIRECTION_WORDS = {
 }
 
 
+def _rate_rows(summary: dict[str, Any], key: str, columns: list[str]) -> list[str]:
+    """Rows of a rate table: one per detector and an "any detector" row, a column per
+    ``key`` value (language pair or system); the table is closed here."""
+    out = []
+    for det in summary["detectors"]:
+        anchor = f"#det-{det['name']}"
+        row = [f'<tr><th><a href="{anchor}">{_e(det["name"])}</a></th>']
+        row.append(
+            _rate_cell(det["name"], "*", det["flagged"], det["n"], anchor, det.get("scored"))
+        )
+        cells = {b[key]: b for b in det.get(f"by_{key}", [])}
+        for c in columns:
+            b = cells.get(c)
+            row.append(
+                _rate_cell(det["name"], c, b["flagged"], b["n"], anchor, b.get("scored"))
+                if b
+                else '<td class="muted">-</td>'
+            )
+        out.append("".join(row) + "</tr>")
+    any_flag = summary["any_flag"]
+    any_cells = {b[key]: b for b in any_flag.get(f"by_{key}", [])}
+    out.append("<tr><th>any detector</th>")
+    out.append(_rate_cell("*", "*", any_flag["flagged"], summary["n_translations"], "#rates"))
+    for c in columns:
+        b = any_cells.get(c)
+        out.append(_rate_cell("*", c, b["flagged"], b["n"], "#rates") if b else "<td>-</td>")
+    out.append("</tr></tbody></table>")
+    return out
+
+
 def render_html(summary: dict[str, Any]) -> str:
     """One self-contained page (inline CSS and SVG; the summary JSON embedded as data)."""
     pairs = summary["pairs"]
@@ -292,28 +351,22 @@ def render_html(summary: dict[str, Any]) -> str:
         *[f"<th>{_e(p)}</th>" for p in pairs],
         "</tr></thead><tbody>",
     ]
-    for det in summary["detectors"]:
-        anchor = f"#det-{det['name']}"
-        row = [f'<tr><th><a href="{anchor}">{_e(det["name"])}</a></th>']
-        row.append(_rate_cell(det["name"], "*", det["flagged"], det["n"], anchor))
-        cells = {b["pair"]: b for b in det["by_pair"]}
-        for p in pairs:
-            b = cells.get(p)
-            row.append(
-                _rate_cell(det["name"], p, b["flagged"], b["n"], anchor)
-                if b
-                else '<td class="muted">-</td>'
-            )
-        out.append("".join(row) + "</tr>")
-    any_flag = summary["any_flag"]
-    any_cells = {b["pair"]: b for b in any_flag["by_pair"]}
-    out.append("<tr><th>any detector</th>")
-    out.append(_rate_cell("*", "*", any_flag["flagged"], summary["n_translations"], "#rates"))
-    for p in pairs:
-        b = any_cells[p]
-        out.append(_rate_cell("*", p, b["flagged"], b["n"], "#rates"))
-    out.append("</tr></tbody></table>")
-    out.append('<p class="muted">Rates: flagged rows / rows. Click a rate for the detector.</p>')
+    out += _rate_rows(summary, "pair", pairs)
+    systems = summary.get("systems", [])
+    if systems and systems != ["-"]:
+        out += [
+            '<h2 id="systems">Flag rates per detector and system</h2>',
+            "<table><thead><tr><th>detector</th><th>all systems</th>",
+            *[f"<th>{_e(k)}</th>" for k in systems],
+            "</tr></thead><tbody>",
+        ]
+        out += _rate_rows(summary, "system", systems)
+    out.append(
+        '<p class="muted">Rates: flagged rows / rows; "-": the detector scored none of them '
+        "(it lacked an input, e.g. a human reference). Click a rate for the detector. "
+        "System: who translated (a system's name, <i>reference</i> for a human translation, "
+        "the model for curate's own).</p>"
+    )
 
     # An example that several detectors flagged links to its row in their sections when shown.
     shown = {
@@ -338,7 +391,8 @@ def render_html(summary: dict[str, Any]) -> str:
         else:
             out.append(f"<p>Worst {len(det['worst'])} flagged rows:</p>")
             out.append(
-                "<table><thead><tr><th>#</th><th>pair</th><th>score</th><th>source</th>"
+                "<table><thead><tr><th>#</th><th>pair, system, dataset</th><th>score</th>"
+                "<th>source</th>"
                 "<th>translation</th><th>evidence / other flags</th></tr></thead><tbody>"
             )
             for k, ex in enumerate(det["worst"], start=1):
@@ -350,7 +404,9 @@ def render_html(summary: dict[str, Any]) -> str:
                 mark = '<span class="flag">flagged</span>' if ex["flag"] else "not flagged"
                 out.append(
                     f'<tr id="ex-{_e(name)}-{k}" data-translation-id="{_e(ex["translation_id"])}">'
-                    f'<td><a href="#ex-{_e(name)}-{k}">{k}</a></td><td>{_e(ex["pair"])}</td>'
+                    f'<td><a href="#ex-{_e(name)}-{k}">{k}</a></td><td>{_e(ex["pair"])}<br>'
+                    f'{_e(ex.get("system"))}<br><span class="muted">{_e(ex.get("dataset"))}'
+                    "</span></td>"
                     f'<td class="num">{_fmt(ex["score"])}<br>{mark}</td>'
                     f'<td class="text">{_e(ex["source_text"])}</td>'
                     f'<td class="text">{_e(ex["text"])}</td>'

@@ -37,7 +37,7 @@ def detect(
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Tag every translation with artifact scores and flags (nothing is dropped)."""
-    from beam_jobs.detect import DetectJob, run_detect
+    from beam_jobs.detect import UNSCORED, DetectJob, run_detect
 
     section: dict = {}
     if config is not None:
@@ -61,11 +61,15 @@ def detect(
     )
     rows = manifest["rows"].get("artifact_tags", 0)
     counts = manifest["counts"].get("detect", {})
-    Console(stderr=True, quiet=as_json).print(
+    console = Console(stderr=True, quiet=as_json)
+    console.print(
         f"{run_id}: {counts.get('in', 0)} translations checked, {rows} tags written; "
         f"rates: curate report --store {store} --out report.html",
         soft_wrap=True,
     )
+    for why, n in manifest["counts"].get(UNSCORED, {}).get("filtered", {}).items():
+        name, _, reason = why.partition(": ")
+        console.print(f"  {name}: {n} translations not scored: {reason}", soft_wrap=True)
 
 
 def detectors(
@@ -125,9 +129,10 @@ def report(
     from curate.artifacts.report import write_report
 
     st = Store(store)
-    query = (
-        "SELECT g.*, t.source_text, t.text FROM artifact_tags g "
-        "JOIN translations t ON g.translation_id = t.id"
+    query = (  # system: who translated (a system's name, reference, or curate's model)
+        "SELECT g.*, t.source_text, t.text, CASE t.origin WHEN 'system' THEN t.system "
+        "WHEN 'reference' THEN 'reference' ELSE coalesce(t.model_id, t.origin) END AS system "
+        "FROM artifact_tags g JOIN translations t ON g.translation_id = t.id"
     )
     table = (
         st.connect(run_id=None)
