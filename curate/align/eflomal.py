@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,41 +133,75 @@ def cognate_priors(
     return [f"LEX\t{a}\t{b}\t{alpha:g}" for a, b in sorted(found) if " " not in a + b]
 
 
-def _eflomal_once(
+def _prepare(
+    tmp: Path,
     src_lines: list[str],
     tgt_lines: list[str],
     config: EflomalConfig,
     prefix_len: int,
     priors: list[str] | None,
-) -> tuple[list[set[Link]], list[set[Link]]]:
+) -> tuple[str, str, str | None]:
+    """eflomal's binary input files for one prefix length (source, target, priors)."""
     import eflomal
 
-    aligner = eflomal.Aligner(
+    aligner = eflomal.Aligner(source_prefix_len=prefix_len, target_prefix_len=prefix_len)
+    src, tgt, pri = (str(tmp / f"{name}-{prefix_len}") for name in ("src", "tgt", "priors"))
+    with open(src, "wb") as fs, open(tgt, "wb") as ft, open(pri, "w", encoding="utf-8") as fp:
+        aligner.prepare_files(src_lines, fs, tgt_lines, ft, priors, fp)
+    return src, tgt, (pri if priors else None)
+
+
+def _eflomal_run(
+    files: tuple[str, str, str | None], config: EflomalConfig, out: str, n: int
+) -> tuple[list[set[Link]], list[set[Link]]]:
+    """One run of the eflomal binary (both directions) on prepared files."""
+    from eflomal.cython import align
+
+    src, tgt, priors = files
+    fwd_path, rev_path = f"{out}.fwd", f"{out}.rev"
+    align(
+        src,
+        tgt,
+        links_filename_fwd=fwd_path,
+        links_filename_rev=rev_path,
+        priors_filename=priors,
         model=config.model,
         n_samplers=config.n_samplers,
+        quiet=True,
         rel_iterations=config.rel_iterations,
         null_prior=config.null_prior,
-        source_prefix_len=prefix_len,
-        target_prefix_len=prefix_len,
     )
-    with tempfile.TemporaryDirectory(prefix="curate-eflomal-") as tmp:
-        fwd_path = str(Path(tmp) / "fwd")
-        rev_path = str(Path(tmp) / "rev")
-        aligner.align(
-            src_lines,
-            tgt_lines,
-            links_filename_fwd=fwd_path,
-            links_filename_rev=rev_path,
-            priors_input=priors,
-            quiet=True,
-        )
-        if not (os.path.exists(fwd_path) and os.path.exists(rev_path)):
-            raise RuntimeError("eflomal wrote no links (is the eflomal binary installed?)")
-        fwd = _read_links(fwd_path)
-        rev = _read_links(rev_path)
-    if len(fwd) != len(src_lines) or len(rev) != len(src_lines):
-        raise RuntimeError(f"eflomal returned {len(fwd)} lines for {len(src_lines)} pairs")
+    if not (os.path.exists(fwd_path) and os.path.exists(rev_path)):
+        raise RuntimeError("eflomal wrote no links (is the eflomal binary installed?)")
+    fwd, rev = _read_links(fwd_path), _read_links(rev_path)
+    if len(fwd) != n or len(rev) != n:
+        raise RuntimeError(f"eflomal returned {len(fwd)} lines for {n} pairs")
     return fwd, rev
+
+
+def _eflomal_runs(
+    src_lines: list[str],
+    tgt_lines: list[str],
+    config: EflomalConfig,
+    priors_of: Callable[[int], list[str] | None],
+) -> list[tuple[list[set[Link]], list[set[Link]]]]:
+    """One eflomal run per entry of ``config.prefix_lengths``, all at once.
+
+    Input files are written once per distinct prefix length (runs with the same length share
+    them), and the runs, each a process of eflomal's binary, run in parallel.
+    """
+    with tempfile.TemporaryDirectory(prefix="curate-eflomal-") as name:
+        tmp = Path(name)
+        files = {
+            p: _prepare(tmp, src_lines, tgt_lines, config, p, priors_of(p))
+            for p in dict.fromkeys(config.prefix_lengths)
+        }
+        with ThreadPoolExecutor(max_workers=len(config.prefix_lengths)) as pool:
+            futures = [
+                pool.submit(_eflomal_run, files[p], config, str(tmp / f"run{k}"), len(src_lines))
+                for k, p in enumerate(config.prefix_lengths)
+            ]
+            return [f.result() for f in futures]
 
 
 def vote(runs: Sequence[list[set[Link]]]) -> list[set[Link]]:
@@ -195,25 +230,26 @@ def run_eflomal(
     tgt_lines = [_line(t) if len(s) else "" for s, t in all_pairs]
     if not any(src_lines[:n]):
         return [set() for _ in pairs], [set() for _ in pairs]
-    fwd_runs, rev_runs = [], []
     split = [(s.split(), t.split()) for s, t in zip(src_lines, tgt_lines, strict=True)]
-    for prefix_len in config.prefix_lengths:
-        priors = None
-        if config.cognate_prior > 0:
-            priors = (
-                cognate_priors(
-                    split,
-                    config.cognate_prior,
-                    config.cognate_similarity,
-                    config.cognate_min_length,
-                    prefix_len,
-                    prefix_len,
-                )
-                or None
+
+    def priors_of(prefix_len: int) -> list[str] | None:
+        if config.cognate_prior <= 0:
+            return None
+        return (
+            cognate_priors(
+                split,
+                config.cognate_prior,
+                config.cognate_similarity,
+                config.cognate_min_length,
+                prefix_len,
+                prefix_len,
             )
-        fwd, rev = _eflomal_once(src_lines, tgt_lines, config, prefix_len, priors)
-        fwd_runs.append(fwd[:n])
-        rev_runs.append(rev[:n])
+            or None
+        )
+
+    runs = _eflomal_runs(src_lines, tgt_lines, config, priors_of)
+    fwd_runs = [fwd[:n] for fwd, _ in runs]
+    rev_runs = [rev[:n] for _, rev in runs]
     if len(fwd_runs) == 1:
         return fwd_runs[0], rev_runs[0]
     return vote(fwd_runs), vote(rev_runs)
