@@ -122,6 +122,21 @@ def test_wrong_language_does_not_judge_short_outputs_or_unknown_targets():
     assert all(math.isnan(s) for s in result.score)
 
 
+def test_wrong_language_calls_short_questions_too_short_to_judge():
+    # langid calls this German question English with probability 0.99
+    question = "Wann hat Steve Jobs Apple gegründet?"
+    long = (
+        "Der Ausschuss veröffentlicht den Abschlussbericht über die neue Bahnstrecke im Frühjahr."
+    )
+    result = run(
+        "wrong_language",
+        [("en", "de", "When did Steve Jobs found Apple?", question), ("en", "de", long, long)],
+    )
+    assert math.isnan(result.score[0]) and not result.flag[0]
+    assert result.detail[0].startswith("too short to judge (")
+    assert result.score[1] == 0.0
+
+
 # --- repetition ------------------------------------------------------------------------------
 
 
