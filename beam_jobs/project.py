@@ -24,6 +24,7 @@ from beam_jobs.common import (
     translation_pairs,
     upstream_fingerprints,
 )
+from curate.align.bitext import read_bitext_pairs
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
@@ -69,17 +70,6 @@ class ProjectJob:
     options: dict[str, Any] = field(default_factory=dict)  # ProjectionConfig / MarkerConfig
     extra_bitext: tuple[str, ...] = ()  # "src ||| tgt" files to train the aligner on
     model: str | None = None  # marker projection: the translation model
-
-
-def read_bitext_pairs(path: str) -> list[tuple[str, str]]:
-    pairs = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if "|||" in line:
-                src, tgt = line.split("|||", 1)
-                if src.strip() and tgt.strip():
-                    pairs.append((src.strip(), tgt.strip()))
-    return pairs
 
 
 def _extra_pairs(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from curate.align.registry import WordAligner
 from curate.align.tokenize import tokenize
+from curate.errors import UserError
 from curate.evaluate.alignment import format_pharaoh
 
 
@@ -45,6 +46,28 @@ def read_bitext(src_path: str | Path, tgt_path: str | Path | None = None) -> lis
     if len(src_lines) != len(tgt_lines):
         raise ValueError(f"{src_path} has {len(src_lines)} lines, {tgt_path} has {len(tgt_lines)}")
     return list(zip(src_lines, tgt_lines, strict=True))
+
+
+def read_bitext_pairs(path: str) -> list[tuple[str, str]]:
+    """The ``src ||| tgt`` pairs of an extra bitext file to train the aligner on.
+
+    Lines end at ``\n`` only (a ``\r`` left inside a line by ``paste`` of CRLF files is
+    whitespace, not a line break); blank lines and pairs with an empty side are skipped, and a
+    line without the separator is an error, not silently dropped."""
+    pairs = []
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            if "|||" not in line:
+                raise UserError(
+                    f"{path}:{number}: no ' ||| ' between source and target",
+                    hint="--extra-bitext takes 'SRC ||| TGT' lines",
+                )
+            src, tgt = line.split("|||", 1)
+            if src.strip() and tgt.strip():
+                pairs.append((src.strip(), tgt.strip()))
+    return pairs
 
 
 def align_bitext_files(

@@ -125,8 +125,7 @@ def _align_files(
     """``curate align --src ... --out ...``: align a bitext's files and write Pharaoh links."""
     import time
 
-    from beam_jobs.project import read_bitext_pairs
-    from curate.align.bitext import align_bitext_files
+    from curate.align.bitext import align_bitext_files, read_bitext_pairs
     from curate.align.registry import get_aligner
     from curate.align.tokenize import tokenize
 
