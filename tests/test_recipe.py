@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from beam_jobs.recipe import run_recipe
+from beam_jobs.recipe import run_recipe, store_of
 from curate.errors import UserError
 from curate.mt.random_model import random_ct2_model
 from curate.recipe import load_recipe
@@ -51,6 +51,7 @@ def minimal(**extra) -> dict:
         (minimal(inputs=[{"path": "a.jsonl", "encoding": "klingon"}]), "inputs.0.encoding"),
         (minimal(inputs=[{"path": "a.txt", "on_misaligned": "pair"}]), "inputs.0.on_misaligned"),
         (minimal(export={"to": "hub", "run_id": "x"}), "export.run_id: unknown key"),
+        (minimal(inputs=[{"path": "a.txt", "origin": "machine"}]), "inputs.0.origin"),
     ],
 )
 def test_invalid_recipes_name_the_key(tmp_path, data, message):
@@ -130,6 +131,48 @@ def test_recipe_inputs_take_an_encoding_and_split_files_keep_their_folder(tmp_pa
         {"lang": "de", "text": "München ist schön"},
         {"lang": "sw", "text": "Dodoma ."},
         {"lang": "yo", "text": "Èkó ."},
+    ]
+
+
+def test_recipe_inputs_say_who_translated(tmp_path):
+    parallel = SAMPLES / "parallel_ner"
+    for name in ("en.conll", "de.conll", "de.txt"):
+        (tmp_path / name).write_text((parallel / name).read_text(encoding="utf-8"))
+    (tmp_path / "src.en").write_text("The vote is tomorrow.\nThe session is closed.\n")
+    (tmp_path / "sysA.de").write_text("Die Abstimmung ist morgen.\nDie Sitzung ist zu.\n")
+    data = minimal(
+        inputs=[
+            {"path": "en.conll", "lang": "en", "target_lang": "de", "target_file": "de.conll"},
+            {
+                "path": "src.en",
+                "format": "bitext",
+                "lang": "en",
+                "target_lang": "de",
+                "target_file": "sysA.de",
+                "origin": "system",
+                "system": "sysA",
+            },
+        ]
+    )
+    recipe, base = load_recipe(write_recipe(tmp_path, data))
+    run_recipe(recipe, base)
+    rows = (
+        store_of(recipe, base)
+        .sql(
+            "SELECT source_kind, origin, system, count(*) AS n, count(tokens) AS words "
+            "FROM translations GROUP BY ALL ORDER BY 1"
+        )
+        .to_pylist()
+    )
+    assert rows == [
+        {"source_kind": "bitext", "origin": "system", "system": "sysA", "n": 2, "words": 0},
+        {
+            "source_kind": "examples",
+            "origin": "reference",
+            "system": None,
+            "n": 12,
+            "words": 12,
+        },
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -30,17 +31,21 @@ def eval_align(
     one_based: bool = typer.Option(
         False, "--one-based", help="Indices start at 1 in both files (unless said per file)."
     ),
-    pred_one_based: bool | None = typer.Option(
-        None,
-        "--pred-one-based/--pred-zero-based",
-        help="The prediction's indices start at 1 / at 0 (curate align writes 0-based).",
-    ),
-    gold_one_based: bool | None = typer.Option(
-        None,
-        "--gold-one-based/--gold-zero-based",
-        help="The gold's indices start at 1 / at 0 (awesome-align's gold sets are 1-based).",
-    ),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    pred_one_based: Annotated[
+        bool | None,
+        typer.Option(
+            "--pred-one-based/--pred-zero-based",
+            help="The prediction's indices start at 1 / at 0 (curate align writes 0-based).",
+        ),
+    ] = None,
+    gold_one_based: Annotated[
+        bool | None,
+        typer.Option(
+            "--gold-one-based/--gold-zero-based",
+            help="The gold's indices start at 1 / at 0 (awesome-align's gold sets are 1-based).",
+        ),
+    ] = None,
 ) -> None:
     """AER, precision, recall and F1 of predicted word alignments."""
     from curate.evaluate.alignment import evaluate_alignment_files
@@ -67,10 +72,13 @@ def eval_projection(
     pred: Path | None = typer.Option(None, "--pred", help="Projected labels, CoNLL."),
     store: Path | None = typer.Option(None, "--store", help="Or: projections in a store."),
     run_id: str | None = typer.Option(None, help="With --store: the projection run."),
-    lang: str | None = typer.Option(
-        None, "--lang", help="With --store: the language projected into (the gold's language)."
-    ),
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help="With --store: the language projected into (the gold's language)."
+        ),
+    ] = None,
 ) -> None:
     """Typed span precision/recall/F1 of projected labels, per label and micro.
 
