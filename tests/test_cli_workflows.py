@@ -289,7 +289,7 @@ def test_system_output_and_reference_are_told_apart_and_compared(tmp_path):
     assert by_system["reference"]["scored"] == 0
     page = report.read_text(encoding="utf-8")
     assert "Flag rates per detector and system" in page
-    assert 'data-pair="reference" data-flagged="0" data-n="40" data-scored="0"' in page
+    assert 'data-system="reference" data-flagged="0" data-n="40" data-scored="0"' in page
     assert "wmt-sysA" in page  # the dataset is shown beside each example
 
 

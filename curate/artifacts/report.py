@@ -234,19 +234,26 @@ def _fmt(x: float | None) -> str:
 
 
 def _rate_cell(
-    name: str, pair: str, flagged: int, n: int, link: str, scored: int | None = None
+    name: str,
+    pair: str,
+    flagged: int,
+    n: int,
+    link: str,
+    scored: int | None = None,
+    key: str = "pair",
 ) -> str:
-    """A flag rate; ``-`` where the detector scored none of the rows (it could not judge)."""
+    """A flag rate (``key``: the column it is for, ``pair`` or ``system``); ``-`` where the
+    detector scored none of the rows (it could not judge them)."""
     if scored == 0:
         return (
-            f'<td class="num muted" data-detector="{_e(name)}" data-pair="{_e(pair)}" '
+            f'<td class="num muted" data-detector="{_e(name)}" data-{key}="{_e(pair)}" '
             f'data-flagged="{flagged}" data-n="{n}" data-scored="0" '
             f'title="not scored: the detector could not judge these rows">-</td>'
         )
     rate = flagged / n if n else 0.0
     cls = "num hot" if rate >= 0.05 else "num warm" if rate >= 0.01 else "num"
     return (
-        f'<td class="{cls}" data-detector="{_e(name)}" data-pair="{_e(pair)}" '
+        f'<td class="{cls}" data-detector="{_e(name)}" data-{key}="{_e(pair)}" '
         f'data-flagged="{flagged}" data-n="{n}"><a href="{link}">{flagged} / {n}</a> '
         f'<span class="muted">{_pct(flagged, n)}</span></td>'
     )
@@ -311,14 +318,13 @@ def _rate_rows(summary: dict[str, Any], key: str, columns: list[str]) -> list[st
     for det in summary["detectors"]:
         anchor = f"#det-{det['name']}"
         row = [f'<tr><th><a href="{anchor}">{_e(det["name"])}</a></th>']
-        row.append(
-            _rate_cell(det["name"], "*", det["flagged"], det["n"], anchor, det.get("scored"))
-        )
+        total = (det["flagged"], det["n"], anchor, det.get("scored"), key)
+        row.append(_rate_cell(det["name"], "*", *total))
         cells = {b[key]: b for b in det.get(f"by_{key}", [])}
         for c in columns:
             b = cells.get(c)
             row.append(
-                _rate_cell(det["name"], c, b["flagged"], b["n"], anchor, b.get("scored"))
+                _rate_cell(det["name"], c, b["flagged"], b["n"], anchor, b.get("scored"), key)
                 if b
                 else '<td class="muted">-</td>'
             )
@@ -326,10 +332,14 @@ def _rate_rows(summary: dict[str, Any], key: str, columns: list[str]) -> list[st
     any_flag = summary["any_flag"]
     any_cells = {b[key]: b for b in any_flag.get(f"by_{key}", [])}
     out.append("<tr><th>any detector</th>")
-    out.append(_rate_cell("*", "*", any_flag["flagged"], summary["n_translations"], "#rates"))
+    out.append(
+        _rate_cell("*", "*", any_flag["flagged"], summary["n_translations"], "#rates", key=key)
+    )
     for c in columns:
         b = any_cells.get(c)
-        out.append(_rate_cell("*", c, b["flagged"], b["n"], "#rates") if b else "<td>-</td>")
+        out.append(
+            _rate_cell("*", c, b["flagged"], b["n"], "#rates", key=key) if b else "<td>-</td>"
+        )
     out.append("</tr></tbody></table>")
     return out
 
