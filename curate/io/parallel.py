@@ -45,16 +45,16 @@ def conll_units(path: str, options: dict[str, Any]) -> Iterator[Unit]:
         yield from sorted(units, key=lambda u: u.source_line or 0)
 
 
-def text_units(path: str) -> Iterator[Unit]:
+def text_units(path: str, encoding: str = "utf-8") -> Iterator[Unit]:
     """The lines of a plain file (a blank line is an empty translation, still a unit)."""
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             line = raw.rstrip(b"\r\n")
             try:
-                text = line.decode("utf-8")
+                text = line.decode(encoding)
             except UnicodeDecodeError as exc:
                 yield Quarantined(
-                    "invalid_utf8", f"invalid UTF-8 at byte {exc.start}", path, number, line
+                    "invalid_utf8", f"invalid {encoding} at byte {exc.start}", path, number, line
                 )
                 continue
             yield RawRecord("text", path, number, line, text=text)
@@ -64,7 +64,7 @@ def _target_units(options: dict[str, Any]) -> Iterator[Unit]:
     path = str(options["target_file"])
     if target_format(options) == "conll":
         return conll_units(path, {k: v for k, v in options.items() if k != "target_file"})
-    return text_units(path)
+    return text_units(path, str(options.get("encoding") or "utf-8"))
 
 
 def count_units(path: str, fmt: str) -> int:
