@@ -224,7 +224,7 @@ def run_build(
         built = (
             p
             | "Pairs" >> beam.Create(pairs)
-            | "Build" >> beam.Map(builder, store_root=str(store.root), job=job)
+            | "Build" >> beam.Map(builder, store_root=store.uri, job=job)
         )
         if job.mix is not None:
             built = (

@@ -38,6 +38,8 @@ from curate.errors import UserError
 from curate.progress import PROGRESS_DIR, ProgressCallback, ProgressPoller, ProgressReporter
 from curate.records import load_schema
 from curate.store import PartitionedWriter, Run, StageCounts, Store, WrittenFile
+from curate.store.fs import resolve as resolve_location
+from curate.store.fs import write_bytes
 
 LOCAL_RUNNERS = {None, "", "direct", "directrunner", "fnapirunner", "local"}
 RESULT_PREFIX = "_result-"
@@ -79,7 +81,7 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
 
 
 @contextmanager
-def clear_failures(store_root: Path) -> Iterator[None]:
+def clear_failures(store_root: str | Path) -> Iterator[None]:
     """Turn a pipeline failure the user can act on into one clear line (nothing is committed)."""
     try:
         yield
@@ -155,7 +157,8 @@ class WriteStagesFn(beam.DoFn):
         self._writers: dict[str, PartitionedWriter] = {}
         self._counts: dict[str, StageCounts] = {}
         if getattr(self, "_progress", None) is None:  # one per DoFn instance, across bundles
-            self._progress = ProgressReporter(Path(self.staging_dir) / PROGRESS_DIR)
+            staging = resolve_location(self.staging_dir)
+            self._progress = ProgressReporter(staging.child(PROGRESS_DIR))
 
     def process(self, element: Any) -> Iterator[Any]:
         tables, counts = self.stage_fn(element)
@@ -187,9 +190,10 @@ def collect(results: beam.PCollection, staging_dir: str) -> beam.PCollection:
     """Write all bundle results into one ``_result-*.json`` file in the staging directory."""
 
     def write(items: list[dict[str, Any]]) -> str:
-        path = Path(staging_dir) / f"{RESULT_PREFIX}{uuid.uuid4().hex}.json"
-        path.write_text(json.dumps(items), encoding="utf-8")
-        return str(path)
+        staging = resolve_location(staging_dir)
+        path = staging.join(f"{RESULT_PREFIX}{uuid.uuid4().hex}.json")
+        write_bytes(staging.fs, path, json.dumps(items).encode())
+        return path
 
     return results | "CollectResults" >> beam.combiners.ToList() | "WriteResults" >> beam.Map(write)
 
@@ -220,7 +224,7 @@ def watch_progress(
     if execution.progress is None:
         return nullcontext()
     return ProgressPoller(
-        Path(staging) / PROGRESS_DIR,
+        resolve_location(staging).child(PROGRESS_DIR),
         job,
         run_id,
         execution.progress,
@@ -256,9 +260,9 @@ def run_job(
     if previous is not None:
         return previous
     quiet_beam_logging()
-    with clear_failures(store.root), store.open_run(job, run_id, options, fingerprint) as run:
+    with clear_failures(store.uri), store.open_run(job, run_id, options, fingerprint) as run:
         run.models.update(models or {})
-        staging = str(run.staging_dir)
+        staging = run.staging_dir
         with watch_progress(staging, job, run_id, execution, expected) as poller:
             beam_options = pipeline_options(list(execution.beam_args), execution.workers)
             with make_pipeline(beam_options) as p:
@@ -310,8 +314,8 @@ def upstream_fingerprints(
 
 def absorb_results(run: Run) -> None:
     """Add what the pipeline wrote (files and counts) to the run, for its commit."""
-    for path in sorted(run.staging_dir.glob(f"{RESULT_PREFIX}*.json")):
-        for item in json.loads(path.read_text(encoding="utf-8")):
+    for data in run.read_staged(RESULT_PREFIX):
+        for item in json.loads(data):
             run.add_files([WrittenFile.from_json(f) for f in item["files"]])
             for stage, data in item["counts"].items():
                 run.count(stage, StageCounts.from_json(data))

@@ -159,7 +159,7 @@ def run_detect(
         return (
             p
             | "Pairs" >> beam.Create(pairs)
-            | "Chunks" >> beam.FlatMap(pair_chunks, store_root=str(store.root), job=job)
+            | "Chunks" >> beam.FlatMap(pair_chunks, store_root=store.uri, job=job)
             | "Spread" >> beam.Reshuffle()
             | "Tag" >> beam.Map(tag_chunk, job=job)
             | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))

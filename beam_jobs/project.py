@@ -215,7 +215,7 @@ def _run_pairs(
         options,
         fingerprint,
         lambda p, staging: per_pair(
-            p, pairs, fn, staging, job.run_id, store_root=str(store.root), job=job
+            p, pairs, fn, staging, job.run_id, store_root=store.uri, job=job
         ),
         execution,
         expected=expected,

@@ -273,7 +273,7 @@ def run_translate(
             job.run_id,
             options,
             fingerprint,
-            lambda p, staging: build(p, files, job, str(store.root), staging),
+            lambda p, staging: build(p, files, job, store.uri, staging),
             Execution(tuple(beam_args or ()), workers, force, progress),
             models={"model": model_version},
             expected=Expected(expected_pairs(files, job.source_langs, job.targets)),

@@ -2,9 +2,11 @@
 
 Beam's metrics cannot be read while a local pipeline runs: the in-process runner and its
 multi-processing mode hand them over only with the finished result. So progress travels through
-small files. A :class:`ProgressReporter` (one per writing DoFn instance, in whichever process
-it runs) keeps cumulative counts and atomically rewrites ``<directory>/<unique>.json`` at most
-every ``interval`` seconds and when asked to flush (at the end of every bundle). A
+small files, written and read through the store's filesystem layer (:mod:`curate.store.fs`), so
+workers on other machines report into an object store as well. A :class:`ProgressReporter` (one
+per writing DoFn instance, in whichever process it runs) keeps cumulative counts and atomically
+rewrites ``<directory>/<unique>.json`` at most every ``interval`` seconds and when asked to flush
+(at the end of every bundle). A
 :class:`ProgressPoller` thread in the driver sums those files and hands a
 :class:`ProgressUpdate` to a callback. Every file only grows and is replaced whole, so the sums
 the callback sees never go down; after a successful pipeline the last update holds the exact
@@ -23,14 +25,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from types import TracebackType
 from typing import Any
+
+from curate.store import fs as layer
+from curate.store.fs import Location
 
 PROGRESS_DIR = "_progress"
 INTERVAL_S = 0.5
@@ -77,10 +83,11 @@ class ProgressReporter:
     different threads or processes never write the same file.
     """
 
-    def __init__(self, directory: str | Path, interval: float = INTERVAL_S) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: str | Path | Location, interval: float = INTERVAL_S) -> None:
+        self.directory = layer.resolve(directory)
         self.interval = interval
-        self.path = self.directory / f"{os.getpid()}-{uuid.uuid4().hex}.json"
+        kind = Path if self.directory.local else PurePosixPath
+        self.path: PurePath = kind(self.directory.join(f"{os.getpid()}-{uuid.uuid4().hex}.json"))
         self.work = Work()
         self._written_at = float("-inf")  # the first add writes at once
         self._dirty = False
@@ -96,10 +103,8 @@ class ProgressReporter:
         """Write the file now if anything changed since the last write."""
         if not self._dirty:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.work.to_json()), encoding="utf-8")
-        os.replace(tmp, self.path)
+        data = json.dumps(self.work.to_json()).encode()
+        layer.write_bytes(self.directory.fs, str(self.path), data, durable=False)
         self._written_at = time.monotonic()
         self._dirty = False
 
@@ -138,15 +143,17 @@ class ProgressUpdate:
 ProgressCallback = Callable[[ProgressUpdate], None]
 
 
-def read_reports(directory: str | Path) -> dict[str, Work]:
+def read_reports(directory: str | Path | Location) -> dict[str, Work]:
     """Every reporter file under ``directory``, by file name (unreadable ones are left out)."""
     found: dict[str, Work] = {}
-    folder = Path(directory)
-    if not folder.is_dir():
-        return found
-    for path in folder.glob("*.json"):
+    folder = layer.resolve(directory)
+    for path in layer.list_files(folder.fs, folder.path, recursive=False):
+        if not path.endswith(".json"):
+            continue
         try:
-            found[path.name] = Work.from_json(json.loads(path.read_text(encoding="utf-8")))
+            data = layer.read_bytes(folder.fs, path)
+            if data is not None:
+                found[posixpath.basename(path)] = Work.from_json(json.loads(data))
         except (OSError, ValueError, TypeError):
             continue  # replaced or removed while listing: the next poll reads it
     return found
@@ -172,7 +179,7 @@ class ProgressPoller:
 
     def __init__(
         self,
-        directory: str | Path,
+        directory: str | Path | Location,
         job: str,
         run_id: str,
         callback: ProgressCallback,
@@ -182,7 +189,7 @@ class ProgressPoller:
     ) -> None:
         if unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
-        self.directory = Path(directory)
+        self.directory = layer.resolve(directory)
         self.job = job
         self.run_id = run_id
         self.callback: ProgressCallback | None = callback

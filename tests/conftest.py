@@ -56,3 +56,26 @@ def translated_store(tmp_path_factory, random_model):
         store, TranslateJob(run_id="tr", targets=("de",), model=str(random_model), config=config)
     )
     return store
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory):
+    """A real S3 server (SeaweedFS ``weed mini``) for the session, on 127.0.0.1 only.
+
+    While it runs, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and ``AWS_ENDPOINT_URL``
+    name it (test values); it is stopped by its process id at the end.
+    """
+    from tests.seaweed import SeaweedS3
+
+    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_store_uri(seaweed, request) -> str:
+    """A fresh, empty store prefix in the server's bucket."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)[:40]
+    return f"s3://{seaweed.bucket}/{name}-{uuid.uuid4().hex[:8]}"

@@ -71,3 +71,105 @@ def test_config_names_are_sanitised_before_they_become_paths(tmp_path):
         except UserError:
             continue  # refused outright is fine too
         assert "/" not in name and "\x00" not in name and name not in ("", ".", "..")
+
+
+# -- object stores: read-only SQL and credentials ------------------------------------------------
+READ_ONLY_VIOLATIONS = [
+    "CREATE TABLE t AS SELECT 1",
+    "COPY (SELECT 1) TO '/tmp/curate-escape.csv'",
+    "ATTACH '/tmp/curate-escape.db' AS x",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "SELECT 1; DROP VIEW documents",
+    "SELECT * FROM read_csv('/etc/hostname')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM read_parquet('s3://curate/*/documents/*/*.parquet')",
+    "SELECT * FROM glob('/tmp/*')",
+]
+
+
+def _s3_store(uri: str):
+    from curate.records import load_schema
+    from curate.store import StageCounts, Store
+
+    store = Store(uri)
+    rows = [{"id": "1", "lang": "en", "text": "x", "dataset": "d", "source_id": "1", "run_id": "a"}]
+    rows[0]["stage"] = "ingest"
+    with store.open_run("test", "a") as run:
+        run.write("documents", load_schema("documents").table(rows))
+        run.count("documents", StageCounts(1, 1))
+    return store
+
+
+def test_sql_on_an_object_store_stays_read_only(s3_store_uri):
+    import pytest
+
+    from curate.errors import UserError
+
+    store = _s3_store(s3_store_uri)
+    for statement in READ_ONLY_VIOLATIONS:
+        with pytest.raises(UserError):
+            store.sql(statement)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for statement in ("COPY (SELECT 1) TO '/tmp/curate-escape.csv'", READ_ONLY_VIOLATIONS[-2]):
+        proc = curate("sql", "--store", store.uri, statement, env=env)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
+    assert not Path("/tmp/curate-escape.csv").exists()
+    assert store.sql("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 1}]
+
+
+def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path):
+    from tests.seaweed import SECRET_KEY
+
+    store = _s3_store(s3_store_uri)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    texts = []
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "1", "text": "Hello there, this is a test."}\n')
+    for extra in ([], ["--debug"]):
+        runs = [
+            ["ingest", str(source), "--store", store.uri, "--lang", "en", "--dataset", "t"],
+            ["sql", "--store", store.uri, "SELECT * FROM runs"],
+            ["stats", "--store", store.uri],
+            ["doctor", "--store", store.uri],
+            ["sql", "--store", store.uri, "SELECT no_such_column FROM documents"],
+            ["sql", "--store", "s3://no-such-bucket/x", "SELECT 1"],
+        ]
+        for i, args in enumerate(runs):
+            proc = curate(*extra, *args, env=env)
+            assert (proc.returncode == 0) == (i < 4), (args, proc.stderr[-2000:])
+            texts += [proc.stdout, proc.stderr]
+        # a wrong secret: the error says so without the secret
+        wrong = {**env, "AWS_SECRET_ACCESS_KEY": SECRET_KEY[::-1]}
+        proc = curate(*extra, "sql", "--store", store.uri, "SELECT 1", env=wrong)
+        assert proc.returncode != 0
+        texts += [proc.stdout, proc.stderr]
+    assert texts and not any(SECRET_KEY in t or SECRET_KEY[::-1] in t for t in texts)
+    fs = seaweed.filesystem()
+    from pyarrow.fs import FileSelector
+
+    objects = fs.get_file_info(FileSelector(s3_store_uri.removeprefix("s3://"), recursive=True))
+    assert any(o.path.endswith(".json") for o in objects)
+    for info in objects:
+        if info.type.name == "File":
+            with fs.open_input_stream(info.path) as stream:
+                assert SECRET_KEY.encode() not in stream.read(), info.path
+
+
+def test_a_store_uri_with_credentials_is_refused_without_repeating_them():
+    import pytest
+
+    from curate.errors import UserError
+    from curate.store import Store
+
+    secret = "SENTINELsecret0123456789"
+    for uri in (
+        f"s3://AKIAEXAMPLE:{secret}@bucket/prefix",
+        f"s3://bucket/prefix?access_key=AKIAEXAMPLE&secret_key={secret}",
+    ):
+        with pytest.raises(UserError) as info:
+            Store(uri)
+        assert secret not in str(info.value) and secret not in (info.value.hint or "")
+        proc = curate("sql", "--store", uri, "SELECT 1", env={**os.environ})
+        assert proc.returncode == 2 and secret not in proc.stdout + proc.stderr

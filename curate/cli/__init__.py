@@ -62,7 +62,10 @@ def main() -> None:
         # repeat the error already reported; keep them out of the one-line message
         sys.unraisablehook = lambda _: None
     try:
-        app(standalone_mode=False)
+        # without standalone mode, click returns the code of a typer.Exit instead of exiting
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         if debug:
             raise

@@ -25,7 +25,9 @@ def ingest(
     paths: list[Path] = typer.Argument(
         ..., help="Input files or folders (a folder: its files; or a saved HF dataset)."
     ),
-    store: Path = typer.Option(Path("store"), "--store", "-s", help="Store directory."),
+    store: str = typer.Option(
+        "store", "--store", "-s", help="Store: a directory, or s3://bucket/prefix (gs://, az://)."
+    ),
     dataset: str | None = typer.Option(
         None,
         help="Dataset name (default: from the inputs' names: yor/test.txt -> yor-test, "

@@ -16,7 +16,9 @@ from rich.table import Table
 
 from curate.store import Store
 
-STORE_OPTION = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
+STORE_OPTION = typer.Option(
+    "store", "--store", "-s", help="Store: a directory, or s3://bucket/prefix (gs://, az://)."
+)
 
 
 class OutputFormat(StrEnum):
@@ -33,14 +35,13 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(
-    store: Path = STORE_OPTION,
+    store: str = STORE_OPTION,
     fix: bool = typer.Option(False, "--fix", help="Move damaged files aside, remove orphans."),
 ) -> None:
     """Check every committed file of a store; with --fix, set damaged files aside."""
     from curate.store.doctor import diagnose, repair
 
-    require_store(store)
-    st = Store(store)
+    st = require_store(store)
     report = diagnose(st)
     for problem in report.problems:
         run = f" (run {problem.run_id})" if problem.run_id else ""
@@ -57,7 +58,7 @@ def sql(
     query: str = typer.Argument(
         ..., help="One SELECT over the stage views (documents, segments, ...)."
     ),
-    store: Path = STORE_OPTION,
+    store: str = STORE_OPTION,
     format: OutputFormat = typer.Option(
         OutputFormat.table, "--format", "-f", help="Output format."
     ),
@@ -66,17 +67,15 @@ def sql(
     limit: int = typer.Option(50, help="Rows shown in table format."),
 ) -> None:
     """Run read-only SQL over a store (views: one per stage, plus runs, quarantine, memory)."""
-    require_store(store)
-    table = Store(store).sql(query, run_id=run_id)
+    table = require_store(store).sql(query, run_id=run_id)
     print_table(table, format, output, limit)
 
 
 def stats(
-    store: Path = STORE_OPTION, as_json: bool = typer.Option(False, "--json", help="JSON output.")
+    store: str = STORE_OPTION, as_json: bool = typer.Option(False, "--json", help="JSON output.")
 ) -> None:
     """Summarise a store: records per stage and language, quarantine and filter reasons."""
-    require_store(store)
-    st = Store(store)
+    st = require_store(store)
     con = st.connect()
     per_stage: dict[str, dict[str, int]] = {}
     for stage in st.stages():
@@ -96,7 +95,7 @@ def stats(
             per_stage[stage] = {str(k): int(n) for k, n in rows}
     counts = {stage: c.to_json() for stage, c in st.counts().items()}
     summary = {
-        "store": str(st.root),
+        "store": st.uri,
         "runs": len(st.manifests()),
         "records": per_stage,
         "counts": counts,
@@ -105,7 +104,7 @@ def stats(
         print(json.dumps(summary, indent=1))
         return
     console = Console()
-    console.print(f"[bold]{st.root}[/bold]: {summary['runs']} run(s)")
+    console.print(f"[bold]{st.uri}[/bold]: {summary['runs']} run(s)")
     table = Table("stage", "group", "records")
     for stage, groups in per_stage.items():
         for group, n in groups.items():
@@ -171,12 +170,23 @@ def _json_default(value: object) -> object:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def require_store(store: Path) -> None:
-    """A UserError unless ``store`` is a store (a command that reads one says so first)."""
-    if not (store / "_runs").is_dir():
-        from curate.errors import UserError
+def require_store(store: str | Path) -> Store:
+    """The store at ``store`` (a directory or a URI); a UserError unless a run was committed
+    there (a command that reads a store says so first)."""
+    from curate.errors import UserError
 
+    st = Store(store)
+    try:
+        found = st.exists()
+    except OSError as exc:  # the server refused: credentials, endpoint, permissions
         raise UserError(
-            f"no store at {store}",
+            f"cannot read the store {st.uri}: {str(exc).splitlines()[0]}",
+            hint="check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL "
+            "(or the GCS/Azure settings)",
+        ) from None
+    if not found:
+        raise UserError(
+            f"no store at {st.uri}",
             hint="run `curate ingest ... --store DIR` first, or pass --store",
         )
+    return st

@@ -7,14 +7,15 @@ that in the manifest under ``damaged_files``), and removes orphans and stale sta
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
+import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from curate.store import fs as layer
+from curate.store.lock import is_locked
+from curate.store.run import write_manifest
 from curate.store.store import Store
 
 
@@ -36,10 +37,11 @@ class DoctorReport:
         return not self.problems
 
 
-def check_file(path: Path) -> str | None:
-    """None if the Parquet file reads completely, else why it does not."""
+def check_file(path: str, fs: pafs.FileSystem | None = None) -> str | None:
+    """None if the Parquet file (a path on ``fs``, local by default) reads completely, else
+    why it does not."""
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(str(path), filesystem=fs)
         for i in range(parquet.num_row_groups):
             parquet.read_row_group(i)
     except Exception as exc:  # any failure to read is damage, whatever pyarrow raises
@@ -56,28 +58,27 @@ def diagnose(store: Store) -> DoctorReport:
             for rel in rels:
                 committed.add(rel)
                 report.checked_files += 1
-                path = store.root / rel
-                problem = "missing" if not path.exists() else check_file(path)
+                path = store.path(rel)
+                exists = layer.is_file(store.fs, path)
+                problem = "missing" if not exists else check_file(path, store.fs)
                 if problem:
                     report.problems.append(Problem("damaged", rel, problem, manifest["run_id"]))
-    for path in sorted(store.root.glob("*/**/*.parquet")):
-        rel = path.relative_to(store.root).as_posix()
-        if rel.split("/", 1)[0] in ("_staging", "_damaged", "memory"):
+    for top in layer.list_dirs(store.fs, store.path()):
+        if top in ("_staging", "_damaged", "memory"):
             continue
-        if rel not in committed:
+        for path in layer.list_files(store.fs, store.path(top)):
+            rel = layer.relative(store.path(), path)
+            if not path.endswith(".parquet") or "/" not in rel or rel in committed:
+                continue
+            run_id = posixpath.basename(path).rsplit("--", 1)[0]
+            if is_locked(store.location, run_id):
+                continue  # written by a run in progress (object stores: uploaded in place)
             report.problems.append(Problem("orphan", rel, "not listed in any run manifest"))
-    staging = store.root / "_staging"
-    if staging.is_dir():
-        for run_dir in sorted(staging.iterdir()):
-            if not _locked(store, run_dir.name):
-                report.problems.append(
-                    Problem(
-                        "stale_staging",
-                        run_dir.relative_to(store.root).as_posix(),
-                        "left by a run that stopped",
-                        run_dir.name,
-                    )
-                )
+    for run_id in layer.list_dirs(store.fs, store.path("_staging")):
+        if not is_locked(store.location, run_id):
+            report.problems.append(
+                Problem("stale_staging", f"_staging/{run_id}", "left by a run that stopped", run_id)
+            )
     return report
 
 
@@ -85,47 +86,31 @@ def repair(store: Store, report: DoctorReport) -> list[str]:
     """Fix what ``diagnose`` found; returns one line per action."""
     actions: list[str] = []
     damaged_by_run: dict[str, list[str]] = {}
+    fs = store.fs
     for problem in report.problems:
-        path = store.root / problem.path
+        path = store.path(problem.path)
         if problem.kind == "damaged":
-            if path.exists():
-                target = store.root / "_damaged" / problem.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, target)
+            if layer.is_file(fs, path):
+                target = store.path("_damaged", problem.path)
+                layer.ensure_parent(fs, target)
+                fs.move(path, target)  # a copy and a delete on an object store
                 actions.append(f"moved damaged {problem.path} to _damaged/")
             damaged_by_run.setdefault(problem.run_id or "", []).append(problem.path)
         elif problem.kind == "orphan":
-            path.unlink(missing_ok=True)
+            layer.delete_file(fs, path)
             actions.append(f"removed orphan {problem.path}")
         elif problem.kind == "stale_staging":
-            shutil.rmtree(path, ignore_errors=True)
+            layer.delete_dir(fs, path)
             actions.append(f"removed stale staging {problem.path}")
     for run_id, rels in damaged_by_run.items():
-        manifest_path = store.root / "_runs" / f"{run_id}.json"
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = store.manifest(run_id)
+        assert manifest is not None
         for stage, files in manifest.get("files", {}).items():
             manifest["files"][stage] = [f for f in files if f not in rels]
         manifest.setdefault("damaged_files", []).extend(rels)
-        tmp = manifest_path.with_name(manifest_path.name + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        os.replace(tmp, manifest_path)
+        write_manifest(store.location, run_id, manifest)
         actions.append(
             f"run {run_id}: {len(rels)} damaged file(s) taken out of its manifest; "
             "re-run it to restore"
         )
     return actions
-
-
-def _locked(store: Store, run_id: str) -> bool:
-    import fcntl
-
-    lock_path = store.root / "_locks" / f"{run_id}.lock"
-    if not lock_path.exists():
-        return False
-    with open(lock_path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return False

@@ -1,15 +1,18 @@
 """Writing one stage's records as hive-partitioned, zstd-compressed Parquet files.
 
-Files are written under a staging directory with an ``.inprogress`` suffix and renamed when they
-are complete, so a file without the suffix is always whole. Nothing here makes them visible in the
-store: :mod:`curate.store.run` commits the list of complete files in the run manifest. The same
-writer runs in-process and inside a Beam worker.
+On a local store, files are written under the run's staging directory with an ``.inprogress``
+suffix and renamed when they are complete, so a file without the suffix is always whole. On an
+object store, which has no rename, each file is uploaded straight to its final, unique key in the
+store (``<stage>/<k>=<v>/<run_id>--<uuid>.parquet``): an object appears only when its upload
+completes. Nothing here makes files visible in the store: :mod:`curate.store.run` commits the list
+of complete files in the run manifest. The same writer runs in-process and inside a Beam worker;
+it reaches the store through :mod:`curate.store.fs` from the staging location alone.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
+import posixpath
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.records import RecordSchema
+from curate.store import fs as layer
+from curate.store.fs import Location
 
 ROW_GROUP_ROWS = 65_536  # rows a partition collects before they are written as one row group
 MAX_PENDING_BYTES = 32 << 20  # bytes held over all partitions before all are written
@@ -55,11 +60,13 @@ class PartitionedWriter:
     Call :meth:`write` any number of times, then :meth:`close`, which returns the complete files.
     """
 
-    def __init__(self, staging_dir: str | Path, schema: RecordSchema, prefix: str = "part") -> None:
-        self.staging_dir = Path(staging_dir)
+    def __init__(
+        self, staging_dir: str | Path | Location, schema: RecordSchema, prefix: str = "part"
+    ) -> None:
+        self.target = data_location(layer.resolve(staging_dir))
         self.schema = schema
         self.prefix = prefix
-        self._writers: dict[tuple[str, ...], tuple[pq.ParquetWriter, Path, str]] = {}
+        self._writers: dict[tuple[str, ...], tuple[pq.ParquetWriter, str, str]] = {}
         self._rows: dict[tuple[str, ...], int] = {}
         self._pending: dict[tuple[str, ...], list[pa.Table]] = {}
         self._pending_rows: dict[tuple[str, ...], int] = {}
@@ -117,15 +124,23 @@ class PartitionedWriter:
             )
             name = f"{self.prefix}--{uuid.uuid4().hex[:12]}.parquet"
             relpath = "/".join(p for p in (self.schema.name, subdir, name) if p)
-            path = self.staging_dir / relpath
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".inprogress")
-            writer = pq.ParquetWriter(tmp, self.schema.file_schema, compression="zstd")
+            path = self.target.join(relpath)
+            layer.ensure_parent(self.target.fs, path)
+            writer = pq.ParquetWriter(
+                self._writing(path),
+                self.schema.file_schema,
+                compression="zstd",
+                filesystem=self.target.fs,
+            )
             self._writers[part] = (writer, path, relpath)
             self._rows[part] = 0
         writer = self._writers[part][0]
         writer.write_table(table.drop_columns(list(self.schema.partition_by)))
         self._rows[part] += table.num_rows
+
+    def _writing(self, path: str) -> str:
+        """Where a file is while it is written: beside its name on a local disk."""
+        return f"{path}.inprogress" if self.target.local else path
 
     def abort(self) -> None:
         """Close and delete the files in progress (after a failure, e.g. a full disk)."""
@@ -137,7 +152,7 @@ class PartitionedWriter:
                 writer.close()
             except OSError:
                 writer.is_open = False  # the disk is full: do not retry the close on deletion
-            path.with_name(path.name + ".inprogress").unlink(missing_ok=True)
+            layer.delete_file(self.target.fs, self._writing(path))
         self._writers.clear()
 
     def close(self) -> list[WrittenFile]:
@@ -145,14 +160,29 @@ class PartitionedWriter:
             self._flush(part)
         done: list[WrittenFile] = []
         for part, (writer, path, relpath) in self._writers.items():
-            writer.close()
-            tmp = path.with_name(path.name + ".inprogress")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            writer.close()  # on an object store, the upload completes: the object appears
+            if self.target.local:
+                layer.fsync(self.target.fs, self._writing(path))
+                self.target.fs.move(self._writing(path), path)
             done.append(WrittenFile(self.schema.name, relpath, self._rows[part]))
         self._writers.clear()
         return done
+
+
+def data_location(staging: Location) -> Location:
+    """Where a run's data files are written, given its staging location.
+
+    Local stores: the staging directory itself (files are renamed into the store at commit).
+    Object stores: the store root, two levels up from ``<root>/_staging/<run_id>``.
+    """
+    if staging.local:
+        return staging
+    parent = posixpath.dirname(staging.path)
+    if posixpath.basename(parent) != "_staging":
+        raise ValueError(f"not a staging location: {staging.uri}")
+    base, _, rest = staging.uri.partition("/_staging/")
+    query = rest.partition("?")[2]
+    return Location(staging.fs, posixpath.dirname(parent), f"{base}?{query}" if query else base)
 
 
 def count_by(table: pa.Table, column: str) -> dict[str, int]:

@@ -1,9 +1,12 @@
-"""The store: a directory of committed runs, and DuckDB views over it.
+"""The store: committed runs in a directory or an object-store prefix, and DuckDB views over them.
 
-``Store(path).sql("SELECT ...")`` answers read-only SQL with one view per stage (``documents``,
-``segments``, ``examples``, ``translations``, ...), plus ``runs`` (one row per run manifest),
-``quarantine`` and ``memory`` (the translation memory). Views list only committed files, so a
-query never sees a run that is still writing.
+``Store(path_or_uri).sql("SELECT ...")`` answers read-only SQL with one view per stage
+(``documents``, ``segments``, ``examples``, ``translations``, ...), plus ``runs`` (one row per
+run manifest), ``quarantine`` and ``memory`` (the translation memory). Views list only
+committed files, so a query never sees a run that is still writing. Over a local directory
+DuckDB reads the files itself (``read_parquet``, confined to the store's directory); over an
+object store it reads registered ``pyarrow.dataset`` objects on the store's filesystem, with
+every file access of its own turned off.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 
 from curate.errors import UserError
 from curate.records import load_schema, schema_names
-from curate.store.run import Run, StageCounts, check_run_id
+from curate.store import fs as layer
+from curate.store.fs import Location
+from curate.store.run import Run, StageCounts, check_run_id, read_manifest, read_manifests
 
 #: Statement types `curate sql` accepts; everything else (COPY, ATTACH, INSTALL, SET, PRAGMA,
 #: CREATE, INSERT, ...) is refused before it runs.
@@ -34,10 +41,38 @@ _MEMORY_RETRIES = 20
 
 
 class Store:
-    """A store directory. Creating the object creates nothing; writing a run creates the layout."""
+    """A store: a local directory or an object-store URI (``s3://bucket/prefix``, ``gs://``,
+    ``az://``). Creating the object creates nothing; writing a run creates the layout.
+
+    ``fs`` and the paths this class returns (``stage_files``, ``path``) are for
+    ``pyarrow.fs``-aware readers: ``pq.ParquetFile(str(p), filesystem=store.fs)`` reads a
+    committed file on every backend. ``uri`` names the store for users and for workers.
+    """
 
     def __init__(self, path: str | Path) -> None:
-        self.root = Path(path).resolve()
+        self.location: Location = layer.resolve(path)
+        self.fs: pafs.FileSystem = self.location.fs
+        self.uri: str = self.location.uri
+
+    @property
+    def local(self) -> bool:
+        return self.location.local
+
+    @property
+    def root(self) -> Path:
+        """The directory of a local store (object stores have none: use ``uri``/``path``)."""
+        if not self.local:
+            raise ValueError(f"{self.uri} is not a local directory")
+        return Path(self.location.path)
+
+    @property
+    def name(self) -> str:
+        """The last part of the store's location (e.g. for provenance lines)."""
+        return PurePosixPath(self.location.path).name
+
+    def path(self, *parts: str) -> str:
+        """A path on ``fs`` inside the store."""
+        return self.location.join(*parts)
 
     # -- runs --------------------------------------------------------------------------------
     @contextmanager
@@ -49,27 +84,34 @@ class Store:
         fingerprint: str | None = None,
     ) -> Iterator[Run]:
         """Open a run (locked); its outputs are committed when the block exits without error."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with Run(self.root, job, check_run_id(run_id), options or {}, fingerprint) as run:
+        if self.local:
+            Path(self.location.path).mkdir(parents=True, exist_ok=True)
+        with Run(self.location, job, check_run_id(run_id), options or {}, fingerprint) as run:
             yield run
 
+    def exists(self) -> bool:
+        """Whether a run was ever committed here."""
+        return bool(layer.list_files(self.fs, self.path("_runs")))
+
     def manifests(self) -> list[dict[str, Any]]:
-        runs_dir = self.root / "_runs"
-        if not runs_dir.is_dir():
-            return []
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(runs_dir.glob("*.json"))]
+        """The latest manifest of every committed run, in run id order."""
+        return read_manifests(self.location)
 
     def manifest(self, run_id: str) -> dict[str, Any] | None:
-        path = self.root / "_runs" / f"{run_id}.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        return read_manifest(self.location, check_run_id(run_id))
 
-    def stage_files(self, stage: str, run_id: str | None = None) -> list[Path]:
-        """Committed files of a stage (optionally of one run), in a stable order."""
-        files: list[Path] = []
+    def stage_files(self, stage: str, run_id: str | None = None) -> list[PurePath]:
+        """Committed files of a stage (optionally of one run), in a stable order.
+
+        Paths on ``fs``: ``Path`` objects for a local store, ``PurePosixPath`` (``bucket/...``)
+        for an object store.
+        """
+        kind = Path if self.local else PurePosixPath
+        files: list[PurePath] = []
         for manifest in self.manifests():
             if run_id is not None and manifest["run_id"] != run_id:
                 continue
-            files.extend(self.root / rel for rel in manifest.get("files", {}).get(stage, []))
+            files.extend(kind(self.path(rel)) for rel in manifest.get("files", {}).get(stage, []))
         return sorted(files)
 
     def read(self, stage: str, run_id: str | None = None) -> pa.Table:
@@ -99,13 +141,9 @@ class Store:
         for stage in self.stages():
             files = self.stage_files(stage, run_id)
             if files:
-                paths = ", ".join(_quote(str(p)) for p in files)
                 try:
-                    con.execute(
-                        f'CREATE VIEW "{stage}" AS SELECT * FROM read_parquet([{paths}], '
-                        "hive_partitioning = true, union_by_name = true)"
-                    )
-                except duckdb.Error as exc:
+                    self._stage_view(con, stage, [str(p) for p in files], stage)
+                except (duckdb.Error, pa.ArrowException, OSError) as exc:
                     raise UserError(
                         f"cannot read stage {stage}: {str(exc).splitlines()[0]}",
                         hint="run `curate doctor` to find damaged files",
@@ -116,12 +154,47 @@ class Store:
         con.register("_runs_table", self._runs_table(run_id))
         con.execute('CREATE VIEW "runs" AS SELECT * FROM "_runs_table"')
         self._memory_view(con)
-        con.execute(f"SET allowed_directories = [{_quote(str(self.root) + '/')}]")
+        if self.local:
+            con.execute(f"SET allowed_directories = [{_quote(self.location.path + '/')}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET lock_configuration = true")
         return con
+
+    def _stage_view(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        files: list[str],
+        schema_name: str,
+    ) -> None:
+        """``CREATE OR REPLACE VIEW name`` over ``files`` (paths on ``fs``), hive-partitioned.
+
+        Local: DuckDB's ``read_parquet``. Object stores: a ``pyarrow.dataset`` on ``fs``,
+        registered with the connection (DuckDB itself opens no file), with the stage's schema
+        so that files written before a column was added read it as null, as ``union_by_name``
+        does. Either way the file columns come first, then the partition columns.
+        """
+        if self.local:
+            paths = ", ".join(_quote(p) for p in files)
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{paths}], '
+                "hive_partitioning = true, union_by_name = true)"
+            )
+            return
+        record = load_schema(schema_name)
+        keys = [record.arrow.field(k) for k in record.partition_by]
+        dataset = ds.dataset(
+            files,
+            schema=pa.schema([*record.file_schema, *keys]),
+            format="parquet",
+            filesystem=self.fs,
+            partitioning=ds.partitioning(pa.schema(keys), flavor="hive"),
+            partition_base_dir=self.location.path,
+        )
+        con.register(f"_{name}_dataset", dataset)
+        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM "_{name}_dataset"')
 
     def _memory_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """The ``memory`` view over the translation memory's files, listed now.
@@ -129,20 +202,16 @@ class Store:
         A translate run compacts the memory when it ends (one new file, then the old ones are
         deleted), so files listed a moment ago may be gone: list them again and retry.
         """
-        memory = self.root / "memory"
+        memory = self.path("memory")
         for attempt in range(_MEMORY_RETRIES):
-            files = sorted(memory.glob("**/*.parquet"))
+            files = [p for p in layer.list_files(self.fs, memory) if p.endswith(".parquet")]
             if not files:
                 return
-            paths = ", ".join(_quote(str(p)) for p in files)
             try:
-                con.execute(
-                    f'CREATE OR REPLACE VIEW "memory" AS SELECT * FROM read_parquet([{paths}], '
-                    "hive_partitioning = true, union_by_name = true)"
-                )
+                self._stage_view(con, "memory", files, "translation_memory")
                 return
-            except duckdb.IOException:
-                if attempt == _MEMORY_RETRIES - 1 or all(p.exists() for p in files):
+            except (duckdb.IOException, FileNotFoundError):
+                if attempt == _MEMORY_RETRIES - 1 or all(layer.exists(self.fs, p) for p in files):
                     raise
                 _pause_for_compaction(attempt)
 
@@ -202,7 +271,7 @@ class Store:
                     return con.sql(query).to_arrow_table()
                 except duckdb.IOException as exc:
                     # a memory file deleted by a compaction since the view was made: list again
-                    if attempt == _MEMORY_RETRIES - 1 or str(self.root / "memory") not in str(exc):
+                    if attempt == _MEMORY_RETRIES - 1 or self.path("memory") not in str(exc):
                         raise
                     _pause_for_compaction(attempt)
                     con = self.connect(run_id)
