@@ -34,6 +34,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beam_jobs.dask import is_dask, keep_finish_bundle_outputs
 from curate.errors import UserError
 from curate.progress import PROGRESS_DIR, ProgressCallback, ProgressPoller, ProgressReporter
 from curate.records import load_schema
@@ -65,6 +66,8 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     """
     runner = options.view_as(StandardOptions).runner
     if (runner or "").lower() not in LOCAL_RUNNERS:
+        if is_dask(runner):
+            keep_finish_bundle_outputs()
         return beam.Pipeline(options=options)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from apache_beam.transforms.environments import SubprocessSDKEnvironment

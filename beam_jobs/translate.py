@@ -242,6 +242,12 @@ def run_translate(
         raise UserError(
             f"cannot translate stage {job.source_stage!r}", hint=f"one of {SOURCE_STAGES}"
         )
+    if not store.local:
+        raise UserError(
+            "translate reads its sources and keeps its translation memory as local files; "
+            f"it cannot run on the object store {store.uri} yet",
+            hint="translate in a local store (ingest there too), or on a shared filesystem",
+        )
     files = [str(f) for f in store.stage_files(job.source_stage)]
     if not files:
         raise UserError(

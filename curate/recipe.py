@@ -260,5 +260,8 @@ def _check_paths(recipe: Recipe, base: Path) -> None:
 
 
 def resolve(base: Path, value: str) -> str:
-    """A recipe path as an absolute, normalised path (relative paths start at the recipe)."""
+    """A recipe path as an absolute, normalised path (relative paths start at the recipe); a URI
+    (``s3://bucket/prefix``, a store on object storage) stays as it is."""
+    if "://" in value:
+        return value
     return os.path.normpath(value if Path(value).is_absolute() else base / value)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from curate.cli.display import JobDisplay, emit, output_mode
+
+
+class Runner(StrEnum):
+    """Where `curate run` runs its Beam pipelines."""
+
+    local = "local"
+    dask = "dask"
 
 
 def register(app: typer.Typer) -> None:
@@ -24,12 +34,62 @@ def run(
     force: bool = typer.Option(False, "--force", help="Redo stages whose outputs are current."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
+    runner: Runner = typer.Option(
+        Runner.local, "--runner", help="local (in-process Beam) or dask (Beam's DaskRunner)."
+    ),
+    dask_address: str | None = typer.Option(
+        None,
+        "--dask-address",
+        help="Dask scheduler (tcp://host:8786); without it a local cluster runs for the command.",
+    ),
+    dask_workers: int = typer.Option(
+        2, "--dask-workers", min=1, help="Worker processes of the local Dask cluster."
+    ),
+    dask_partitions: int = typer.Option(
+        16,
+        "--dask-partitions",
+        min=1,
+        help="Dask partitions a stage's first elements are spread over (Beam's default puts "
+        "up to 128 elements in one partition, i.e. on one worker).",
+    ),
 ) -> None:
     """Run every stage of a recipe, skipping those whose inputs and settings are unchanged."""
-    from beam_jobs.recipe import run_recipe, store_of
     from curate.recipe import load_recipe
 
     recipe, base = load_recipe(recipe_path)
+    if dask_address and runner is not Runner.dask:
+        from curate.errors import UserError
+
+        raise UserError("--dask-address needs --runner dask")
+    with _runner(runner, dask_address, dask_workers, dask_partitions) as beam_args:
+        if beam_args:
+            runner_section = recipe.runner.model_copy(
+                update={"beam_args": [*recipe.runner.beam_args, *beam_args]}
+            )
+            recipe = recipe.model_copy(update={"runner": runner_section})
+        _run(recipe, base, force, quiet, as_json)
+
+
+@contextmanager
+def _runner(
+    runner: Runner, address: str | None, workers: int, partitions: int
+) -> Iterator[list[str]]:
+    """The Beam options for ``runner``; a local Dask cluster lives as long as the block."""
+    if runner is Runner.local:
+        yield []
+        return
+    from beam_jobs.dask import dask_beam_args, local_cluster
+
+    if address:
+        yield dask_beam_args(address, partitions)
+        return
+    with local_cluster(workers) as started:
+        yield dask_beam_args(started, partitions)
+
+
+def _run(recipe: Any, base: Path, force: bool, quiet: bool, as_json: bool) -> None:
+    from beam_jobs.recipe import run_recipe, store_of
+
     mode = output_mode(quiet, as_json)
     display = JobDisplay(mode, Console(stderr=True, quiet=mode != "rich"))
 
@@ -70,7 +130,7 @@ def run(
     elif mode == "quiet":
         ran = sum(not r.skipped for r in results)
         print(
-            f"{recipe.name}: {ran} stage(s) ran, {len(results) - ran} unchanged; store {store.root}"
+            f"{recipe.name}: {ran} stage(s) ran, {len(results) - ran} unchanged; store {store.uri}"
         )
     else:
         _print_summary(Console(width=max(Console().width, 120)), summary)
@@ -95,7 +155,7 @@ def _summary(store: Any, results: list[Any]) -> dict[str, Any]:
             ).fetchall()
         ]
     return {
-        "store": str(store.root),
+        "store": store.uri,
         "steps": [
             {
                 "step": r.step,
@@ -109,7 +169,7 @@ def _summary(store: Any, results: list[Any]) -> dict[str, Any]:
             for r in results
         ],
         "artifact_rates": rates,
-        "sql": [f"curate sql --store {store.root} '{query}'" for query in _QUERIES],
+        "sql": [f"curate sql --store {store.uri} '{query}'" for query in _QUERIES],
     }
 
 

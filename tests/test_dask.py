@@ -1,0 +1,131 @@
+"""The jobs on a real Dask cluster (a scheduler and two worker processes on 127.0.0.1) with the
+store on a real S3 server (SeaweedFS): `curate run RECIPE --runner dask` commits the same rows
+as an in-process run, and both workers do part of the work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from curate.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "datasets" / "samples"
+PARTS = 2  # the recipe's runner.workers: each input is read in this many byte ranges
+
+
+@pytest.fixture(scope="module")
+def cluster(seaweed, tmp_path_factory):
+    """A scheduler and two worker processes, each with its own folder; started after the S3
+    server so that the workers' environment names it."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            local_directory=str(tmp_path_factory.mktemp("dask")),
+        ) as started,
+        Client(started) as client,
+    ):
+        yield client
+
+
+def write_inputs(folder: Path) -> list[Path]:
+    """Two JSONL inputs made from the news sample, one with a line that must be quarantined."""
+    records = [json.loads(line) for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()]
+    paths = []
+    for i, copies in enumerate((10, 5)):
+        path = folder / f"news{i}.jsonl"
+        lines = [
+            json.dumps({**r, "id": f"{i}-{c}-{r.get('id', n)}"})
+            for c in range(copies)
+            for n, r in enumerate(records)
+        ]
+        lines.insert(len(lines) // 2, "{not json")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def recipe(folder: Path, store: str, inputs: list[Path]) -> Path:
+    path = folder / "recipe.yaml"
+    items = "".join(
+        f"  - path: {p}\n    dataset: news{i}\n    lang: en\n" for i, p in enumerate(inputs)
+    )
+    path.write_text(
+        f"name: dask-test\nstore: {store}\nallow_absolute_paths: true\ninputs:\n{items}"
+        f"runner:\n  workers: {PARTS}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def curate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from curate.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        timeout=600,
+    )
+
+
+def content(store: Store) -> dict[str, list[str]]:
+    """Every committed row of every run stage, as sorted JSON lines (a content hash, readable)."""
+    found = {}
+    for stage in ("documents", "segments", "quarantine"):
+        rows = store.sql(f'SELECT * FROM "{stage}"').to_pylist()
+        found[stage] = sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)
+    return found
+
+
+def test_a_recipe_on_dask_with_the_store_on_s3_commits_what_a_local_run_does(
+    cluster, s3_store_uri, tmp_path
+):
+    inputs = write_inputs(tmp_path)
+    local = tmp_path / "local-store"
+    done = curate("run", str(recipe(tmp_path, str(local), inputs)), "--quiet")
+    assert done.returncode == 0, done.stderr
+    address = cluster.scheduler.address
+    cluster.get_task_stream()  # the scheduler records tasks from the first request on
+    started = time.time()
+    done = curate(
+        "run",
+        str(recipe(tmp_path, s3_store_uri, inputs)),
+        "--runner",
+        "dask",
+        "--dask-address",
+        address,
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert s3_store_uri in done.stdout
+    remote, reference = Store(s3_store_uri), Store(local)
+    expected = content(reference)
+    assert all(expected[s] for s in ("documents", "segments", "quarantine"))
+    assert content(remote) == expected
+    runs = {m["run_id"]: m["counts"] for m in remote.manifests()}
+    assert runs == {m["run_id"]: m["counts"] for m in reference.manifests()}
+    # both worker processes ran part of the stage's bundles
+    tasks = cluster.get_task_stream(start=started)
+    workers = {t["worker"] for t in tasks if "apply_dofn_to_bundle" in str(t["key"])}
+    assert len(workers) == 2, {str(t["key"]) for t in tasks}
+    # the workers wrote straight to the object store: nothing is left in a staging area
+    assert not [p for p in remote.fs.get_file_info(_under(remote, "_staging")) if p.is_file]
+
+
+def _under(store: Store, folder: str):
+    from pyarrow.fs import FileSelector
+
+    return FileSelector(store.path(folder), recursive=True, allow_not_found=True)
