@@ -36,7 +36,13 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beam_jobs.dask import is_dask, keep_finish_bundle_outputs
 from curate.errors import UserError
-from curate.progress import PROGRESS_DIR, ProgressCallback, ProgressPoller, ProgressReporter
+from curate.progress import (
+    PROGRESS_DIR,
+    ProgressCallback,
+    ProgressPoller,
+    ProgressReporter,
+    read_reports,
+)
 from curate.records import load_schema
 from curate.store import PartitionedWriter, Run, StageCounts, Store, WrittenFile
 from curate.store.fs import resolve as resolve_location
@@ -271,6 +277,7 @@ def run_job(
             with make_pipeline(beam_options) as p:
                 collect(build(p, staging), staging)
             absorb_results(run)
+            check_nothing_lost(run)
             if check is not None:
                 check(run)
             if poller is not None:
@@ -313,6 +320,29 @@ def upstream_fingerprints(
         for m in store.manifests()
         if m["job"].startswith(jobs) and m["run_id"] != exclude
     )
+
+
+def check_nothing_lost(run: Run) -> None:
+    """Refuse to commit when the writing DoFns took in more records than the results count.
+
+    Each :class:`WriteStagesFn` reports what it took in through its progress file and emits its
+    files and counts when its bundle ends. More records seen than counted means bundle results
+    went missing (a runner that dropped ``finish_bundle`` outputs, or work redone after a lost
+    worker): committing would lose records with exit status 0.
+    """
+    seen: dict[str, int] = {}
+    for work in read_reports(resolve_location(run.staging_dir).child(PROGRESS_DIR)).values():
+        for stage, n in work.records.items():
+            seen[stage] = seen.get(stage, 0) + n
+    for stage, n in sorted(seen.items()):
+        counted = run.counts.get(stage, StageCounts()).records_in
+        if n > counted:
+            raise UserError(
+                f"{stage}: the workers took in {n} records but the pipeline's results account "
+                f"for {counted}; nothing was committed",
+                hint="bundle results were lost (a worker failed and its work was redone, or the "
+                "runner dropped them); run the same command again",
+            )
 
 
 def absorb_results(run: Run) -> None:

@@ -129,3 +129,39 @@ def _under(store: Store, folder: str):
     from pyarrow.fs import FileSelector
 
     return FileSelector(store.path(folder), recursive=True, allow_not_found=True)
+
+
+def test_bundle_results_lost_by_the_runner_fail_the_run_and_commit_nothing(
+    cluster, s3_store_uri, tmp_path, monkeypatch
+):
+    """Beam's own DaskRunner bundle function (which drops ``finish_bundle`` outputs) restored:
+    the run must fail with a clear error instead of committing an empty run."""
+    from apache_beam.runners.dask import transform_evaluator
+
+    import beam_jobs.common
+    from beam_jobs.dask import dask_beam_args
+    from beam_jobs.ingest import InputSpec, run_ingest
+    from curate.errors import UserError
+    from curate.ingest import IngestConfig
+
+    monkeypatch.setattr(beam_jobs.common, "keep_finish_bundle_outputs", lambda: None)
+    monkeypatch.setattr(transform_evaluator, "apply_dofn_to_bundle", BEAM_BUNDLE_FUNCTION)
+    store = Store(s3_store_uri)
+    inputs = [InputSpec(str(p), "jsonl") for p in write_inputs(tmp_path)]
+    with pytest.raises(UserError, match="results account for 0; nothing was committed"):
+        run_ingest(
+            store,
+            inputs,
+            IngestConfig("news", "ingest-lost", lang="en"),
+            beam_args=dask_beam_args(cluster.scheduler.address),
+        )
+    assert store.manifest("ingest-lost") is None
+
+
+def _beam_bundle_function():
+    from apache_beam.runners.dask import transform_evaluator
+
+    return transform_evaluator.apply_dofn_to_bundle
+
+
+BEAM_BUNDLE_FUNCTION = _beam_bundle_function()  # before any pipeline replaced it
