@@ -165,3 +165,77 @@ def _beam_bundle_function():
 
 
 BEAM_BUNDLE_FUNCTION = _beam_bundle_function()  # before any pipeline replaced it
+
+
+def test_a_worker_killed_in_the_middle_of_a_stage_leaves_nothing_partial(
+    cluster, s3_store_uri, tmp_path
+):
+    """SIGKILL a worker process while it runs a bundle of an ingest on Dask: the command either
+    completes with the full result, or fails with one clear error and commits nothing; then
+    the same command completes. A reader never sees part of the run."""
+    import signal
+
+    records = [json.loads(line) for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()]
+    corpus = tmp_path / "big.jsonl"
+    corpus.write_text(
+        "".join(
+            json.dumps({**r, "id": f"{c}-{n}"}) + "\n"
+            for c in range(150)
+            for n, r in enumerate(records)
+        )
+    )
+    local = tmp_path / "local-store"
+    assert curate("run", str(recipe(tmp_path, str(local), [corpus])), "--quiet").returncode == 0
+    expected = content(Store(local))
+    command = [
+        "run",
+        str(recipe(tmp_path, s3_store_uri, [corpus])),
+        "--quiet",
+        "--runner",
+        "dask",
+        "--dask-address",
+        cluster.scheduler.address,
+        "--dask-partitions",
+        str(PARTS),
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from curate.cli import main; main()", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    store = Store(s3_store_uri)
+    pids = cluster.run(os.getpid)
+    killed = None
+    seen = []
+    keys_seen = set()
+    while proc.poll() is None and killed is None:
+        processing = cluster.processing()
+        keys_seen.update(str(k) for keys in processing.values() for k in keys)
+        busy = [
+            worker
+            for worker, keys in processing.items()
+            if any("apply_dofn_to_bundle" in str(k) for k in keys)
+        ]
+        if busy:
+            killed = busy[0]
+            os.kill(pids[killed], signal.SIGKILL)
+        else:
+            time.sleep(0.05)
+    count = "SELECT count(*) AS n FROM documents"
+    while proc.poll() is None:
+        seen.append(store.sql(count).to_pylist()[0]["n"])
+        time.sleep(0.2)
+    _, err = proc.communicate()
+    assert killed is not None, f"the stage ended before a worker was killed: {keys_seen}"
+    assert set(seen) <= {0, len(expected["documents"])}, set(seen)
+    if proc.returncode != 0:
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, err[-3000:]
+        assert store.manifests() == []  # nothing committed
+        cluster.wait_for_workers(2)
+        again = curate(*command)
+        assert again.returncode == 0, again.stderr[-3000:]
+    assert content(store) == expected
