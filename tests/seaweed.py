@@ -102,6 +102,7 @@ class SeaweedS3:
         return args
 
     def __enter__(self) -> SeaweedS3:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         for key, value in self.env().items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value

@@ -129,3 +129,18 @@ def test_invalid_run_id_is_refused(tmp_path):
         Store(tmp_path).open_run("t", "../escape"),
     ):
         pass
+
+
+def test_a_store_of_the_earlier_layout_reads_and_takes_new_versions(tmp_path):
+    store = Store(tmp_path)
+    write(store, "a", ["old"])
+    (tmp_path / "_runs" / "a" / "00000001.json").rename(tmp_path / "_runs" / "a.json")
+    (tmp_path / "_runs" / "a").rmdir()  # as a store written before manifests had versions
+    assert [m["run_id"] for m in store.manifests()] == ["a"] and count(store) == 1
+    write(store, "a", ["new", "newer"])
+    write(store, "a", ["newest", "again", "and again"])
+    assert count(store) == 3 and not (tmp_path / "_runs" / "a.json").exists()
+    assert sorted(p.name for p in (tmp_path / "_runs" / "a").iterdir()) == [
+        "00000001.json",
+        "00000002.json",
+    ]

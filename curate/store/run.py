@@ -62,8 +62,15 @@ def _version_of(path: str) -> int | None:
 
 
 def _versions(root: Location, run_id: str) -> list[tuple[int, str]]:
-    """``(version, path)`` of a run's manifests, oldest first."""
+    """``(version, path)`` of a run's manifests, oldest first.
+
+    A manifest of the earlier layout, ``_runs/<run_id>.json`` (replaced in place), counts as
+    version 0: stores written before versions existed read as they did.
+    """
     found = []
+    legacy = root.join("_runs", f"{run_id}.json")
+    if layer.is_file(root.fs, legacy):
+        found.append((0, legacy))
     for path in layer.list_files(root.fs, root.join("_runs", run_id), recursive=False):
         version = _version_of(path)
         if version is not None:
@@ -86,9 +93,15 @@ def read_manifest(root: Location, run_id: str) -> dict[str, Any] | None:
 def read_manifests(root: Location) -> list[dict[str, Any]]:
     """The latest committed manifest of every run, by run id."""
     latest: dict[str, tuple[int, str]] = {}
-    for path in layer.list_files(root.fs, root.join("_runs")):
-        run_id = posixpath.basename(posixpath.dirname(path))
-        version = _version_of(path)
+    runs = root.join("_runs")
+    for path in layer.list_files(root.fs, runs):
+        if posixpath.dirname(path) == runs:  # the earlier layout: _runs/<run_id>.json
+            run_id, version = posixpath.basename(path).removesuffix(".json"), 0
+            if not path.endswith(".json"):
+                continue
+        else:
+            run_id = posixpath.basename(posixpath.dirname(path))
+            version = _version_of(path)
         if version is not None and version >= latest.get(run_id, (-1, ""))[0]:
             latest[run_id] = (version, path)
     found = []
