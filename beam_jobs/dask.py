@@ -56,6 +56,18 @@ def local_cluster(workers: int = 2, directory: str | None = None) -> Iterator[st
         yield cluster.scheduler_address
 
 
+def close_dask_client() -> None:
+    """Close the client the DaskRunner opened for a pipeline (it leaves it open; a cluster
+    that then stops makes it retry and log connection errors until the process ends)."""
+    import distributed
+
+    try:
+        client = distributed.default_client()
+    except ValueError:  # no client
+        return
+    client.close()
+
+
 def _apply_dofn_to_bundle(
     items: Any, do_fn_invoker_args: Any, do_fn_invoker_kwargs: Any, tagged_receivers: Any
 ) -> list[Any]:

@@ -2,14 +2,15 @@
 Beam's DaskRunner on a local cluster of one and of two worker processes.
 
 A generated JSONL corpus (5% malformed lines, as in ``benchmarks/ingest.py``) is ingested into
-a fresh prefix of a ``weed mini`` server on 127.0.0.1 three times: in-process (the input read
-in ``--parts`` byte ranges, as the Dask runs read it), on Dask with one worker, on Dask with
-two. Prints per configuration the seconds, the overhead of Dask with one worker over
-in-process, and the bytes per second written to the store (committed Parquet) and read back
-(a full scan of the committed stages); every run must commit the same row counts. The last
-line is ``dask_speedup X`` (two workers over one). (Not named ``distributed.py``: run as a
-script, that file would shadow the ``distributed`` package.) Only ingest is measured: the
-later stages do not run on an object store yet (translate needs a local store).
+a fresh prefix of a ``weed mini`` server on 127.0.0.1 three times: on the local runner in this
+process (the input read whole), and on Dask with one and with two workers (the input read in
+``--parts`` byte ranges spread over as many Dask partitions). Prints per configuration the
+seconds, the overhead of Dask with one worker over in-process, and the bytes per second
+written to the store (committed Parquet) and read back (a full scan of the committed stages);
+every run must commit the same row counts. The last line is ``dask_speedup X`` (two workers
+over one). (Not named ``distributed.py``: run as a script, that file would shadow the
+``distributed`` package.) Only ingest is measured: the later stages do not run on an object
+store yet (translate needs a local store).
 
     .venv/bin/python benchmarks/dask_s3.py [--records 100000] [--parts 8]
 """
@@ -50,6 +51,7 @@ def read_back(store: Store) -> float:
 
 
 def measure(name: str, store: Store, corpus: Path, parts: int, beam_args: list[str]) -> dict:
+    """Ingest ``corpus`` into ``store`` (``parts`` > 1: read in byte ranges); what it took."""
     started = time.perf_counter()
     manifest = run_ingest(
         store,
@@ -90,7 +92,7 @@ def main() -> None:
         print(f"load before: {os.getloadavg()}", flush=True)
         with SeaweedS3(work / "s3") as server:
             uri = f"s3://{server.bucket}"
-            results = [measure("in-process", Store(f"{uri}/local"), corpus, args.parts, [])]
+            results = [measure("in-process", Store(f"{uri}/local"), corpus, 1, [])]
             for workers in (1, 2):
                 with local_cluster(workers, str(work)) as address:
                     results.append(
