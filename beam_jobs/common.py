@@ -34,7 +34,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from beam_jobs.dask import close_dask_client, is_dask, keep_finish_bundle_outputs
+from beam_jobs.dask import closing_runner_client, is_dask, keep_finish_bundle_outputs
 from curate.errors import UserError
 from curate.progress import (
     PROGRESS_DIR,
@@ -274,12 +274,12 @@ def run_job(
         staging = run.staging_dir
         with watch_progress(staging, job, run_id, execution, expected) as poller:
             beam_options = pipeline_options(list(execution.beam_args), execution.workers)
-            try:
-                with make_pipeline(beam_options) as p:
-                    collect(build(p, staging), staging)
-            finally:
-                if is_dask(beam_options.view_as(StandardOptions).runner):
-                    close_dask_client()
+            dask = is_dask(beam_options.view_as(StandardOptions).runner)
+            with (
+                closing_runner_client() if dask else nullcontext(),
+                make_pipeline(beam_options) as p,
+            ):
+                collect(build(p, staging), staging)
             absorb_results(run)
             check_nothing_lost(run)
             if check is not None:

@@ -56,16 +56,30 @@ def local_cluster(workers: int = 2, directory: str | None = None) -> Iterator[st
         yield cluster.scheduler_address
 
 
-def close_dask_client() -> None:
-    """Close the client the DaskRunner opened for a pipeline (it leaves it open; a cluster
-    that then stops makes it retry and log connection errors until the process ends)."""
+@contextmanager
+def closing_runner_client() -> Iterator[None]:
+    """Close the client the DaskRunner opens for a pipeline run within the block.
+
+    The runner leaves it open, and once its cluster stops it retries and logs connection
+    errors until the process ends. A client that was the default before the block (one of the
+    caller's own) is left alone.
+    """
+    before = _default_client()
+    try:
+        yield
+    finally:
+        after = _default_client()
+        if after is not None and after is not before:
+            after.close()
+
+
+def _default_client() -> Any:
     import distributed
 
     try:
-        client = distributed.default_client()
+        return distributed.default_client()
     except ValueError:  # no client
-        return
-    client.close()
+        return None
 
 
 def _apply_dofn_to_bundle(
