@@ -103,8 +103,7 @@ def export_runs(store: Store, stage: str, run_ids: Sequence[str] = ()) -> list[s
 
 def _committed_at(store: Store, manifest: dict[str, Any]) -> tuple[str, int]:
     """When a run was committed: its finish time, then its manifest file's time (finer)."""
-    path = store.root / "_runs" / f"{manifest['run_id']}.json"
-    return str(manifest.get("finished_at") or ""), path.stat().st_mtime_ns
+    return str(manifest.get("finished_at") or ""), store.committed_ns(manifest["run_id"])
 
 
 def export_rows(

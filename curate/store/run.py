@@ -61,7 +61,7 @@ def _version_of(path: str) -> int | None:
     return int(stem) if name.endswith(".json") and stem.isdigit() else None
 
 
-def _versions(root: Location, run_id: str) -> list[tuple[int, str]]:
+def manifest_versions(root: Location, run_id: str) -> list[tuple[int, str]]:
     """``(version, path)`` of a run's manifests, oldest first.
 
     A manifest of the earlier layout, ``_runs/<run_id>.json`` (replaced in place), counts as
@@ -81,7 +81,7 @@ def _versions(root: Location, run_id: str) -> list[tuple[int, str]]:
 def read_manifest(root: Location, run_id: str) -> dict[str, Any] | None:
     """The latest committed manifest of ``run_id``, or None."""
     for _ in range(_MANIFEST_RETRIES):
-        versions = _versions(root, run_id)
+        versions = manifest_versions(root, run_id)
         if not versions:
             return None
         data = layer.read_bytes(root.fs, versions[-1][1])
@@ -119,7 +119,7 @@ def write_manifest(root: Location, run_id: str, manifest: dict[str, Any]) -> Non
     Versions are never rewritten: a reader reads a whole object or finds it gone. Only the
     writer holding the run's lock (or lease) writes versions of it.
     """
-    versions = _versions(root, run_id)
+    versions = manifest_versions(root, run_id)
     number = versions[-1][0] + 1 if versions else 1
     path = root.join("_runs", run_id, f"{number:08d}.json")
     layer.write_bytes(root.fs, path, json.dumps(manifest, indent=1, default=str).encode())

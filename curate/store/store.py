@@ -27,7 +27,14 @@ from curate.errors import UserError
 from curate.records import load_schema, schema_names
 from curate.store import fs as layer
 from curate.store.fs import Location
-from curate.store.run import Run, StageCounts, check_run_id, read_manifest, read_manifests
+from curate.store.run import (
+    Run,
+    StageCounts,
+    check_run_id,
+    manifest_versions,
+    read_manifest,
+    read_manifests,
+)
 
 #: Statement types `curate sql` accepts; everything else (COPY, ATTACH, INSTALL, SET, PRAGMA,
 #: CREATE, INSERT, ...) is refused before it runs.
@@ -99,6 +106,13 @@ class Store:
 
     def manifest(self, run_id: str) -> dict[str, Any] | None:
         return read_manifest(self.location, check_run_id(run_id))
+
+    def committed_ns(self, run_id: str) -> int:
+        """When ``run_id``'s latest manifest was written (ns since the epoch; 0: no commit)."""
+        versions = manifest_versions(self.location, check_run_id(run_id))
+        if not versions:
+            return 0
+        return self.fs.get_file_info(versions[-1][1]).mtime_ns or 0
 
     def stage_files(self, stage: str, run_id: str | None = None) -> list[PurePath]:
         """Committed files of a stage (optionally of one run), in a stable order.
