@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from curate.evaluate.spans import evaluate_projection_files, score_spans, score_tags
+from curate.evaluate.spans import (
+    evaluate_projection_files,
+    score_spans,
+    score_tags,
+    score_text_spans,
+)
 from curate.project.iob import spans_to_tags, tags_to_spans
 
 
@@ -51,3 +56,32 @@ def test_conll_files(tmp_path) -> None:
     pred.write_text("Jon\tB-PER\nSmith\tO\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
     with pytest.raises(ValueError, match="tokens differ"):
         evaluate_projection_files(pred, gold)
+
+
+GOLD_TWICE = (["Anna", "met", "Anna", "in", "Rom"], ["B-PER", "O", "B-PER", "O", "B-LOC"])
+
+
+def test_text_spans_are_scored_by_position_and_every_occurrence_counts() -> None:
+    text = "Anna met Anna in Rom"
+    right = score_text_spans(
+        [(text, [(0, 4, "PER"), (9, 13, "PER"), (17, 20, "LOC")])], [GOLD_TWICE]
+    )
+    assert right.scores.micro.f1 == 1.0 and right.n_text_differs == 0
+    # The same surface texts and labels, but one name labelled twice at the first occurrence and
+    # the second left out: one PER right of two, not both.
+    once = score_text_spans([(text, [(0, 4, "PER"), (17, 20, "LOC")])], [GOLD_TWICE])
+    assert once.scores.per_label["PER"].recall == 0.5
+    assert once.scores.micro.n_gold == 3
+
+
+def test_text_spans_on_a_different_translation_are_carried_by_characters() -> None:
+    # The translation has one more word; spans on words the gold has are carried to the gold's
+    # offsets, a span on a word the gold lacks is wrong.
+    text = "Anna met old Anna in Rom"
+    spans = [(0, 4, "PER"), (9, 12, "PER"), (13, 17, "PER"), (21, 24, "LOC")]
+    result = score_text_spans([(text, spans)], [GOLD_TWICE])
+    assert result.n_text_differs == 1
+    assert result.scores.micro.n_predicted == 4
+    assert result.scores.micro.n_correct == 3
+    shifted = score_text_spans([(text, [(0, 3, "PER")])], [GOLD_TWICE])
+    assert shifted.scores.micro.n_correct == 0  # "Ann" is not the gold span "Anna"

@@ -95,8 +95,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "datasets" / "models" / "en-q
 @pytest.mark.slow
 def test_marker_projection_end_to_end_with_the_shipped_model(tmp_path):
     """The shipped model keeps [ ] markers, so marker projection is checked against gold."""
-    from curate.evaluate.spans import read_conll_tags, score_spans
-    from curate.text.bio import char_spans
+    from curate.evaluate.spans import read_conll_tags, score_text_spans
 
     store = Store(tmp_path / "store")
     conll = SAMPLES / "ner_en.conll"
@@ -110,14 +109,8 @@ def test_marker_projection_end_to_end_with_the_shipped_model(tmp_path):
         "JOIN examples e ON e.id = p.example_id ORDER BY e.source_line"
     ).to_pylist()
     assert sum(r["status"] == "complete" for r in rows) >= 0.9 * len(rows)
-    gold = []
-    for tokens, tags in read_conll_tags(SAMPLES / "ner_qsy.conll"):
-        text, offsets, cursor = " ".join(tokens), [], 0
-        for token in tokens:
-            offsets.append((cursor, cursor + len(token)))
-            cursor += len(token) + 1
-        gold.append([(text[s.start : s.end], 0, s.label) for s in char_spans(offsets, tags)])
     predicted = [
-        [(r["text"][s["start"] : s["end"]], 0, s["label"]) for s in r["spans"]] for r in rows
+        (r["text"], [(s["start"], s["end"], s["label"]) for s in r["spans"]]) for r in rows
     ]
-    assert score_spans(predicted, gold).micro.f1 >= 0.9
+    result = score_text_spans(predicted, read_conll_tags(SAMPLES / "ner_qsy.conll"))
+    assert result.scores.micro.f1 >= 0.9, result.scores.table()

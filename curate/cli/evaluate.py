@@ -83,50 +83,50 @@ def eval_projection(
     """Typed span precision/recall/F1 of projected labels, per label and micro.
 
     With ``--store``, the projections are matched to the gold sentences in the order of their
-    examples in the source file; spans are compared by surface text and label, so a machine
-    translation that differs from the gold text is still scored on what it labelled.
+    examples in the source file and scored by position: a span is right only if its character
+    offsets and label equal a gold span's on the gold tokens joined by spaces. Where a
+    translation's text differs from the gold text, spans are carried over by a character
+    alignment, and a span whose words are not in the gold text counts as wrong.
     """
-    from curate.evaluate.spans import evaluate_projection_files, read_conll_tags, score_spans
-    from curate.text.bio import char_spans
+    from curate.evaluate.spans import evaluate_projection_files, read_conll_tags, score_text_spans
 
     if (pred is None) == (store is None):
         raise UserError("give either --pred FILE or --store DIR")
+    extra: dict[str, int] = {}
     try:
         if pred is not None:
             scores = evaluate_projection_files(_exists(pred), _exists(gold))
         else:
             gold_sentences = read_conll_tags(_exists(gold))
-            where = {"p.run_id = $run": run_id, "p.tgt_lang = $lang": lang}
-            params = {k.split("$")[1]: v for k, v in where.items() if v}
-            conditions = " AND ".join(k for k, v in where.items() if v)
-            query = (
-                "SELECT p.text, p.spans FROM projections p JOIN examples e ON e.id = p.example_id"
-                + (f" WHERE {conditions}" if conditions else "")
-                + " ORDER BY e.source_file, e.source_line"
-            )
-            rows = Store(store).connect().execute(query, params).to_arrow_table().to_pylist()
+            rows = _store_projections(_exists(store), run_id, lang)
             if len(rows) != len(gold_sentences):
                 raise UserError(f"{len(rows)} projections but {len(gold_sentences)} gold sentences")
             predicted = [
-                [(r["text"][s["start"] : s["end"]], s["label"]) for s in r["spans"]] for r in rows
+                (r["text"], [(s["start"], s["end"], s["label"]) for s in r["spans"]]) for r in rows
             ]
-            reference = []
-            for tokens, tags in gold_sentences:
-                text, offsets, cursor = " ".join(tokens), [], 0
-                for token in tokens:
-                    offsets.append((cursor, cursor + len(token)))
-                    cursor += len(token) + 1
-                reference.append(
-                    [(text[s.start : s.end], s.label) for s in char_spans(offsets, tags)]
-                )
-            scores = score_spans(
-                [[(a, 0, b) for a, b in sent] for sent in predicted],
-                [[(a, 0, b) for a, b in sent] for sent in reference],
-            )
+            result = score_text_spans(predicted, gold_sentences)
+            scores = result.scores
+            extra = {"sentences": result.n_sentences, "text_differs": result.n_text_differs}
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if as_json:
-        print(json.dumps(scores.as_dict()))
+        print(json.dumps(scores.as_dict() | extra))
         return
     print(scores.table())
+    if extra:
+        print(f"translations whose text differs from the gold tokens: {extra['text_differs']}")
     print(f"macro_f1 {scores.macro_f1:.4f}")
+
+
+def _store_projections(store: Path, run_id: str | None, lang: str | None) -> list[dict]:
+    """Projected texts and spans of a store (of one run, into one language, when given), in
+    the order of their examples in the source."""
+    where = {"p.run_id = $run": run_id, "p.tgt_lang = $lang": lang}
+    params = {k.split("$")[1]: v for k, v in where.items() if v}
+    conditions = " AND ".join(k for k, v in where.items() if v)
+    query = (
+        "SELECT p.text, p.spans FROM projections p JOIN examples e ON e.id = p.example_id"
+        + (f" WHERE {conditions}" if conditions else "")
+        + " ORDER BY e.source_file, e.source_line"
+    )
+    return Store(store).connect().execute(query, params).to_arrow_table().to_pylist()

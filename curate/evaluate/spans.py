@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curate.project.iob import tags_to_spans
+from curate.text.bio import char_spans
 
 SpanTuple = tuple[int, int, str]
 
@@ -129,3 +130,77 @@ def evaluate_projection_files(
         if pt != gt:
             raise ValueError(f"sentence {k + 1}: tokens differ between prediction and gold")
     return score_tags([t for _, t in pred], [t for _, t in gold])
+
+
+@dataclass(frozen=True)
+class TextSpanScores:
+    """Span scores of projections onto free text, and how many texts differ from the gold's."""
+
+    scores: SpanScores
+    n_sentences: int
+    n_text_differs: int
+
+
+def _gold_text(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The gold tokens joined by single spaces, with each token's character range."""
+    offsets: list[tuple[int, int]] = []
+    cursor = 0
+    for token in tokens:
+        offsets.append((cursor, cursor + len(token)))
+        cursor += len(token) + 1
+    return " ".join(tokens), offsets
+
+
+def _char_map(text: str, reference: str) -> dict[int, int]:
+    """Each character of ``text`` that ``difflib`` matches to a character of ``reference``."""
+    from difflib import SequenceMatcher
+
+    mapping: dict[int, int] = {}
+    matcher = SequenceMatcher(None, text, reference, autojunk=False)
+    for a, b, size in matcher.get_matching_blocks():
+        mapping.update((a + k, b + k) for k in range(size))
+    return mapping
+
+
+def score_text_spans(
+    predicted: Sequence[tuple[str, Iterable[SpanTuple]]],
+    gold: Sequence[tuple[Sequence[str], Sequence[str]]],
+) -> TextSpanScores:
+    """Exact-match typed span scores of character spans on texts against gold CoNLL sentences.
+
+    ``predicted`` holds, per sentence, the text the spans were put on (a translation) and its
+    ``(start, end, label)`` character spans; ``gold`` holds ``(tokens, tags)``. The gold text is
+    the tokens joined by single spaces. Where a predicted text equals it, spans are compared
+    by their offsets as they are. Where it differs, each predicted span is carried to the gold
+    text through a character alignment (``difflib``) and counts as correct only if its first
+    and last characters are aligned, its surface text equals the gold text there, and a gold
+    span of the same label has exactly those offsets. Every occurrence counts: an entity named
+    twice is two spans, and a label on the wrong occurrence is wrong.
+    """
+    if len(predicted) != len(gold):
+        raise ValueError(f"{len(predicted)} predicted sentences but {len(gold)} gold ones")
+    pred_spans: list[list[SpanTuple]] = []
+    gold_spans: list[list[SpanTuple]] = []
+    differs = 0
+    for k, ((text, spans), (tokens, tags)) in enumerate(zip(predicted, gold, strict=True)):
+        reference, offsets = _gold_text(tokens)
+        gold_spans.append([(s.start, s.end, s.label) for s in char_spans(offsets, list(tags))])
+        spans = [tuple(s) for s in spans]
+        if text == reference:
+            pred_spans.append(spans)  # type: ignore[arg-type]
+            continue
+        differs += 1
+        mapping = _char_map(text, reference)
+        carried: list[SpanTuple] = []
+        for n, (start, end, label) in enumerate(spans):
+            first, last = mapping.get(start), mapping.get(end - 1)
+            if (
+                first is not None
+                and last is not None
+                and reference[first : last + 1] == text[start:end]
+            ):
+                carried.append((first, last + 1, label))
+            else:  # no place in the gold text: counted as predicted, never correct
+                carried.append((-1 - k, -1 - n, label))
+        pred_spans.append(carried)
+    return TextSpanScores(score_spans(pred_spans, gold_spans), len(predicted), differs)
