@@ -21,7 +21,7 @@ install: $(STAMP)
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "warning: could not install chromium; the report rendering test will be skipped"
+	  echo "warning: could not install chromium; the report rendering test will be skipped (and fail under CI=true)"
 
 demo: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(BIN)/curate run datasets/recipes/demo.yaml

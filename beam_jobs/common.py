@@ -103,6 +103,11 @@ def clear_failures(store_root: str | Path) -> Iterator[None]:
                 f"disk full while writing to {store_root}; nothing was committed",
                 hint="free space (or use another --store) and run the same command again",
             ) from None
+        if "File too large" in text or getattr(exc, "errno", None) == errno.EFBIG:
+            raise UserError(
+                f"file size limit reached while writing to {store_root}; nothing was committed",
+                hint="raise the limit (ulimit -f) and run the same command again",
+            ) from None
         raise
 
 

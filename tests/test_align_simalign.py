@@ -6,14 +6,13 @@ import random
 
 import numpy as np
 import pytest
+import simalign
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-torch = pytest.importorskip("torch")
-simalign = pytest.importorskip("simalign")
-
-from curate.align.registry import get_aligner  # noqa: E402
-from curate.align.simalign_batched import (  # noqa: E402
+from curate.align.registry import get_aligner
+from curate.align.simalign_batched import (
     BatchedSimAligner,
     SimAlignConfig,
     similarity,

@@ -6,11 +6,13 @@ import hashlib
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,32 +122,62 @@ def test_damaged_file_is_named_and_set_aside(tmp_path):
 
 @pytest.fixture
 def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs. Mounting needs root, which CI has: under ``CI=true`` a failed mount
+    fails the test instead of skipping it."""
     mount = tmp_path / "tiny"
     mount.mkdir()
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
     )
     if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
+        why = f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_disk_full_is_a_clear_error_and_the_store_is_unchanged(tmp_path, tiny_disk):
+def _fill_up(store: Store, tmp_path: Path, **run: Any) -> tuple[str, subprocess.CompletedProcess]:
+    """A small ingest that fits, then the same file grown to 40,000 lines, whose re-run (it
+    replaces run r1) cannot: the store's content hash after the first, and the second run."""
     corpus = tmp_path / "corpus.jsonl"
     make_corpus(corpus, 20)
-    store = Store(tiny_disk / "store")
     subprocess.run(
         ingest_cmd(corpus, store.root), env=ENV, check=True, capture_output=True, cwd=ROOT
     )
     before = content_hash(store)
-    make_corpus(corpus, 40_000)  # the same file, grown: its re-run replaces run r1
-    proc = subprocess.run(
-        ingest_cmd(corpus, store.root), env=ENV, capture_output=True, text=True, cwd=ROOT
+    make_corpus(corpus, 40_000)
+    return before, subprocess.run(
+        ingest_cmd(corpus, store.root), env=ENV, capture_output=True, text=True, cwd=ROOT, **run
     )
+
+
+def test_disk_full_is_a_clear_error_and_the_store_is_unchanged(tmp_path, tiny_disk):
+    store = Store(tiny_disk / "store")
+    before, proc = _fill_up(store, tmp_path)
     assert proc.returncode == 2
     assert "error: disk full while writing" in proc.stderr and "Traceback" not in proc.stderr
     assert content_hash(store) == before
+
+
+def _file_size_limit() -> None:
+    """In the child before exec: writes past 256 KiB fail with EFBIG instead of a signal."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_a_refused_write_is_a_clear_error_and_the_store_is_unchanged(tmp_path):
+    """The same as a full disk, without root: the ingest runs under a file size limit
+    (RLIMIT_FSIZE), so writing its output fails part way as a full disk would."""
+    store = Store(tmp_path / "store")
+    before, proc = _fill_up(store, tmp_path, preexec_fn=_file_size_limit)
+    assert proc.returncode == 2, proc.stderr
+    assert "error: file size limit reached while writing" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert content_hash(store) == before
+    assert store.sql("SELECT count(*) FROM documents").column(0)[0].as_py() == 19
+    assert not any((store.root / "_staging").rglob("*.parquet"))
 
 
 @pytest.mark.slow
