@@ -4,11 +4,18 @@ langid.py classifies one text at a time with a byte-level automaton walked in a 
 3,000 short lines/s here at best). This module runs the same automaton and the same naive Bayes
 model over a whole batch with numpy and scipy.sparse: every text advances one byte per step, the
 visited states are counted in a sparse matrix, and the features and class scores are two sparse
-products. Predictions and confidences equal ``langid``'s own (tested), many times faster.
+products, many times faster.
+
+Only the first :data:`MAX_BYTES` bytes of a text's UTF-8 are looked at, which bounds the cost
+of giant inputs (the batch is a bytes-by-texts grid). So the answers are ``langid``'s own on
+that prefix: for texts of at most ``MAX_BYTES`` bytes the same as ``langid.classify(text)``,
+for longer ones ``langid.classify(text.encode()[:MAX_BYTES])`` (both tested). A longer text
+whose language changes after its first 2 KiB gets the language of its start where ``langid``
+weighs the whole text. On the 1,091 NTREX-128 documents over 2 KiB (13 languages, median
+3.6 KiB) the language and confidence were ``langid``'s on the whole text in every case.
 
 The model's arrays are cached in ``$CURATE_CACHE`` (default ``~/.cache/curate``) after the first
-use. Only the first :data:`MAX_BYTES` bytes of a text are looked at, which bounds the cost of giant
-inputs; that is ample for language identification.
+use.
 """
 
 from __future__ import annotations
@@ -111,7 +118,8 @@ def _emitting_states() -> np.ndarray:
 
 
 def detect_batch(texts: list[str]) -> list[tuple[str, float]]:
-    """``(language, confidence)`` for each text, as ``langid`` with normalised probabilities."""
+    """``(language, confidence)`` for each text, as ``langid`` with normalised probabilities
+    gives them for the text's first :data:`MAX_BYTES` bytes of UTF-8."""
     if not texts:
         return []
     m = _model()
