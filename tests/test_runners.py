@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from apache_beam.internal import pickler
+from apache_beam.portability.api import beam_runner_api_pb2
+from apache_beam.runners.job import utils as job_utils
 
 from beam_jobs import ingest as ingest_job
 from beam_jobs import translate as translate_job
-from beam_jobs.common import make_pipeline, pipeline_options
+from beam_jobs.common import WriteStagesFn, make_pipeline, pipeline_options
 from curate.ingest import IngestConfig
 
 RUNNERS = {
@@ -31,42 +34,93 @@ RUNNERS = {
 }
 
 
-def constructed(args: list[str], build) -> int:
+#: options each runner needs, as a worker reads them back from the job's options struct
+NEEDED = {
+    "DataflowRunner": {
+        "project": "my-project",
+        "region": "europe-west4",
+        "temp_location": "gs://curate-example-bucket/tmp",
+        "staging_location": "gs://curate-example-bucket/staging",
+        "extra_packages": ["dist/curate-0.1.0.tar.gz"],
+    },
+    "FlinkRunner": {"flink_master": "localhost:8081", "environment_type": "LOOPBACK"},
+    "SparkRunner": {"spark_master_url": "spark://localhost:7077", "environment_type": "LOOPBACK"},
+}
+
+
+def constructed(args: list[str], build) -> dict[str, object]:
+    """Build a job for the runner ``args`` name, serialise it as the runner would, read the
+    proto back: ``{top-level transform name: its DoFn, unpickled}`` (None for composites)."""
     pipeline = make_pipeline(pipeline_options(args))
     assert type(pipeline.runner).__name__ == args[0].split("=", 1)[1]
     build(pipeline)
-    return len(pipeline.to_runner_api().SerializeToString())  # pickles every DoFn
+    proto = beam_runner_api_pb2.Pipeline.FromString(
+        pipeline.to_runner_api().SerializeToString()  # pickles every DoFn
+    )
+    root = proto.components.transforms[proto.root_transform_ids[0]]
+    top = [proto.components.transforms[t] for t in root.subtransforms]
+    fns: dict[str, object] = {}
+    for transform in top:
+        fns[transform.unique_name] = None
+        if transform.spec.urn == "beam:transform:pardo:v1":
+            payload = beam_runner_api_pb2.ParDoPayload.FromString(transform.spec.payload)
+            fns[transform.unique_name] = pickler.loads(payload.do_fn.payload)[0]
+    return fns
+
+
+def worker_options(args: list[str]) -> dict[str, object]:
+    """The options as a portable job carries them to the workers (a protobuf struct)."""
+    options = pipeline_options(args)
+    return job_utils.struct_to_dict(job_utils.dict_to_struct(options.get_all_options()))
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
     args = RUNNERS[runner]
     staging = str(tmp_path)
-    sizes = [
-        constructed(
-            args,
-            lambda p: ingest_job.build(
-                p,
-                [ingest_job.InputSpec("gs://bucket/in.jsonl", "jsonl")],
-                IngestConfig("d", "r"),
-                staging,
-                True,
-            ),
+    ingest = constructed(
+        args,
+        lambda p: ingest_job.build(
+            p,
+            [ingest_job.InputSpec("gs://bucket/in.jsonl", "jsonl")],
+            IngestConfig("d", "r"),
+            staging,
+            True,
         ),
-        constructed(
-            args,
-            lambda p: translate_job.build(
-                p,
-                ["gs://bucket/store/segments/lang=en/r--000000000000.parquet"],
-                translate_job.TranslateJob(
-                    run_id="t", targets=("de",), model="nllb-200-distilled-600M"
-                ),
-                "gs://bucket/store",
-                staging,
-            ),
+    )
+    assert list(ingest) == ["Inputs", "Read", "Ingest"]
+    write = ingest["Ingest"]
+    assert isinstance(write, WriteStagesFn)
+    assert (write.staging_dir, write.prefix) == (staging, "r")
+    assert write.stage_fn.func is ingest_job.ingest_tables
+    assert write.stage_fn.keywords["config"] == IngestConfig("d", "r")
+    # the reading step, as a worker unpickles it, reads a file
+    local = tmp_path / "in.jsonl"
+    local.write_text('{"text": "Hello."}\n{broken\n')
+    (batch,) = ingest["Read"].process((ingest_job.InputSpec(str(local), "jsonl"), None))  # type: ignore[union-attr]
+    assert (len(batch.records), len(batch.quarantined)) == (1, 1)
+
+    job = translate_job.TranslateJob(run_id="t", targets=("de",), model="nllb-200-distilled-600M")
+    translate = constructed(
+        args,
+        lambda p: translate_job.build(
+            p,
+            ["gs://bucket/store/segments/lang=en/r--000000000000.parquet"],
+            job,
+            "gs://bucket/store",
+            staging,
         ),
-    ]
-    assert all(size > 1000 for size in sizes)
+    )
+    assert list(translate) == ["Files", "Read", "Batch", "Translate", "Write"]
+    model = translate["Translate"]
+    assert isinstance(model, translate_job.TranslateBatchesFn)
+    assert (model.job, model.store_root) == (job, "gs://bucket/store")
+    assert (translate["Write"].staging_dir, translate["Write"].prefix) == (staging, "t")  # type: ignore[union-attr]
+
+    options = worker_options(args)
+    assert options["runner"] == runner
+    assert options.items() >= NEEDED[runner].items()
+    assert options["save_main_session"] is False
 
 
 def test_local_runs_never_use_the_default_runner():
