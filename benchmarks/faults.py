@@ -5,8 +5,19 @@ align, project, detect, build parallel and build interleaved (the commands and h
 tests/test_reliability_stages.py): each copies a store prepared up to the stage, kills the
 command at a seeded point (while a file is being written, once complete files wait for the
 commit, or after a seeded delay), checks that a reader sees none of the killed run, runs the
-command again and compares every stage's row hashes with an uninterrupted run's. Fuzzed inputs
-must end as records or quarantine entries (in == out + quarantined + filtered). Prints the
+command again and compares every stage's row hashes with an uninterrupted run's.
+
+A fault counts as survived only if the kill hit a running process: the process is stopped
+(SIGSTOP), what it was doing is looked at (a stage file being written, complete files waiting
+in staging for the commit, or neither: running), then killed, and its exit status must say
+SIGKILL. A command that had already finished is counted apart (``missed``) and not as a fault.
+The kills per phase are printed.
+
+Fuzzed inputs must end as records, quarantine entries or counted filter decisions. The input
+units are counted here from the bytes, without the reader (lines of JSONL and bitext; rows of
+CSV/TSV after the header, by the standard library's ``csv`` module; CoNLL sentences, plus the
+blank and ``-DOCSTART-`` lines the format skips), and compared with ``ingest_batch``'s out +
+quarantined + filtered: a reader that silently dropped a line would show as lost. Prints the
 counts and, last, ``records_lost <n>`` (must be 0).
 
     .venv/bin/python benchmarks/faults.py [--kills 6] [--stage-kills 12] [--fuzz 300]
@@ -15,7 +26,9 @@ counts and, last, ``records_lost <n>`` (must be 0).
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io
 import json
 import os
 import random
@@ -24,10 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from curate.ingest import IngestConfig, ingest_batch  # noqa: E402
 from curate.io import READERS, FieldMap  # noqa: E402
@@ -60,8 +75,10 @@ def store_hash(store: Store) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
-def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int]:
-    """Returns (faults survived, records lost)."""
+def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[str]]:
+    """Returns (faults survived, records lost, what the killed commands were doing)."""
+    from test_reliability_stages import staged_files
+
     data = work / "corpus.jsonl"
     corpus(data, 40_000)
     command = ["ingest", str(data), "--lang", "en", "--run-id", "r"]
@@ -73,29 +90,40 @@ def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int]:
     expected_rows = reference.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
     rng = random.Random(seed)
     survived = lost = 0
+    doing: Counter[str] = Counter()
     for cycle in range(kills):
         store = Store(work / f"store-{cycle}")
         if cycle % 2:  # half the cycles kill a re-run over an existing version
             subprocess.run(
                 cli(*command, "--store", str(store.root)), env=ENV, check=True, capture_output=True
             )
+        staging = store.root / "_staging"
+        old = {os.path.join(d, n) for d, _, names in os.walk(staging) for n in names}
         proc = subprocess.Popen(
             cli(*command, "--store", str(store.root)), env=ENV, stderr=subprocess.DEVNULL
         )
         time.sleep(rng.uniform(0.5, 10.0))
+        # Stopped first, so what it was doing is what the kill interrupts; a process that has
+        # already exited (a zombie until waited for) ignores both signals and exits 0.
+        proc.send_signal(signal.SIGSTOP)
+        writing, complete = staged_files(staging, old)
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        hit = proc.wait() == -signal.SIGKILL
+        outcome = (
+            ("writing" if writing else "staged" if complete else "running") if hit else "missed"
+        )
+        doing[outcome] += 1
         if (store.root / "_runs").exists():
             seen = store.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
-            if seen not in (0, expected_rows):
-                print(f"cycle {cycle}: a reader saw {seen} rows (partial run)")
-                lost += abs(expected_rows - seen)
+            if seen not in (0, expected_rows) or (hit and cycle % 2 == 0 and seen):
+                print(f"cycle {cycle}: a reader saw {seen} rows of a killed run")
+                lost += abs(expected_rows - seen) or 1
                 continue
         subprocess.run(
             cli(*command, "--store", str(store.root)), env=ENV, check=True, capture_output=True
         )
         if store_hash(store) == expected:
-            survived += 1
+            survived += hit
         else:
             lost += (
                 abs(
@@ -103,15 +131,13 @@ def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int]:
                 )
                 or 1
             )
-    return survived, lost
+    return survived, lost, doing
 
 
-def stage_kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, dict[str, int]]:
+def stage_kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[str]]:
     """Returns (faults survived, records lost, what the killed commands were doing)."""
     import shutil
-    from collections import Counter
 
-    sys.path.insert(0, str(ROOT / "tests"))
     from test_reliability_stages import Forker, kill_at, prepare_chain, run_view, store_content
 
     logs = work / "logs"
@@ -131,7 +157,7 @@ def stage_kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, dict
             args = [*chain.commands[name], "--store", str(root)]
             point = rng.choice(["write", "staged", "delay"])
             outcome = kill_at(forker, args, root, point, rng.uniform(0.1, 3.0))
-            doing[outcome] += 1
+            doing["missed" if outcome == "finished" else outcome] += 1
             seen = run_view(Store(root), prepared.run_id, prepared.stages)
             if seen != (prepared.expected_run if outcome == "finished" else prepared.empty_run):
                 print(f"cycle {cycle} ({name}): a reader saw part of a killed run")
@@ -140,7 +166,7 @@ def stage_kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, dict
             content = store_content(Store(root))
             shutil.rmtree(root)
             if content == prepared.expected:
-                survived += 1
+                survived += outcome != "finished"  # a kill after the end is no fault
                 continue
             for stage, digest in prepared.expected.items():
                 if stage != "run_ids" and content.get(stage) != digest:
@@ -151,9 +177,39 @@ def stage_kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, dict
             if content.get("run_ids") != prepared.expected["run_ids"]:
                 print(f"cycle {cycle} ({name}): runs differ")
                 lost += 1
-        return survived, lost, dict(doing)
+        return survived, lost, doing
     finally:
         forker.close()
+
+
+def input_units(fmt: str, data: bytes) -> int:
+    """What a reader must account for in ``data``, counted without the reader."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":  # a file ending in a line end has no fragment after it
+        lines.pop()
+    if fmt in ("jsonl", "bitext"):  # every line: a record, a quarantine entry or a blank
+        return len(lines)
+    if fmt in ("csv", "tsv"):  # every row after the header
+        text = io.StringIO(data.decode("utf-8", "surrogateescape"), newline="")
+        rows = sum(1 for _ in csv.reader(text, delimiter="," if fmt == "csv" else "\t"))
+        return max(rows - 1, 0)
+    # CoNLL: each run of token lines is one sentence; a blank line ends a sentence or, outside
+    # one, is a skipped line; a -DOCSTART- line ends a sentence and is a skipped line itself
+    units, in_sentence = 0, False
+    for raw in lines:
+        try:
+            columns = raw.rstrip(b"\r").decode("utf-8").split()
+        except UnicodeDecodeError:
+            columns = ["?"]
+        if not columns:
+            units += 1  # the sentence it ends, or itself
+            in_sentence = False
+        elif columns[0] == "-DOCSTART-":
+            units += 1 + in_sentence
+            in_sentence = False
+        else:
+            in_sentence = True
+    return units + in_sentence
 
 
 def fuzz(work: Path, n: int, seed: int) -> tuple[int, int]:
@@ -183,14 +239,14 @@ def fuzz(work: Path, n: int, seed: int) -> tuple[int, int]:
             base[pos:pos] = bytes([rng.randrange(256)])
         path = work / name
         path.write_bytes(bytes(base))
-        total_in = total_accounted = 0
+        accounted = 0
         for batch in READERS[fmt](str(path), FieldMap(), {}):
             c = ingest_batch(batch, config).counts
-            total_in += c.records_in
-            total_accounted += (
-                c.records_out + sum(c.quarantined.values()) + sum(c.filtered.values())
-            )
-        lost += total_in - total_accounted
+            accounted += c.records_out + sum(c.quarantined.values()) + sum(c.filtered.values())
+        expected = input_units(fmt, bytes(base))
+        if accounted != expected:
+            print(f"fuzz {i} ({fmt}): {expected} input units, {accounted} accounted for")
+            lost += abs(expected - accounted)
     return n, lost
 
 
@@ -202,14 +258,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="curate-bench-faults-") as tmp:
-        survived, lost_kills = kill_cycles(Path(tmp), args.kills, args.seed)
+        survived, lost_kills, ingest_doing = kill_cycles(Path(tmp), args.kills, args.seed)
         stages = Path(tmp) / "stages"
         stages.mkdir()
         stage_survived, lost_stages, doing = stage_kill_cycles(stages, args.stage_kills, args.seed)
         tried, lost_fuzz = fuzz(Path(tmp), args.fuzz, args.seed)
     print(f"kill_and_resume_cycles {args.kills + args.stage_kills}")
-    print(f"stage_kill_cycles {args.stage_kills}")
-    print(f"stage_kills_by_moment {json.dumps(doing, sort_keys=True)}")
+    print(f"ingest_kills_by_phase {json.dumps(dict(ingest_doing), sort_keys=True)}")
+    print(f"stage_kills_by_phase {json.dumps(dict(doing), sort_keys=True)}")
+    print(f"kills_missed {ingest_doing['missed'] + doing['missed']} (the command had finished)")
     print(f"faults_survived {survived + stage_survived}")
     print(f"fuzzed_inputs {tried}")
     print(f"records_lost {lost_kills + lost_stages + lost_fuzz}")

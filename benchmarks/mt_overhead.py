@@ -17,18 +17,27 @@ throughput over (a)'s. Targets: at least 0.90 with the base-size model, at least
 shipped model. The sizes are jobs of one to two minutes: at a few seconds, the fixed start-up
 of a process that imports Beam (about 3 s of CPU here; 7 s while the job used Beam's
 RunInference, which imports torch) is what is measured; ``overhead_ratio_job_only`` leaves it
-out. Other work on the machine moves wall times a lot: compare the paired median and the CPU
-ratio, and note the load (printed at the start and the end).
+out.
+
+Both sides are warmed alike before anything is timed: one untimed full-size run of (a) (the
+translator stays loaded) and one of (b) (model file and imported modules in the page cache).
+Then ``--rounds`` rounds alternate, each round running both sides back to back, (a) first in
+even rounds and (b) first in odd ones, so that a machine that speeds up or slows down over the
+run moves both sides alike. The headline is the ratio of the best-of-N times, N = rounds; its
+spread is stated beside it: the range of the per-round ratios and the best-of ratio of each
+half of the rounds. Other work on the machine moves wall times a lot: note the load (printed
+at the start and the end).
 
 Then the translation memory with ``curate translate`` on a corpus where 30% of the segments
 repeat earlier ones: run 1 on a fresh store with the memory, run 2 again on the same store,
 and ``--no-memory``. Targets: run 2 makes at most 0.05 of run 1's model calls; run 1 takes at
 most 0.75 of the time of ``--no-memory``.
 
-    python benchmarks/mt_overhead.py          # both models, about 20 minutes on 2 quiet cores
+    python benchmarks/mt_overhead.py          # both models, about 40 minutes on 2 quiet cores
     python benchmarks/mt_overhead.py --models shipped --n 5000 --no-memory-part
 
-The last line is ``overhead_ratio <a/b of the base-size model>`` (or of the only model run).
+The last line is ``overhead_ratio <best-of-N a / best-of-N b of the base-size model>`` (or of
+the only model run).
 """
 
 from __future__ import annotations
@@ -246,37 +255,51 @@ def measure_model(
     batch_tokens: int,
     rounds: int,
 ) -> float:
-    """(a) and (b) alternately, ``rounds`` times each.
+    """(a) and (b), both warmed alike, then ``rounds`` alternating rounds of each.
 
-    The ratio is the median over rounds of a/b wall times measured back to back, which is
-    robust to other work on the machine; the best-of-rounds ratio, the CPU-time ratio and the
-    ratio against the job's own time (without interpreter start-up and imports) are printed too.
+    Returns the ratio of best-of-rounds wall times; its spread (per-round ratios, the best-of
+    ratio of each half of the rounds), the CPU-time ratio and the ratio against the job's own
+    time (without interpreter start-up and imports) are printed beside it.
     """
     tgt = load_model_info(model_dir).metadata["target_languages"][0]
     store = prepare_store(work, label, texts)
     bare = Bare(model_dir, cfg, threads)
-    bare.run(texts[:50])  # warm-up
+    translate = {"cfg": cfg, "use_memory": False, "batch_tokens": batch_tokens, "tgt": tgt}
+    bare.run(texts)  # warm-up of (a), full size, untimed
+    curate_translate(store, model_dir, run_id="warm-up", **translate)  # and of (b)
     clocks_a, clocks_b, job_seconds = [], [], []
-    for r in range(rounds):
-        clocks_a.append(bare.run(texts))
-        clock, seconds, _ = curate_translate(
-            store,
-            model_dir,
-            tgt,
-            cfg,
-            run_id=f"e2e-{r}",
-            use_memory=False,
-            batch_tokens=batch_tokens,
-        )
+
+    def run_b(r: int) -> None:
+        clock, seconds, _ = curate_translate(store, model_dir, run_id=f"e2e-{r}", **translate)
         clocks_b.append(clock)
         job_seconds.append(seconds)
+
+    for r in range(rounds):
+        if r % 2 == 0:
+            clocks_a.append(bare.run(texts))
+            run_b(r)
+        else:
+            run_b(r)
+            clocks_a.append(bare.run(texts))
     a, b = best(clocks_a), best(clocks_b)
     n = len(texts)
     print(f"{label}: (a) bare translate_batch {report(n, clocks_a)}")
     print(f"{label}: (b) curate translate     {report(n, clocks_b)}")
     print(f"{label}: (b) the job alone (manifest seconds): best {min(job_seconds):.2f} s")
-    ratio = paired_median(clocks_a, clocks_b)
-    print(f"overhead_ratio_best_of_{label} {a.wall / b.wall:.3f}")
+    per_round = [x.wall / y.wall for x, y in zip(clocks_a, clocks_b, strict=True)]
+    half = rounds // 2
+    halves = ""
+    if half:
+        first = best(clocks_a[:half]).wall / best(clocks_b[:half]).wall
+        second = best(clocks_a[half:]).wall / best(clocks_b[half:]).wall
+        halves = f"; best-of ratio of rounds 1-{half}: {first:.3f}, of the rest: {second:.3f}"
+    print(
+        f"{label}: per-round ratios {', '.join(f'{x:.3f}' for x in per_round)} "
+        f"(min {min(per_round):.3f}, median {statistics.median(per_round):.3f}, "
+        f"max {max(per_round):.3f}){halves}"
+    )
+    ratio = a.wall / b.wall
+    print(f"overhead_ratio_paired_median_{label} {statistics.median(per_round):.3f}")
     print(f"overhead_ratio_cpu_{label} {a.cpu / b.cpu:.3f}")
     print(f"overhead_ratio_job_only_{label} {a.wall / min(job_seconds):.3f}")
     print(f"overhead_ratio_{label} {ratio:.3f}")
@@ -336,8 +359,8 @@ def main() -> None:
     parser.add_argument(
         "--batch-tokens", type=int, default=16384, help="curate translate --batch-tokens"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="alternating repetitions")
-    parser.add_argument("--rounds-base", type=int, default=3, help="the same, base model")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds")
+    parser.add_argument("--rounds-base", type=int, default=6, help="the same, base model")
     parser.add_argument(
         "--shipped", type=Path, default=SHIPPED_MODELS_DIR / "en-qsy", help="shipped model dir"
     )

@@ -288,7 +288,7 @@ def prepare_chain(work: Path, forker: Forker) -> Chain:
 
 
 # -- killing at seeded points --------------------------------------------------------------------
-def _staged_files(staging: Path, old: set[str]) -> tuple[bool, bool]:
+def staged_files(staging: Path, old: set[str]) -> tuple[bool, bool]:
     """(a file is being written, a complete stage file waits for the commit), ignoring ``old``."""
     writing = complete = False
     for folder, _, names in os.walk(staging):
@@ -315,16 +315,17 @@ def kill_at(forker: Forker, args: list[str], store_root: Path, point: str, delay
     start = time.monotonic()
     pid = forker.start(args)
     while forker.poll() is None:
-        writing, complete = _staged_files(staging, old)
+        writing, complete = staged_files(staging, old)
         if (
             (point == "write" and writing)
             or (point == "staged" and complete)
             or (point == "delay" and time.monotonic() - start >= delay)
         ):
             os.kill(pid, signal.SIGSTOP)
-            writing, complete = _staged_files(staging, old)
+            writing, complete = staged_files(staging, old)
             os.kill(pid, signal.SIGKILL)
-            assert forker.wait() == -signal.SIGKILL
+            if forker.wait() != -signal.SIGKILL:  # it ended between the poll and the stop
+                return "finished"
             return "writing" if writing else "staged" if complete else "running"
         time.sleep(0.002)
     return "finished"
