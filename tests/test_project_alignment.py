@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from curate.align.eflomal import EflomalAligner, EflomalConfig
@@ -84,12 +86,47 @@ def test_anchors_carry_names_the_aligner_missed() -> None:
     assert kept == [(0, TokenSpan(2, 3, "PER"))]  # without anchors the wrong link wins
 
 
-def test_adjective_relabelling_is_opt_in() -> None:
+def test_adjective_relabelling_follows_the_label_set() -> None:
+    """By default a name on lower-case words only becomes MISC where the labels in use have
+    MISC (CoNLL style), and never on words of a script without case."""
     other = ["die", "finnischen", "Behörden"]
     span = [TokenSpan(0, 1, "LOC")]
-    config = ProjectionConfig(adjective_label="MISC", anchors=False)
-    assert project_token_spans(span, [(0, 1)], other, config)[0][0][1].label == "MISC"
-    assert project_token_spans(span, [(0, 1)], other, PLAIN)[0][0][1].label == "LOC"
+    conll = [*span, TokenSpan(2, 3, "MISC")]
+    config = ProjectionConfig(anchors=False)
+
+    def labels(spans, words, cfg=config):
+        return [ts.label for _, ts in project_token_spans(spans, [(0, 1), (1, 2)], words, cfg)[0]]
+
+    assert labels(conll, other)[0] == "MISC"
+    assert labels(span, other) == ["LOC"]  # no MISC among the labels: off
+    assert labels(span, other, ProjectionConfig(adjective_label="MISC", anchors=False)) == ["MISC"]
+    assert labels(conll, other, PLAIN)[0] == "MISC"
+    assert labels(conll, other, ProjectionConfig(adjective_label=None, anchors=False))[0] == "LOC"
+    assert labels(conll, ["フィンランド", "の", "当局"])[0] == "LOC"  # no case, no rule
+    assert labels(conll, ["die", "Finnland", "Behörden"])[0] == "LOC"
+
+
+def test_adjective_default_is_decided_per_batch() -> None:
+    """In a batch, the label set of the whole batch decides: a sentence whose only span is a
+    LOC is relabelled when other sentences use MISC."""
+    texts = ["Finland is cold", "the EU met"]
+    labelled = [
+        LabelledText(texts[0], [Span(0, 7, "LOC")]),
+        LabelledText(texts[1], [Span(4, 6, "MISC")]),
+    ]
+    others = ["finnische Kälte", "die EU tagte"]
+
+    class Diagonal:
+        name, version, method = "diagonal", "v1", "diagonal"
+
+        def align(self, pairs):
+            return [[(i, i) for i in range(min(len(a), len(b)))] for a, b in pairs]
+
+    config = replace(PLAIN, consistency=None)
+    results = project_translate_train(labelled, others, Diagonal(), config=config)
+    assert [s.label for s in results[0].spans] == ["MISC"]
+    alone = project_translate_train(labelled[:1], others[:1], Diagonal(), config=config)
+    assert [s.label for s in alone[0].spans] == ["LOC"]
 
 
 def test_character_offsets_tags_and_status() -> None:

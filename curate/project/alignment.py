@@ -32,7 +32,7 @@ Links are always ``(labelled word, other word)`` here; the direction helpers swa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import regex
@@ -45,6 +45,8 @@ from curate.project.iob import TokenSpan, char_spans_to_token, spans_to_tags, to
 from curate.records import Span
 
 COMPLETE, PARTIAL, DROPPED = "complete", "partial", "dropped"
+#: ``ProjectionConfig.adjective_label`` default: MISC for label sets that have MISC
+ADJECTIVE_AUTO, ADJECTIVE_LABEL = "auto", "MISC"
 TRANSLATE_TRAIN, TRANSLATE_TEST = "translate-train", "translate-test"
 
 _HAS_WORD_CHAR = regex.compile(r"[\p{L}\p{N}]")
@@ -71,8 +73,11 @@ class ProjectionConfig:
     #: more words (lower-case) to trim off the edges unless the labelled span has them too
     trim_words: frozenset[str] = frozenset()
     #: e.g. "MISC": a span labelled with one of ``name_labels`` that lands on lower-case words
-    #: only is relabelled (CoNLL guidelines: "finnischen" from "Finland" is MISC, not LOC)
-    adjective_label: str | None = None
+    #: only (of a script with case) is relabelled (CoNLL guidelines: "finnischen" from
+    #: "Finland" is MISC, not LOC). ``auto`` (the default): "MISC" where the labels in use
+    #: include MISC (a CoNLL-style label set: a batch's labels in :func:`project_batch`, the
+    #: spans' own labels in :func:`project_token_spans`), off otherwise; None: off
+    adjective_label: str | None = ADJECTIVE_AUTO
     name_labels: tuple[str, ...] = ("PER", "LOC")
     #: extend a projection over capitalised neighbours that are linked to nothing (names in
     #: languages that do not capitalise nouns; hurts German)
@@ -220,6 +225,14 @@ def _candidate(
     return (start, end), support[id(best)], None
 
 
+def _resolve_adjective(config: ProjectionConfig, labels: Iterable[str]) -> ProjectionConfig:
+    """``adjective_label="auto"`` made "MISC" or None from the labels in use."""
+    if config.adjective_label != ADJECTIVE_AUTO:
+        return config
+    found = ADJECTIVE_LABEL if ADJECTIVE_LABEL in set(labels) else None
+    return replace(config, adjective_label=found)
+
+
 def project_token_spans(
     spans: Sequence[TokenSpan],
     links: Sequence[Link],
@@ -234,6 +247,7 @@ def project_token_spans(
     or changed. ``labelled_tokens`` enables anchors (with ``config.anchors``) and keeps edge
     trimming from removing words that the labelled span has too.
     """
+    config = _resolve_adjective(config, (s.label for s in spans))
     if config.anchors and labelled_tokens is not None:
         links = add_anchor_links(labelled_tokens, other_tokens, links)
     links_by_src: dict[int, list[int]] = {}
@@ -272,6 +286,7 @@ def project_token_spans(
         if (
             config.adjective_label
             and label in config.name_labels
+            and any(c.islower() for w in words for c in w)
             and not any(c.isupper() for w in words for c in w)
         ):
             reasons.append((k, f"relabelled {config.adjective_label}: lands on lower-case words"))
@@ -416,6 +431,7 @@ def project_batch(
     """
     if len(labelled) != len(others):
         raise ValueError(f"{len(labelled)} labelled texts but {len(others)} other texts")
+    config = _resolve_adjective(config, (s.label for item in labelled for s in item.spans))
     lab_tok = [tokenizer(item.text, labelled_lang) for item in labelled]
     oth_tok = [tokenizer(text, other_lang) for text in others]
     if config.trim_function_words and len(others) >= config.min_texts_for_function_words:
