@@ -48,9 +48,10 @@ NEEDED = {
 }
 
 
-def constructed(args: list[str], build) -> dict[str, object]:
+def constructed(args: list[str], build) -> dict[str, tuple]:
     """Build a job for the runner ``args`` name, serialise it as the runner would, read the
-    proto back: ``{top-level transform name: its DoFn, unpickled}`` (None for composites)."""
+    proto back: ``{top-level transform name: (DoFn, args, kwargs)}`` as a worker unpickles
+    them (``()`` for composites)."""
     pipeline = make_pipeline(pipeline_options(args))
     assert type(pipeline.runner).__name__ == args[0].split("=", 1)[1]
     build(pipeline)
@@ -59,12 +60,12 @@ def constructed(args: list[str], build) -> dict[str, object]:
     )
     root = proto.components.transforms[proto.root_transform_ids[0]]
     top = [proto.components.transforms[t] for t in root.subtransforms]
-    fns: dict[str, object] = {}
+    fns: dict[str, tuple] = {}
     for transform in top:
-        fns[transform.unique_name] = None
+        fns[transform.unique_name] = ()
         if transform.spec.urn == "beam:transform:pardo:v1":
             payload = beam_runner_api_pb2.ParDoPayload.FromString(transform.spec.payload)
-            fns[transform.unique_name] = pickler.loads(payload.do_fn.payload)[0]
+            fns[transform.unique_name] = tuple(pickler.loads(payload.do_fn.payload)[:3])
     return fns
 
 
@@ -89,16 +90,19 @@ def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
         ),
     )
     assert list(ingest) == ["Inputs", "Read", "Ingest"]
-    write = ingest["Ingest"]
+    write = ingest["Ingest"][0]
     assert isinstance(write, WriteStagesFn)
     assert (write.staging_dir, write.prefix) == (staging, "r")
-    assert write.stage_fn.func is ingest_job.ingest_tables
-    assert write.stage_fn.keywords["config"] == IngestConfig("d", "r")
-    # the reading step, as a worker unpickles it, reads a file
+    assert write.stage_fn is ingest_job.ingest_tables
+    # the reading step, as a worker unpickles it, reads a file with the job's config
+    read, read_args, read_kwargs = ingest["Read"]
+    assert read_kwargs["config"] == IngestConfig("d", "r")
     local = tmp_path / "in.jsonl"
     local.write_text('{"text": "Hello."}\n{broken\n')
-    (batch,) = ingest["Read"].process((ingest_job.InputSpec(str(local), "jsonl"), None))  # type: ignore[union-attr]
+    element = (ingest_job.InputSpec(str(local), "jsonl"), None)
+    ((batch, config),) = read.process(element, *read_args, **read_kwargs)
     assert (len(batch.records), len(batch.quarantined)) == (1, 1)
+    assert config.run_id == "r"
 
     job = translate_job.TranslateJob(run_id="t", targets=("de",), model="nllb-200-distilled-600M")
     translate = constructed(
@@ -112,10 +116,10 @@ def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
         ),
     )
     assert list(translate) == ["Files", "Read", "Batch", "Translate", "Write"]
-    model = translate["Translate"]
+    model = translate["Translate"][0]
     assert isinstance(model, translate_job.TranslateBatchesFn)
     assert (model.job, model.store_root) == (job, "gs://bucket/store")
-    assert (translate["Write"].staging_dir, translate["Write"].prefix) == (staging, "t")  # type: ignore[union-attr]
+    assert (translate["Write"][0].staging_dir, translate["Write"][0].prefix) == (staging, "t")
 
     options = worker_options(args)
     assert options["runner"] == runner
