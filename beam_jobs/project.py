@@ -1,64 +1,82 @@
-"""Alignment and label projection as Beam pipelines, one element per language pair.
+"""Alignment and label projection as Beam pipelines over shards of a language pair.
 
-A statistical aligner is good when it trains on all of a pair's text at once, so each language
-pair is one element: ``curate align`` writes word links for every translation (``alignments``);
-``curate project`` carries the spans of translated ``examples`` onto their translations (curate's
-machine translations, or translations ingested with the examples: human references and other
-systems' outputs, each projection recording the translation's ``origin``), by
-word alignment (eflomal by default, trained along with the store's human bitext of the pair and
-any extra parallel files) or by markers (the examples are translated again with their spans
-wrapped in markers by the same model, and the markers parsed back). The row building is
+A statistical aligner learns from the text it aligns, but a language pair can be larger than
+one worker's memory. So a pair is aligned in chunks of at most ``chunk_pairs`` sentence pairs,
+each on its own, every chunk trained along with the same extra parallel text: a sample of at
+most ``chunk_pairs`` of the store's human translations of the pair (``Sample.FixedSizePerKey``,
+a side input) and the job's extra parallel files. ``curate align`` writes word links for every
+translation (``alignments``): its chunks are the shards of ``translations``. ``curate project``
+carries the spans of translated ``examples`` onto their translations, by word alignment
+(eflomal by default) or by markers (the examples are translated again with their spans wrapped
+in markers by the same model, and the markers parsed back): translations and examples are
+joined by hash buckets (:mod:`beam_jobs.shards`), and each bucket's rows of a pair are cut into
+chunks. The function words trimmed off projection edges are learnt from the whole pair in a
+first pass (counts combined per pair, a side input). The row building is
 ``curate.project.stage``; every example gets a projection row with a status and reasons.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from beam_jobs.common import (
     Execution,
     Expected,
-    per_pair,
+    WriteStagesFn,
+    already_tables,
     run_job,
-    translation_pairs,
     upstream_fingerprints,
 )
-from curate.align.bitext import read_bitext_pairs
+from beam_jobs.shards import (
+    bucket_count,
+    by_partition,
+    concat,
+    join_tables,
+    read_shards,
+    sides,
+    slices,
+    tag_side,
+)
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
 from curate.progress import ProgressCallback
-from curate.project.alignment import ProjectionConfig
+from curate.project.alignment import (
+    ProjectionConfig,
+    function_word_counts,
+    function_words_from_counts,
+)
 from curate.project.markers import MarkerConfig
 from curate.project.stage import align_rows, project_marker_rows, project_translate_train_rows
 from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
+from curate.store.shards import Shard, store_shards
 
 STAGE = "project"
 METHODS = ("alignment", "marker")
+#: Sentence pairs one aligner call learns from and aligns at most (``align.chunk_pairs``).
+#: eflomal's memory and time grow with the chunk; what chunking costs in AER on a 200k-pair
+#: synthetic corpus is in benchmarks/RESULTS.md (benchmarks/align_chunks.py).
+CHUNK_PAIRS = 50_000
 
-_PAIR_QUERY = """
-SELECT t.id AS translation_id, t.text AS translation, t.tokens AS translation_tokens,
-       t.origin, t.model_id, t.model_version,
-       e.id AS example_id, e.text, e.spans, e.tokens, e.token_offsets, e.dataset
-FROM translations t JOIN examples e ON e.id = t.source_id
-WHERE t.source_kind = 'examples' AND {origins} AND t.src_lang = $src AND t.tgt_lang = $tgt
-ORDER BY e.id, t.id
-"""
-
-#: Every example a projection run reads: the progress total.
-_COUNT_QUERY = """
-SELECT count(*) FROM translations t JOIN examples e ON e.id = t.source_id
-WHERE t.source_kind = 'examples' AND {origins}
-"""
-
-
-def _origins(method: str, prefix: str = "t.") -> str:
-    """Which translations a method projects onto: alignment onto every translation of an
-    example (curate's MT, ingested human references and system outputs), markers only where
-    curate's own model translates (it translates the marked text again)."""
-    return f"{prefix}origin = 'mt'" if method == "marker" else "TRUE"
+#: Columns of ``translations`` the jobs read.
+_ALIGN_COLUMNS = [
+    "id", "src_lang", "tgt_lang", "source_text", "text", "origin", "dataset", "model_id",
+    "model_version",
+]  # fmt: skip
+_REFERENCE_COLUMNS = ["src_lang", "tgt_lang", "source_text", "text", "origin"]
+_PROJECT_COLUMNS = [
+    "id", "src_lang", "tgt_lang", "text", "origin", "source_kind", "source_id", "model_id",
+    "model_version",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,29 +88,50 @@ class ProjectJob:
     options: dict[str, Any] = field(default_factory=dict)  # ProjectionConfig / MarkerConfig
     extra_bitext: tuple[str, ...] = ()  # "src ||| tgt" files to train the aligner on
     model: str | None = None  # marker projection: the translation model
+    chunk_pairs: int = CHUNK_PAIRS  # sentence pairs aligned together at most
 
 
-def _extra_pairs(
-    store: Store, src: str, tgt: str, job: ProjectJob, from_store: bool = True
-) -> list[Any]:
-    """Tokenised parallel text to train the aligner along: the store's human bitext of the
-    pair (plain parallel text; references of labelled examples are aligned themselves), plus
-    the job's extra files."""
-    query = (
-        "SELECT source_text, text FROM translations WHERE origin = 'reference' "
-        "AND source_kind = 'bitext' AND src_lang = $src AND tgt_lang = $tgt"
+def read_bitext_pairs(path: str) -> list[tuple[str, str]]:
+    pairs = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if "|||" in line:
+                src, tgt = line.split("|||", 1)
+                if src.strip() and tgt.strip():
+                    pairs.append((src.strip(), tgt.strip()))
+    return pairs
+
+
+Pair = tuple[str, str]
+
+
+def reference_texts(item: tuple[Shard, pa.Table]) -> Iterator[tuple[Pair, tuple[str, str]]]:
+    """``(pair, (source text, text))`` of the human translations in a shard of translations."""
+    _, table = item
+    refs = table.filter(pc.equal(table.column("origin"), "reference"))
+    for row in refs.select(["src_lang", "tgt_lang", "source_text", "text"]).to_pylist():
+        yield (row["src_lang"], row["tgt_lang"]), (row["source_text"], row["text"])
+
+
+def reference_sample(p: beam.Pipeline, shards: list[Shard], size: int) -> beam.PCollection:
+    """At most ``size`` human translations per language pair (what every chunk trains along)."""
+    return (
+        read_shards(p, "References", shards, _REFERENCE_COLUMNS)
+        | "ReferenceTexts" >> beam.FlatMap(reference_texts)
+        | "SampleReferences" >> beam.combiners.Sample.FixedSizePerKey(size)
     )
-    rows = store.connect().execute(query, {"src": src, "tgt": tgt}).to_arrow_table().to_pylist()
-    texts = [(r["source_text"], r["text"]) for r in rows] if from_store else []
-    for path in job.extra_bitext:
-        texts += read_bitext_pairs(path)
-    return [(tokenize(a, src).tokens, tokenize(b, tgt).tokens) for a, b in texts]
 
 
-def _aligner(store: Store, src: str, tgt: str, job: ProjectJob, from_store: bool = True) -> Any:
+def _aligner(pair: Pair, job: ProjectJob, references: dict[Pair, list]) -> Any:
+    """The job's aligner; eflomal trains along with the pair's reference sample and the extra
+    parallel files."""
     options = dict(job.aligner_options)
     if job.aligner == "eflomal":
-        options["extra"] = _extra_pairs(store, src, tgt, job, from_store)
+        texts = sorted(references.get(pair, []))
+        for path in job.extra_bitext:
+            texts += read_bitext_pairs(path)
+        src, tgt = pair
+        options["extra"] = [(tokenize(a, src).tokens, tokenize(b, tgt).tokens) for a, b in texts]
     return get_aligner(job.aligner, **options)
 
 
@@ -100,20 +139,154 @@ def _lineage(job: ProjectJob, stage: str) -> dict[str, Any]:
     return {"run_id": job.run_id, "stage": stage}
 
 
-def project_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any:
-    """Projections of every translated example of one language pair."""
-    src, tgt = pair
-    store = Store(store_root)
-    query = store.connect().sql(
-        _PAIR_QUERY.format(origins=_origins(job.method)), params={"src": src, "tgt": tgt}
+def _with_model(out: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    for row, source in zip(out, rows, strict=True):
+        row.update(dataset=source["dataset"], model_id=source["model_id"])
+        row.update(model_version=source["model_version"])
+
+
+# -- align ------------------------------------------------------------------------------------
+def align_chunk(item: tuple[Shard, pa.Table], job: ProjectJob, references: dict[Pair, list]) -> Any:
+    """Word alignments for one chunk (a shard) of translations of one language pair."""
+    shard, table = item
+    pair = (shard.key[0], shard.key[1])
+    rows = table.sort_by("id").to_pylist()
+    out = align_rows(rows, _aligner(pair, job, references), _lineage(job, "align"))
+    _with_model(out, rows)
+    counts = StageCounts(records_in=len(rows), records_out=len(out))
+    return {"alignments": load_schema("alignments").table(out)}, {"align": counts}
+
+
+def run_align(
+    store: Store,
+    job: ProjectJob,
+    beam_args: list[str] | None = None,
+    workers: int = 1,
+    force: bool = True,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Align every translation in ``store`` (machine or human), in chunks of each pair."""
+    _check_chunk(job)
+    get_aligner(job.aligner, **job.aligner_options)
+    shards = store_shards(store, "translations", job.chunk_pairs)
+    if not shards:
+        raise UserError(
+            "the store has no translations to align", hint="ingest bitext or translate first"
+        )
+
+    def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
+        references = beam.pvalue.AsDict(reference_sample(p, shards, job.chunk_pairs))
+        return (
+            read_shards(p, "Translations", shards, _ALIGN_COLUMNS)
+            | "Align" >> beam.Map(align_chunk, job=job, references=references)
+            | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
+        )
+
+    expected = Expected(sum(s.rows for s in shards))
+    execution = Execution(tuple(beam_args or ()), workers, force, progress)
+    return _run(store, job, "align", build, execution, expected)
+
+
+def _check_chunk(job: ProjectJob) -> None:
+    if job.chunk_pairs < 1:
+        raise UserError(f"chunk_pairs must be at least 1, got {job.chunk_pairs}")
+
+
+def _run(
+    store: Store,
+    job: ProjectJob,
+    name: str,
+    build: Any,
+    execution: Execution,
+    expected: Expected,
+) -> dict[str, Any]:
+    options = asdict(job)
+    fingerprint = content_id(
+        name, repr(options), *upstream_fingerprints(store, ("ingest", "translate"))
     )
-    rows = query.to_arrow_table().to_pylist()
+    return run_job(
+        store, name, job.run_id, options, fingerprint, build, execution, expected=expected
+    )
+
+
+# -- project ----------------------------------------------------------------------------------
+def _translated_examples(table: pa.Table) -> pa.Table:
+    """The machine translations of examples in a shard of translations."""
+    keep = pc.and_(
+        pc.equal(table.column("source_kind"), "examples"), pc.equal(table.column("origin"), "mt")
+    )
+    return table.filter(keep)
+
+
+def function_word_stats(
+    item: tuple[Shard, pa.Table],
+) -> Iterator[tuple[Pair, tuple[int, Counter[str]]]]:
+    """First pass: ``(pair, (texts, function-word counts))`` of a shard's translated examples."""
+    shard, table = item
+    rows = _translated_examples(table)
+    if rows.num_rows:
+        tgt = shard.key[1]
+        texts = [tokenize(t or "", tgt).tokens for t in rows.column("text").to_pylist()]
+        yield (shard.key[0], tgt), (len(texts), function_word_counts(texts))
+
+
+def add_stats(items: Any) -> tuple[int, Counter[str]]:
+    """Combine ``(texts, counts)`` of several shards."""
+    n, total = 0, Counter()
+    for texts, counts in items:
+        n += texts
+        total.update(counts)
+    return n, total
+
+
+def join_examples(bucket: tuple[int, Any], chunk_pairs: int) -> Iterator[tuple[Pair, pa.Table]]:
+    """One bucket of translations and examples joined, cut into chunks of one pair each."""
+    _, grouped = bucket
+    parts = sides(grouped, ("translations", "examples"))
+    if not parts["translations"] or not parts["examples"]:
+        return
+    translations = concat(parts["translations"]).rename_columns(
+        {"id": "translation_id", "text": "translation"}
+    )
+    examples = concat(parts["examples"]).rename_columns({"id": "example_id"})
+    joined = join_tables(translations, examples, "source_id", "example_id")
+    joined = joined.sort_by([("example_id", "ascending"), ("translation_id", "ascending")])
+    for (src, tgt), rows in by_partition(joined, ["src_lang", "tgt_lang"]):
+        for chunk in slices(rows, chunk_pairs):
+            yield (src, tgt), chunk
+
+
+def _projection_config(
+    job: ProjectJob, pair: Pair, function_words: dict[Pair, tuple[int, Counter[str]]]
+) -> ProjectionConfig:
+    """The job's options, with the function words learnt from the whole pair."""
+    config = ProjectionConfig(**job.options)
+    if not config.trim_function_words:
+        return config
+    n, counts = function_words.get(pair, (0, Counter()))
+    learnt = frozenset()
+    if n >= config.min_texts_for_function_words:
+        learnt = function_words_from_counts(counts, n)
+    return dataclasses.replace(
+        config, trim_function_words=False, trim_words=config.trim_words | learnt
+    )
+
+
+def project_chunk(
+    item: tuple[Pair, pa.Table],
+    job: ProjectJob,
+    references: dict[Pair, list],
+    function_words: dict[Pair, tuple[int, Counter[str]]],
+) -> Any:
+    """Projections of one chunk of translated examples of one language pair."""
+    (src, tgt), table = item
+    rows = table.to_pylist()
     if job.method == "alignment":
         pairs = [(_example(r), _translation(r, src, tgt)) for r in rows]
         out = project_translate_train_rows(
             pairs,
-            _aligner(store, src, tgt, job),
-            ProjectionConfig(**job.options),
+            _aligner((src, tgt), job, references),
+            _projection_config(job, (src, tgt), function_words),
             _lineage(job, STAGE),
         )
     else:
@@ -127,103 +300,22 @@ def project_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any
             MarkerConfig(**job.options),
             _lineage(job, STAGE),
         )
-    for row, source in zip(out, rows, strict=True):
-        row.update(dataset=source["dataset"], model_id=source["model_id"])
-        row.update(model_version=source["model_version"])
-        row["origin"] = source["origin"] if job.method == "alignment" else "mt"
+    _with_model(out, rows)
     counts = StageCounts(records_in=len(rows), records_out=len(out))
     return {"projections": load_schema("projections").table(out)}, {STAGE: counts}
 
 
 def _example(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("text", "spans", "tokens", "token_offsets")
-    return {"id": row["example_id"], **{k: row[k] for k in keys}}
+    return {"id": row["example_id"], "text": row["text"], "spans": row["spans"]}
 
 
 def _translation(row: dict[str, Any], src: str, tgt: str) -> dict[str, Any]:
     return {
         "id": row["translation_id"],
         "text": row["translation"],
-        "tokens": row["translation_tokens"],
         "src_lang": src,
         "tgt_lang": tgt,
     }
-
-
-def align_pair(pair: tuple[str, str], store_root: str, job: ProjectJob) -> Any:
-    """Word alignments for every translation of one language pair (``curate align``)."""
-    src, tgt = pair
-    store = Store(store_root)
-    rows = (
-        store.connect()
-        .execute(
-            "SELECT id, src_lang, tgt_lang, source_text, text, tokens, dataset, model_id, "
-            "model_version FROM translations WHERE src_lang = $src AND tgt_lang = $tgt "
-            "ORDER BY id",
-            {"src": src, "tgt": tgt},
-        )
-        .to_arrow_table()
-        .to_pylist()
-    )
-    # The store's bitext of the pair is among the rows aligned here: not trained on twice.
-    aligner = _aligner(store, src, tgt, job, from_store=False)
-    out = align_rows(rows, aligner, _lineage(job, "align"))
-    for row, source in zip(out, rows, strict=True):
-        row.update(dataset=source["dataset"], model_id=source["model_id"])
-        row.update(model_version=source["model_version"])
-    counts = StageCounts(records_in=len(rows), records_out=len(out))
-    return {"alignments": load_schema("alignments").table(out)}, {"align": counts}
-
-
-def run_align(
-    store: Store,
-    job: ProjectJob,
-    beam_args: list[str] | None = None,
-    workers: int = 1,
-    force: bool = True,
-    progress: ProgressCallback | None = None,
-) -> dict[str, Any]:
-    """Align every translation in ``store`` (machine or human), per language pair."""
-    get_aligner(job.aligner, **job.aligner_options)
-    pairs = translation_pairs(store)
-    if not pairs:
-        raise UserError(
-            "the store has no translations to align", hint="ingest bitext or translate first"
-        )
-    expected = Expected(_count(store, "SELECT count(*) FROM translations"))
-    execution = Execution(tuple(beam_args or ()), workers, force, progress)
-    return _run_pairs(store, job, pairs, align_pair, "align", execution, expected)
-
-
-def _run_pairs(
-    store: Store,
-    job: ProjectJob,
-    pairs: list[tuple[str, str]],
-    fn: Any,
-    name: str,
-    execution: Execution,
-    expected: Expected,
-) -> dict[str, Any]:
-    options = asdict(job)
-    fingerprint = content_id(
-        name, repr(options), *upstream_fingerprints(store, ("ingest", "translate"))
-    )
-    return run_job(
-        store,
-        name,
-        job.run_id,
-        options,
-        fingerprint,
-        lambda p, staging: per_pair(
-            p, pairs, fn, staging, job.run_id, store_root=store.uri, job=job
-        ),
-        execution,
-        expected=expected,
-    )
-
-
-def _count(store: Store, query: str) -> int:
-    return int(store.sql(query).column(0)[0].as_py())
 
 
 def run_project(
@@ -239,19 +331,64 @@ def run_project(
         raise UserError(
             f"unknown projection method {job.method!r}", hint=f"one of {', '.join(METHODS)}"
         )
+    _check_chunk(job)
     try:  # every option is checked before any work starts
         (ProjectionConfig if job.method == "alignment" else MarkerConfig)(**job.options)
     except (TypeError, ValueError) as exc:
         raise UserError(f"projection options: {exc}") from None
     if job.method == "alignment":
         get_aligner(job.aligner, **job.aligner_options)
-    pairs = translation_pairs(store, f"source_kind = 'examples' AND {_origins(job.method, '')}")
-    if not pairs:
+    expected = Expected(_count(store, _COUNT_QUERY))
+    if not expected.total:
         raise UserError(
             "the store has no translated examples to project",
-            hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples "
-            "stage, or ingest it with its translations (--target-file, --target-field)",
+            hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples stage",
         )
-    expected = Expected(_count(store, _COUNT_QUERY.format(origins=_origins(job.method))))
+    translations = store_shards(store, "translations", job.chunk_pairs)
+    examples = store_shards(store, "examples", job.chunk_pairs)
+    rows = max(sum(s.rows for s in translations), sum(s.rows for s in examples))
+    buckets = bucket_count(rows, job.chunk_pairs)
+
+    def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
+        read = read_shards(p, "Translations", translations, _PROJECT_COLUMNS)
+        function_words = beam.pvalue.AsDict(
+            read
+            | "FunctionWords" >> beam.FlatMap(function_word_stats)
+            | "AddFunctionWords" >> beam.CombinePerKey(add_stats)
+        )
+        references = beam.pvalue.AsDict(reference_sample(p, translations, job.chunk_pairs))
+        left = (
+            read
+            | "TranslatedExamples" >> beam.Map(lambda item: _translated_examples(item[1]))
+            | "BucketTranslations" >> beam.FlatMap(tag_side("translations", "source_id", buckets))
+        )
+        right = read_shards(
+            p, "Examples", examples, ["id", "text", "spans", "dataset"]
+        ) | "BucketExamples" >> beam.FlatMap(
+            lambda item: tag_side("examples", "id", buckets)(item[1])
+        )
+        return (
+            (left, right)
+            | "Sides" >> beam.Flatten()
+            | "Join" >> beam.GroupByKey()
+            | "Chunks" >> beam.FlatMap(join_examples, chunk_pairs=job.chunk_pairs)
+            | "Project"
+            >> beam.Map(
+                project_chunk, job=job, references=references, function_words=function_words
+            )
+            | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
+        )
+
     execution = Execution(tuple(beam_args or ()), workers, force, progress)
-    return _run_pairs(store, job, pairs, project_pair, STAGE, execution, expected)
+    return _run(store, job, STAGE, build, execution, expected)
+
+
+#: Every example a projection run reads: the progress total.
+_COUNT_QUERY = """
+SELECT count(*) FROM translations t JOIN examples e ON e.id = t.source_id
+WHERE t.source_kind = 'examples' AND t.origin = 'mt'
+"""
+
+
+def _count(store: Store, query: str) -> int:
+    return int(store.sql(query).column(0)[0].as_py())

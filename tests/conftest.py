@@ -20,6 +20,40 @@ os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="curate-test-hf-cache-
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
 
 
+WORDS = (
+    "the a cat dog house red blue big small run runs ran el la gato perro casa rojo azul "
+    "grande corre"
+).split()
+MAX_POSITIONS = 40
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A randomly initialised 2-layer BERT with a small WordPiece vocabulary (for simalign:
+    deterministic links without a download)."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    letters = list("abcdefghijklmnopqrstuvwxyz.,!?")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters]
+    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + WORDS + ["##s", "##ing"]
+    (path / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=MAX_POSITIONS,
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def random_model(tmp_path_factory) -> Path:
     """A random (untrained) en->de Marian model, converted to CTranslate2: fast and offline."""

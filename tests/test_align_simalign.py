@@ -11,44 +11,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import MAX_POSITIONS, WORDS
 from curate.align.registry import get_aligner
 from curate.align.simalign_batched import (
     BatchedSimAligner,
     SimAlignConfig,
     similarity,
 )
-
-WORDS = (
-    "the a cat dog house red blue big small run runs ran el la gato perro casa rojo azul "
-    "grande corre"
-).split()
-MAX_POSITIONS = 40
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    """A randomly initialised 2-layer BERT with a small WordPiece vocabulary."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    letters = list("abcdefghijklmnopqrstuvwxyz.,!?")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters]
-    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + WORDS + ["##s", "##ing"]
-    (path / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=MAX_POSITIONS,
-    )
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
-
 
 def _pairs(n: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
     rng = random.Random(seed)

@@ -96,17 +96,33 @@ def _function_word_shape(token: str, max_length: int) -> bool:
     return core.isalpha() and core.islower() and len(core) <= max_length
 
 
+def function_word_counts(texts: Sequence[Sequence[str]], max_length: int = 5) -> Counter[str]:
+    """For each function-word-shaped word (see :func:`frequent_function_words`), the number of
+    ``texts`` (tokenised) it occurs in; counts of several batches add up."""
+    counts: Counter[str] = Counter()
+    for tokens in texts:
+        counts.update({t for t in tokens if _function_word_shape(t, max_length)})
+    return counts
+
+
+def function_words_from_counts(
+    counts: Counter[str], n_texts: int, min_share: float = 0.05
+) -> frozenset[str]:
+    """The words of :func:`function_word_counts` over ``n_texts`` texts that occur in at least
+    ``min_share`` of them (and at least twice)."""
+    need = max(2, min_share * n_texts)
+    return frozenset(w for w, c in counts.items() if c >= need)
+
+
 def frequent_function_words(
     texts: Sequence[Sequence[str]], min_share: float = 0.05, max_length: int = 5
 ) -> frozenset[str]:
     """Lower-case alphabetic words of at most ``max_length`` letters (elided forms such as
     ``dell'`` included) that occur in at least ``min_share`` of ``texts`` (tokenised): in
     practice articles, prepositions, conjunctions."""
-    counts: Counter[str] = Counter()
-    for tokens in texts:
-        counts.update({t for t in tokens if _function_word_shape(t, max_length)})
-    need = max(2, min_share * len(texts))
-    return frozenset(w for w, c in counts.items() if c >= need)
+    return function_words_from_counts(
+        function_word_counts(texts, max_length), len(texts), min_share
+    )
 
 
 @dataclass

@@ -1,0 +1,150 @@
+"""Shards of a committed stage: the unit of work of the jobs after translation.
+
+The driver plans shards from the store's committed files (the files its run manifests list)
+and their Parquet footers only: it never reads a row. A shard is a few row ranges of files of
+one hive partition (for ``translations``: one language pair), at most ``max_rows`` rows in all,
+so a large file is cut at row-group (or, for small shard sizes, row) boundaries and small files
+are packed together. Workers read their shard with :func:`read_shard`; memory per worker
+follows from the shard size, not from the size of the stage or of a language pair.
+
+Within a partition, pieces come in the order of the committed files and of their rows, so the
+same store always gives the same shards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.records import load_schema
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows ``[offset, offset + rows)`` of row groups ``row_groups`` (read together) of a file."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    offset: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Pieces of files of one partition of ``stage``; ``index`` numbers the shards of a plan."""
+
+    stage: str
+    index: int
+    partition: tuple[tuple[str, str], ...]  # e.g. (("src_lang", "en"), ("tgt_lang", "de"))
+    pieces: tuple[Piece, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.pieces)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The partition values, e.g. ``("en", "de")``."""
+        return tuple(v for _, v in self.partition)
+
+
+def partition_of(relpath: str) -> tuple[tuple[str, str], ...]:
+    """The hive partition ``((key, value), ...)`` named in a file's path."""
+    parts = [p.split("=", 1) for p in Path(relpath).parent.parts if "=" in p]
+    return tuple((k, v) for k, v in parts)
+
+
+def _pieces(path: str, max_rows: int) -> Iterator[Piece]:
+    """Cut one file into pieces of at most ``max_rows`` rows, reading its footer only."""
+    meta = pq.ParquetFile(path).metadata
+    starts = [0]
+    for g in range(meta.num_row_groups):
+        starts.append(starts[-1] + meta.row_group(g).num_rows)
+    for a in range(0, starts[-1], max_rows):
+        b = min(a + max_rows, starts[-1])
+        groups = [g for g in range(meta.num_row_groups) if starts[g] < b and starts[g + 1] > a]
+        yield Piece(path, tuple(groups), a - starts[groups[0]], b - a)
+
+
+def plan_shards(
+    files: list[str],
+    stage: str,
+    max_rows: int,
+    keep: Callable[[Mapping[str, str]], bool] | None = None,
+) -> list[Shard]:
+    """Shards of at most ``max_rows`` rows over ``files`` (committed files of ``stage``).
+
+    ``keep(partition)`` chooses partitions (e.g. one language pair). Pieces of one partition
+    are packed into shards in file order; a shard never mixes partitions.
+    """
+    if max_rows < 1:
+        raise ValueError("max_rows must be at least 1")
+    by_partition: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for path in files:
+        part = partition_of(path)
+        if keep is None or keep(dict(part)):
+            by_partition.setdefault(part, []).append(path)
+    shards: list[Shard] = []
+    for part in sorted(by_partition):
+        pending: list[Piece] = []
+        room = max_rows
+        for path in by_partition[part]:
+            for piece in _pieces(path, max_rows):
+                while piece.rows:
+                    take = min(piece.rows, room)
+                    pending.append(Piece(piece.path, piece.row_groups, piece.offset, take))
+                    piece = dataclasses.replace(
+                        piece, offset=piece.offset + take, rows=piece.rows - take
+                    )
+                    room -= take
+                    if room == 0:
+                        shards.append(Shard(stage, len(shards), part, tuple(pending)))
+                        pending, room = [], max_rows
+        if pending:
+            shards.append(Shard(stage, len(shards), part, tuple(pending)))
+    return shards
+
+
+def store_shards(
+    store: Any,
+    stage: str,
+    max_rows: int,
+    keep: Callable[[Mapping[str, str]], bool] | None = None,
+) -> list[Shard]:
+    """:func:`plan_shards` over the committed files of ``stage`` in ``store``."""
+    return plan_shards([str(p) for p in store.stage_files(stage)], stage, max_rows, keep)
+
+
+def read_piece(piece: Piece, columns: list[str] | None = None) -> pa.Table:
+    table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups), columns=columns)
+    return table.slice(piece.offset, piece.rows)
+
+
+def read_shard(shard: Shard, columns: list[str] | None = None) -> pa.Table:
+    """A shard's rows with the stage's columns (partition columns filled in), in piece order.
+
+    ``columns`` selects columns (partition columns included by name).
+    """
+    schema = load_schema(shard.stage).arrow
+    partition = dict(shard.partition)
+    file_columns = None
+    if columns is not None:
+        file_columns = [c for c in columns if c not in partition]
+    tables = []
+    for piece in shard.pieces:
+        table = read_piece(piece, file_columns)
+        for key, value in shard.partition:
+            if columns is None or key in columns:
+                table = table.append_column(
+                    pa.field(key, pa.string()), pa.array([value] * table.num_rows, pa.string())
+                )
+        tables.append(table)
+    names = columns if columns is not None else schema.names
+    table = pa.concat_tables(tables, promote_options="permissive")
+    return table.select([n for n in names if n in table.column_names])

@@ -1,0 +1,177 @@
+"""Shards of committed stages, and the align and project jobs over them.
+
+Tiny shard and chunk sizes force a language pair over many shards and chunks; the jobs must
+give the same rows as with one shard (and as the library called on the whole pair, the way the
+jobs worked before they were sharded).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from beam_jobs.ingest import InputSpec, run_ingest
+from beam_jobs.project import ProjectJob, run_align, run_project
+from beam_jobs.translate import TranslateJob, run_translate
+from curate.align.registry import get_aligner
+from curate.ingest import IngestConfig
+from curate.mt.engine import TranslateConfig
+from curate.project.alignment import ProjectionConfig
+from curate.project.stage import project_translate_train_rows
+from curate.store import Store
+from curate.store.shards import plan_shards, read_shard
+from curate.synth import generate, write_bitext
+
+SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
+FAST_EFLOMAL = {"prefix_lengths": [4], "n_samplers": 1, "rel_iterations": 0.3}
+
+
+def _write(path: Path, ids: list[int], row_group_size: int) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"id": [f"r{i:04d}" for i in ids], "text": [f"t{i}" for i in ids]})
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return str(path)
+
+
+@pytest.mark.parametrize("max_rows", [1, 2, 3, 5, 7, 11, 40])
+def test_shards_cover_every_row_once_in_order_and_stay_in_their_partition(tmp_path, max_rows):
+    en_de = tmp_path / "translations" / "src_lang=en" / "tgt_lang=de"
+    en_fr = tmp_path / "translations" / "src_lang=en" / "tgt_lang=fr"
+    files = [
+        _write(en_de / "a.parquet", list(range(0, 10)), 4),  # row groups 4, 4, 2
+        _write(en_de / "b.parquet", list(range(10, 13)), 1),
+        _write(en_fr / "c.parquet", list(range(100, 117)), 5),
+    ]
+    shards = plan_shards(files, "translations", max_rows)
+    assert all(0 < s.rows <= max_rows for s in shards)
+    assert [s.index for s in shards] == list(range(len(shards)))
+    read = {("en", "de"): [], ("en", "fr"): []}
+    for shard in shards:
+        table = read_shard(shard, ["id", "src_lang", "tgt_lang"])
+        assert table.num_rows == shard.rows
+        assert set(table.column("tgt_lang").to_pylist()) == {shard.key[1]}
+        read[shard.key] += table.column("id").to_pylist()
+    assert read[("en", "de")] == [f"r{i:04d}" for i in range(13)]
+    assert read[("en", "fr")] == [f"r{i:04d}" for i in range(100, 117)]
+    # one shard per partition when everything fits
+    if max_rows >= 17:
+        assert len(shards) == 2
+
+
+def test_a_shard_reads_only_the_row_groups_it_needs(tmp_path):
+    path = _write(tmp_path / "translations" / "src_lang=en" / "tgt_lang=de" / "a.parquet",
+                  list(range(100)), 10)  # fmt: skip
+    shards = plan_shards([path], "translations", 25)
+    assert [s.rows for s in shards] == [25, 25, 25, 25]
+    assert [p.row_groups for p in shards[1].pieces] == [(2, 3, 4)]
+
+
+# -- jobs -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bitext_store(tmp_path_factory) -> Store:
+    """200 en-qsy sentence pairs ingested as (human) translations."""
+    folder = tmp_path_factory.mktemp("bitext")
+    write_bitext(generate(200, seed=5), folder / "en.txt", folder / "qsy.txt")
+    store = Store(folder / "store")
+    spec = InputSpec(
+        str(folder / "en.txt"), "bitext", options={"target_file": str(folder / "qsy.txt")}
+    )
+    run_ingest(store, [spec], IngestConfig("synth", "ingest", lang="en", target_lang="qsy"))
+    return store
+
+
+def _rows(store: Store, stage: str, run_id: str, drop: set[str]) -> list[dict]:
+    rows = store.sql(f"SELECT * FROM {stage} WHERE run_id = '{run_id}' ORDER BY id").to_pylist()
+    return [{k: v for k, v in r.items() if k not in drop} for r in rows]
+
+
+def test_align_in_chunks_gives_every_translation_one_row(bitext_store):
+    whole = run_align(bitext_store, ProjectJob("al-whole", aligner_options=FAST_EFLOMAL))
+    chunked = run_align(
+        bitext_store, ProjectJob("al-chunks", aligner_options=FAST_EFLOMAL, chunk_pairs=30)
+    )
+    n = bitext_store.sql("SELECT count(*) FROM translations").column(0)[0].as_py()
+    assert n == 200
+    for manifest in (whole, chunked):
+        assert manifest["counts"]["align"]["in"] == manifest["counts"]["align"]["out"] == n
+    # eflomal samples at random: everything but the links is the same
+    assert _rows(bitext_store, "alignments", "al-whole", {"links", "run_id"}) == _rows(
+        bitext_store, "alignments", "al-chunks", {"links", "run_id"}
+    )
+    links = _rows(bitext_store, "alignments", "al-chunks", set())
+    assert sum(len(r["links"]) for r in links) > 200  # every chunk was really aligned
+
+
+@pytest.fixture(scope="module")
+def labelled_store(tmp_path_factory, random_model) -> Store:
+    store = Store(tmp_path_factory.mktemp("labelled") / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(SAMPLES / "ner_en.conll"), "conll")],
+        IngestConfig("ner", "ingest", lang="en"),
+    )
+    config = TranslateConfig(beam_size=1, max_decoding_length=20)
+    job = TranslateJob("tr", ("de",), str(random_model), source_stage="examples", config=config)
+    run_translate(store, job)
+    return store
+
+
+_TODAY = """
+SELECT t.id AS translation_id, t.text AS translation, e.id AS example_id, e.text, e.spans
+FROM translations t JOIN examples e ON e.id = t.source_id
+WHERE t.source_kind = 'examples' AND t.origin = 'mt' ORDER BY e.id
+"""
+
+
+def test_projection_in_one_chunk_equals_the_whole_pair_through_the_library(
+    labelled_store, tiny_model
+):
+    """simalign is deterministic: the job's rows equal the library's on the whole pair."""
+    options = {"model": tiny_model, "layer": 2}
+    run_project(labelled_store, ProjectJob("pr-one", aligner="simalign", aligner_options=options))
+    rows = labelled_store.sql(_TODAY).to_pylist()
+    assert len(rows) == 120
+    expected = project_translate_train_rows(
+        [
+            (
+                {"id": r["example_id"], "text": r["text"], "spans": r["spans"]},
+                {
+                    "id": r["translation_id"],
+                    "text": r["translation"],
+                    "src_lang": "en",
+                    "tgt_lang": "de",
+                },
+            )
+            for r in rows
+        ],
+        get_aligner("simalign", **options),
+        ProjectionConfig(),
+    )
+    got = {r["id"]: r for r in _rows(labelled_store, "projections", "pr-one", set())}
+    assert len(got) == len(expected) == 120
+    for row in expected:
+        mine = got[row["id"]]
+        for column in ("spans", "tags", "status", "reasons", "tokens", "text", "n_projected"):
+            assert mine[column] == row[column], column
+
+
+def test_projection_in_tiny_chunks_equals_one_chunk(labelled_store, tiny_model):
+    """Function words are learnt from the whole pair, so chunks of 7 give the rows of one
+    chunk (the consistency pass, which learns per chunk, is off here)."""
+    options = {"model": tiny_model, "layer": 2}
+    proj = {"consistency": None}
+    for run_id, chunk in (("pr-a", 100_000), ("pr-b", 7)):
+        manifest = run_project(
+            labelled_store,
+            ProjectJob(
+                run_id, aligner="simalign", aligner_options=options, options=proj, chunk_pairs=chunk
+            ),
+        )
+        assert manifest["counts"]["project"]["in"] == manifest["counts"]["project"]["out"] == 120
+    drop = {"run_id"}
+    assert _rows(labelled_store, "projections", "pr-a", drop) == _rows(
+        labelled_store, "projections", "pr-b", drop
+    )
