@@ -1,15 +1,18 @@
-"""Artifact detection as a Beam pipeline: translations -> artifact_tags, per language pair.
+"""Artifact detection as a Beam pipeline: translations -> artifact_tags, over shards.
 
-Each language pair is read from the store with what the detectors can use joined on
-(projection status and counts, a human reference for the same source, the paired field of NLI
-examples), the learning detectors are fitted once on a sample of the pair, and the pair's rows
-are tagged in chunks that all share that fit. Detectors only tag; nothing is filtered here.
+Translations are read in shards and joined, through hash buckets (:mod:`beam_jobs.shards`),
+with what the detectors can use: projection status and counts, and a human reference for the
+same source text. What detectors learn from a whole language pair is a first pass: which
+optional columns the pair has at all (counts combined per pair) and the fit of the learning
+detectors on a sample of the pair (the ``SAMPLE_ROWS`` smallest ids, combined per pair); both
+reach the tagging of every chunk as side inputs, so every chunk of a pair is judged against
+the same fit. Detectors only tag; nothing is filtered here.
 """
 
 from __future__ import annotations
 
 import copy
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,37 +26,40 @@ from beam_jobs.common import (
     WriteStagesFn,
     already_tables,
     run_job,
-    translation_pairs,
     upstream_fingerprints,
+)
+from beam_jobs.shards import (
+    bucket_count,
+    by_partition,
+    concat,
+    join_tables,
+    read_shards,
+    sides,
+    slices,
+    tag_side,
 )
 from curate.artifacts.config import DetectConfig
 from curate.artifacts.detect import detect, fit_stats
 from curate.errors import UserError
 from curate.progress import ProgressCallback
-from curate.records import content_id
+from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
+from curate.store.shards import store_shards
 
 STAGE = "detect"
-CHUNK_ROWS = 5000
-SAMPLE_ROWS = 20000
+SHARD_ROWS = 20_000  # translations read per shard, and rows per join bucket
+CHUNK_ROWS = 5000  # rows tagged per detector call
+SAMPLE_ROWS = 20000  # rows per language pair the learning detectors fit on
 
-#: One query per language pair: the translations plus the optional columns detectors use.
-_PAIR_QUERY = """
-SELECT t.id, t.src_lang, t.tgt_lang, t.source_text, t.text, t.score, t.truncated, t.dataset,
-       p.status AS projection_status, p.n_source_spans, p.n_projected,
-       r.text AS reference_text
-FROM translations t
-LEFT JOIN (SELECT translation_id, any_value(status) AS status,
-                  sum(n_source_spans) AS n_source_spans, sum(n_projected) AS n_projected
-           FROM projections WHERE translation_id IS NOT NULL GROUP BY translation_id) p
-       ON p.translation_id = t.id
-LEFT JOIN (SELECT source_text, src_lang, tgt_lang, any_value(text) AS text
-           FROM translations WHERE origin = 'reference' GROUP BY ALL) r
-       ON t.origin IN ('mt', 'system') AND r.source_text = t.source_text
-          AND r.src_lang = t.src_lang AND r.tgt_lang = t.tgt_lang
-WHERE t.src_lang = $src AND t.tgt_lang = $tgt
-ORDER BY t.id
-"""
+_TRANSLATION_COLUMNS = [
+    "id", "src_lang", "tgt_lang", "source_text", "text", "score", "truncated", "dataset", "origin",
+]  # fmt: skip
+_PROJECTION_COLUMNS = ["translation_id", "status", "n_source_spans", "n_projected"]
+#: Columns detectors may use beyond the translation itself, in the order they are passed.
+OPTIONAL = ("projection_status", "n_source_spans", "n_projected", "reference_text")
+_COLUMNS = [c for c in _TRANSLATION_COLUMNS if c != "origin"] + list(OPTIONAL)
+
+Pair = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -62,77 +68,140 @@ class DetectJob:
     config: dict[str, Any] = field(default_factory=dict)  # the recipe's detect section
 
 
-def pair_chunks(pair: tuple[str, str], store_root: str, job: DetectJob) -> Any:
-    """``(rows, stats)`` chunks of one language pair, all judged against one fit."""
-    con = Store(store_root).connect()
-    table = con.sql(_PAIR_QUERY, params={"src": pair[0], "tgt": pair[1]}).to_arrow_table()
-    rows = _drop_empty_optional(table)
-    config = DetectConfig.from_dict(job.config)
-    stats = fit_stats(rows.slice(0, SAMPLE_ROWS), config)
-    for start in range(0, rows.num_rows, CHUNK_ROWS):
-        yield rows.slice(start, CHUNK_ROWS), stats
+# -- joins ------------------------------------------------------------------------------------
+def with_projections(bucket: tuple[int, Any]) -> Iterator[pa.Table]:
+    """One bucket's translations with their projections summed (status: any one of them)."""
+    _, grouped = bucket
+    parts = sides(grouped, ("translations", "projections"))
+    if not parts["translations"]:
+        return
+    rows = concat(parts["translations"])
+    projections = concat(parts["projections"], _projection_schema())
+    projections = (
+        projections.group_by("translation_id", use_threads=False)
+        .aggregate([("status", "first"), ("n_source_spans", "sum"), ("n_projected", "sum")])
+        .rename_columns(
+            {
+                "status_first": "projection_status",
+                "n_source_spans_sum": "n_source_spans",
+                "n_projected_sum": "n_projected",
+            }
+        )
+    )
+    joined = join_tables(rows, projections, "id", "translation_id", how="left outer")
+    yield joined.drop_columns(["translation_id"])
 
 
-def _drop_empty_optional(table: pa.Table) -> pa.Table:
-    """Optional columns that are all null would switch detectors on for nothing: drop them."""
-    optional = ("projection_status", "n_source_spans", "n_projected", "reference_text")
-    keep = [
-        c
-        for c in table.column_names
-        if c not in optional or table.column(c).null_count < len(table)
-    ]
-    return table.select(keep)
+def _projection_schema() -> pa.Schema:
+    schema = load_schema("projections").arrow
+    return pa.schema([schema.field(c) for c in _PROJECTION_COLUMNS])
 
 
-#: Why a detector could not judge a translation, by the input it lacked.
-WHY_MISSING = {
-    "reference_text": "no human reference of the same source text (ingest one with "
-    "--target-file; only machine output, origin mt or system, is compared with it)",
-    "score": "no model score (only curate's own translations have one)",
-    "projection_status": "no projection (run curate project)",
-    "n_source_spans": "no projection (run curate project)",
-    "n_projected": "no projection (run curate project)",
-    "paired_source_text": "no paired field (NLI premise and hypothesis)",
-    "paired_text": "no paired field (NLI premise and hypothesis)",
-}
-#: ``manifest["counts"]`` key of the translations each detector did not score, by reason.
-UNSCORED = "detect.unscored"
+def _text_key(table: pa.Table) -> pa.Array:
+    """``src_lang, tgt_lang, source_text`` as one join key (null when the text is null)."""
+    return pc.binary_join_element_wise(
+        table.column("src_lang"), table.column("tgt_lang"), table.column("source_text"), "\x1f"
+    )
 
 
-def unscored(rows: pa.Table, tags: pa.Table, config: DetectConfig) -> StageCounts:
-    """Translations each selected detector left without a score, counted as ``detector: why``:
-    the input it needs is missing (for the whole chunk, or for those rows), or it could not
-    judge them (too short, a pair too small to learn from, ...)."""
-    counts: Counter[str] = Counter()
-    every = tuple(rows.column_names) + tuple(WHY_MISSING)
-    index = {tid: k for k, tid in enumerate(rows.column("id").to_pylist())}
-    for detector in config.selected(every):
-        missing = [c for c in detector.requires if c not in rows.column_names]
-        if missing:
-            why = WHY_MISSING.get(missing[0], f"no {missing[0]}")
-            counts[f"{detector.name}: {why}"] += rows.num_rows
-            continue
-        mine = tags.filter(pc.equal(tags.column("detector"), detector.name))
-        nan = pc.is_null(mine.column("score"), nan_is_null=True)
-        ids = pc.filter(mine.column("translation_id"), nan).to_pylist()
-        details = pc.filter(mine.column("detail"), nan).to_pylist()
-        for tid, detail in zip(ids, details, strict=True):
-            k = index[tid]
-            lacking = [c for c in detector.requires if rows.column(c)[k].as_py() is None]
-            if lacking:
-                why = WHY_MISSING.get(lacking[0], f"no {lacking[0]}")
-            else:  # the detector's own word ("too short to judge (12 letters)"), unnumbered
-                why = detail.split(" (")[0] if detail else "could not judge"
-            counts[f"{detector.name}: {why}"] += 1
-    return StageCounts(filtered=counts)
+def keyed_by_text(table: pa.Table) -> pa.Table:
+    return table.append_column("_text_key", _text_key(table))
 
 
-def tag_chunk(item: tuple[pa.Table, dict[str, Any]], job: DetectJob) -> Any:
-    rows, stats = item
-    config = DetectConfig.from_dict(job.config)
-    tags = detect(rows, config, stats=copy.deepcopy(stats), run_id=job.run_id)
+def with_references(bucket: tuple[int, Any]) -> Iterator[pa.Table]:
+    """One bucket (by source text) of translations; machine translations get the text of a
+    human translation of the same source text and pair as ``reference_text``."""
+    _, grouped = bucket
+    rows = concat(sides(grouped, ("rows",))["rows"])
+    references = (
+        rows.filter(pc.equal(rows.column("origin"), "reference"))
+        .group_by("_text_key", use_threads=False)
+        .aggregate([("text", "first")])
+        .rename_columns({"text_first": "reference_text", "_text_key": "_ref_key"})
+    )
+    is_mt = pc.fill_null(pc.equal(rows.column("origin"), "mt"), False)
+    mt_key = pc.if_else(is_mt, rows.column("_text_key"), pa.scalar(None, pa.string()))
+    rows = rows.set_column(rows.column_names.index("_text_key"), "_text_key", mt_key)
+    joined = join_tables(rows, references, "_text_key", "_ref_key", how="left outer")
+    yield joined.select(_COLUMNS)
+
+
+# -- whole-pair statistics --------------------------------------------------------------------
+def optional_counts(table: pa.Table) -> Iterator[tuple[Pair, dict[str, int]]]:
+    """``(pair, {optional column: non-null rows})`` of one table."""
+    for (src, tgt), rows in by_partition(table, ["src_lang", "tgt_lang"]):
+        yield (src, tgt), {c: len(rows) - rows.column(c).null_count for c in OPTIONAL}
+
+
+def add_counts(items: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for counts in items:
+        for column, n in counts.items():
+            total[column] = total.get(column, 0) + n
+    return total
+
+
+class SmallestIds(beam.CombineFn):
+    """The ``size`` rows with the smallest ids (ids are content hashes: an unbiased sample,
+    and the same one whatever the shards)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def _keep(self, tables: list[pa.Table]) -> pa.Table | None:
+        tables = [t for t in tables if t is not None and t.num_rows]
+        if not tables:
+            return None
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return table.sort_by("id").slice(0, self.size)
+
+    def create_accumulator(self) -> pa.Table | None:
+        return None
+
+    def add_input(self, acc: pa.Table | None, table: pa.Table) -> pa.Table | None:
+        return self._keep([acc, table])
+
+    def merge_accumulators(self, accs: Any) -> pa.Table | None:
+        return self._keep(list(accs))
+
+    def extract_output(self, acc: pa.Table | None) -> pa.Table | None:
+        return acc
+
+
+def by_pair(table: pa.Table) -> Iterator[tuple[Pair, pa.Table]]:
+    yield from by_partition(table, ["src_lang", "tgt_lang"])
+
+
+def _drop_empty_optional(rows: pa.Table, present: dict[str, int]) -> pa.Table:
+    """Optional columns that are null for the whole pair would switch detectors on for
+    nothing: drop them."""
+    return rows.select([c for c in rows.column_names if c not in OPTIONAL or present.get(c)])
+
+
+def fit_pair(item: tuple[Pair, pa.Table], job: DetectJob, present: dict) -> tuple[Pair, Any]:
+    """What the learning detectors learn from the pair's sample (a side input of tagging)."""
+    pair, sample = item
+    rows = _drop_empty_optional(sample, present[pair])
+    return pair, fit_stats(rows, DetectConfig.from_dict(job.config))
+
+
+def chunks(table: pa.Table) -> Iterator[tuple[Pair, pa.Table]]:
+    """One bucket's rows, per pair in id order, in chunks of at most ``CHUNK_ROWS``."""
+    for pair, rows in by_pair(table):
+        yield from ((pair, chunk) for chunk in slices(rows.sort_by("id"), CHUNK_ROWS))
+
+
+def tag_chunk(item: tuple[Pair, pa.Table], job: DetectJob, stats: dict, present: dict) -> Any:
+    pair, rows = item
+    rows = _drop_empty_optional(rows, present[pair])
+    tags = detect(
+        rows,
+        DetectConfig.from_dict(job.config),
+        stats=copy.deepcopy(stats[pair]),
+        run_id=job.run_id,
+    )
     counts = StageCounts(records_in=rows.num_rows, records_out=rows.num_rows)
-    return {"artifact_tags": tags}, {STAGE: counts, UNSCORED: unscored(rows, tags, config)}
+    return {"artifact_tags": tags}, {STAGE: counts}
 
 
 def run_detect(
@@ -145,8 +214,7 @@ def run_detect(
 ) -> dict[str, Any]:
     """Tag every translation in ``store``; returns the run manifest."""
     config = DetectConfig.from_dict(job.config)  # unknown detectors or options: error now
-    pairs = translation_pairs(store)
-    if not pairs:
+    if not _count_translations(store):
         raise UserError(
             "the store has no translations to check", hint="run `curate translate` first"
         )
@@ -155,13 +223,43 @@ def run_detect(
         repr(options), *upstream_fingerprints(store, ("ingest", "translate", "project"))
     )
 
+    translations = store_shards(store, "translations", SHARD_ROWS)
+    projections = store_shards(store, "projections", SHARD_ROWS)
+    buckets = bucket_count(sum(s.rows for s in translations), SHARD_ROWS)
+
     def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
+        rows = read_shards(p, "Translations", translations, _TRANSLATION_COLUMNS) | (
+            "BucketTranslations" >> beam.FlatMap(tag_side("translations", "id", buckets))
+        )
+        linked = read_shards(p, "Projections", projections, _PROJECTION_COLUMNS) | (
+            "BucketProjections" >> beam.FlatMap(tag_side("projections", "translation_id", buckets))
+        )
+        joined = (
+            (rows, linked)
+            | "Sides" >> beam.Flatten()
+            | "JoinProjections" >> beam.GroupByKey()
+            | "WithProjections" >> beam.FlatMap(with_projections)
+            | "KeyByText" >> beam.Map(keyed_by_text)
+            | "BucketByText" >> beam.FlatMap(tag_side("rows", "_text_key", buckets))
+            | "JoinReferences" >> beam.GroupByKey()
+            | "WithReferences" >> beam.FlatMap(with_references)
+        )
+        present = beam.pvalue.AsDict(
+            joined
+            | "OptionalColumns" >> beam.FlatMap(optional_counts)
+            | "AddOptional" >> beam.CombinePerKey(add_counts)
+        )
+        stats = beam.pvalue.AsDict(
+            joined
+            | "ByPair" >> beam.FlatMap(by_pair)
+            | "Sample" >> beam.CombinePerKey(SmallestIds(SAMPLE_ROWS))
+            | "Fit" >> beam.Map(fit_pair, job=job, present=present)
+        )
         return (
-            p
-            | "Pairs" >> beam.Create(pairs)
-            | "Chunks" >> beam.FlatMap(pair_chunks, store_root=store.uri, job=job)
+            joined
+            | "Chunks" >> beam.FlatMap(chunks)
             | "Spread" >> beam.Reshuffle()
-            | "Tag" >> beam.Map(tag_chunk, job=job)
+            | "Tag" >> beam.Map(tag_chunk, job=job, stats=stats, present=present)
             | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
         )
 

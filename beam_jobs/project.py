@@ -45,6 +45,7 @@ from beam_jobs.shards import (
     slices,
     tag_side,
 )
+from curate.align.chunks import CHUNK_PAIRS
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
@@ -62,10 +63,6 @@ from curate.store.shards import Shard, store_shards
 
 STAGE = "project"
 METHODS = ("alignment", "marker")
-#: Sentence pairs one aligner call learns from and aligns at most (``align.chunk_pairs``).
-#: eflomal's memory and time grow with the chunk; what chunking costs in AER on a 200k-pair
-#: synthetic corpus is in benchmarks/RESULTS.md (benchmarks/align_chunks.py).
-CHUNK_PAIRS = 50_000
 
 #: Columns of ``translations`` the jobs read.
 _ALIGN_COLUMNS = [
@@ -364,9 +361,7 @@ def run_project(
         )
         right = read_shards(
             p, "Examples", examples, ["id", "text", "spans", "dataset"]
-        ) | "BucketExamples" >> beam.FlatMap(
-            lambda item: tag_side("examples", "id", buckets)(item[1])
-        )
+        ) | "BucketExamples" >> beam.FlatMap(tag_side("examples", "id", buckets))
         return (
             (left, right)
             | "Sides" >> beam.Flatten()

@@ -123,6 +123,7 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
             aligner=recipe.align.method,
             aligner_options=recipe.align.options,
             extra_bitext=tuple(resolve(base, p) for p in recipe.align.extra_bitext),
+            chunk_pairs=recipe.align.chunk_pairs,
         )
         out.append(
             Step(
@@ -144,6 +145,7 @@ def steps(recipe: Recipe, base: Path) -> list[Step]:
             options=recipe.project.options,
             extra_bitext=tuple(resolve(base, p) for p in aligner.extra_bitext),
             model=resolve(base, model) if model and "/" in model else model,
+            chunk_pairs=aligner.chunk_pairs,
         )
         out.append(
             Step(

@@ -65,9 +65,11 @@ def split_buckets(table: pa.Table, key: str, buckets: int) -> Iterator[tuple[int
 
 
 def tag_side(side: str, key: str, buckets: int) -> Any:
-    """A FlatMap function: a table -> ``(bucket, (side, rows))`` for a bucketed join."""
+    """A FlatMap function: a table (or a ``(shard, table)`` read) -> ``(bucket, (side, rows))``
+    for a bucketed join."""
 
-    def split(table: pa.Table) -> Iterator[tuple[int, tuple[str, pa.Table]]]:
+    def split(item: pa.Table | tuple[Shard, pa.Table]) -> Iterator[tuple[int, tuple]]:
+        table = item if isinstance(item, pa.Table) else item[1]
         for b, rows in split_buckets(table, key, buckets):
             yield b, (side, rows)
 
@@ -117,8 +119,12 @@ def join_tables(
     Arrow's join refuses list and struct columns, so the join runs on the keys and row numbers
     and the rows are taken afterwards. Row order is unspecified.
     """
-    keys_left = pa.table({"k": left.column(left_key), "_l": pa.array(range(left.num_rows))})
-    keys_right = pa.table({"k": right.column(right_key), "_r": pa.array(range(right.num_rows))})
+    keys_left = pa.table(
+        {"k": left.column(left_key), "_l": pa.array(range(left.num_rows), pa.int64())}
+    )
+    keys_right = pa.table(
+        {"k": right.column(right_key), "_r": pa.array(range(right.num_rows), pa.int64())}
+    )
     matched = keys_left.join(keys_right, "k", join_type=how)
     out = left.take(matched.column("_l"))
     taken = right.take(matched.column("_r"))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from curate.align.chunks import CHUNK_PAIRS
 from curate.errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -94,6 +95,7 @@ class AlignSection(_Strict):
     method: str = "eflomal"
     options: dict[str, Any] = Field(default_factory=dict)
     extra_bitext: list[str] = Field(default_factory=list)
+    chunk_pairs: int = Field(CHUNK_PAIRS, ge=1)  # sentence pairs aligned together at most
 
 
 class ProjectSection(_Strict):

@@ -17,6 +17,8 @@ from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_align, run_project
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.align.registry import get_aligner
+from curate.artifacts.config import DetectConfig
+from curate.artifacts.detect import detect, fit_stats
 from curate.ingest import IngestConfig
 from curate.mt.engine import TranslateConfig
 from curate.project.alignment import ProjectionConfig
@@ -175,3 +177,85 @@ def test_projection_in_tiny_chunks_equals_one_chunk(labelled_store, tiny_model):
     assert _rows(labelled_store, "projections", "pr-a", drop) == _rows(
         labelled_store, "projections", "pr-b", drop
     )
+
+
+@pytest.fixture(scope="module")
+def detect_store(tmp_path_factory, random_model) -> Store:
+    """Translated examples with projections, and human translations of half of their texts."""
+    folder = tmp_path_factory.mktemp("detect")
+    store = Store(folder / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(SAMPLES / "ner_en.conll"), "conll")],
+        IngestConfig("ner", "ingest", lang="en"),
+    )
+    config = TranslateConfig(beam_size=1, max_decoding_length=20)
+    job = TranslateJob("tr", ("de",), str(random_model), source_stage="examples", config=config)
+    run_translate(store, job)
+    run_project(store, ProjectJob("pr", aligner_options=FAST_EFLOMAL))
+    texts = store.sql("SELECT text FROM examples ORDER BY id LIMIT 60").column(0).to_pylist()
+    (folder / "refs.txt").write_text(
+        "".join(f"{t} ||| Referenz {i} {t}\n" for i, t in enumerate(texts)), encoding="utf-8"
+    )
+    run_ingest(
+        store,
+        [InputSpec(str(folder / "refs.txt"), "bitext")],
+        IngestConfig("refs", "ingest-refs", lang="en", target_lang="de"),
+    )
+    return store
+
+
+#: How detection read a language pair before it was sharded (one DuckDB query per pair).
+_DETECT_TODAY = """
+SELECT t.id, t.src_lang, t.tgt_lang, t.source_text, t.text, t.score, t.truncated, t.dataset,
+       p.status AS projection_status, p.n_source_spans, p.n_projected,
+       r.text AS reference_text
+FROM translations t
+LEFT JOIN (SELECT translation_id, any_value(status) AS status,
+                  sum(n_source_spans) AS n_source_spans, sum(n_projected) AS n_projected
+           FROM projections WHERE translation_id IS NOT NULL GROUP BY translation_id) p
+       ON p.translation_id = t.id
+LEFT JOIN (SELECT source_text, src_lang, tgt_lang, any_value(text) AS text
+           FROM translations WHERE origin = 'reference' GROUP BY ALL) r
+       ON t.origin = 'mt' AND r.source_text = t.source_text
+          AND r.src_lang = t.src_lang AND r.tgt_lang = t.tgt_lang
+ORDER BY t.id
+"""
+
+
+#: detectors whose score compares a pair with rival pairings in the same chunk (by design)
+_CHUNK_LEVEL = {"semantic_misalignment"}
+
+
+@pytest.mark.parametrize("shard_rows,chunk_rows", [(20_000, 5000), (7, 5)])
+def test_detection_in_shards_equals_the_whole_pair_through_the_library(
+    detect_store, monkeypatch, shard_rows, chunk_rows
+):
+    """Shards and join buckets of 7 rows, chunks of 5: the fit (a side input) and every tag
+    equal one detect call on the whole pair as it was read before (one chunk: every
+    detector; tiny chunks: every detector that judges a pair by itself)."""
+    import beam_jobs.detect as job
+
+    monkeypatch.setattr(job, "SHARD_ROWS", shard_rows)
+    monkeypatch.setattr(job, "CHUNK_ROWS", chunk_rows)
+    run_id = f"det-{shard_rows}"
+    manifest = job.run_detect(detect_store, job.DetectJob(run_id))
+    table = detect_store.sql(_DETECT_TODAY)
+    n = table.num_rows
+    assert n == 180  # 120 machine translations, 60 human ones
+    assert manifest["counts"]["detect"]["in"] == manifest["counts"]["detect"]["out"] == n
+    with_ref = table.filter(pa.compute.is_valid(table.column("reference_text")))
+    assert with_ref.num_rows == 60  # the joins are exercised
+    rows = job._drop_empty_optional(table, {c: 1 for c in job.OPTIONAL})
+    stats = fit_stats(rows, DetectConfig())
+    expected = detect(rows, DetectConfig(), stats=stats, run_id=run_id).to_pylist()
+    got = _rows(detect_store, "artifact_tags", run_id, set())
+    skip = _CHUNK_LEVEL if chunk_rows < n else set()
+    assert {r["detector"] for r in got} == {r["detector"] for r in expected} > skip
+    columns = ("id", "translation_id", "detector", "score", "flag", "threshold", "detail")
+
+    def comparable(rows: list[dict]) -> list[dict]:
+        rows = sorted(rows, key=lambda r: r["id"])
+        return [{c: r[c] for c in columns} for r in rows if r["detector"] not in skip]
+
+    assert comparable(got) == comparable(expected)

@@ -8,12 +8,16 @@ import typer
 import yaml
 from rich.console import Console
 
+from curate.align.chunks import CHUNK_PAIRS
 from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.store import Store
 
 STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
 ALIGNER = typer.Option("eflomal", "--aligner", help="eflomal (default) or simalign.")
+CHUNK = typer.Option(
+    CHUNK_PAIRS, "--chunk-pairs", min=1, help="Sentence pairs the aligner learns from at once."
+)
 EXTRA = typer.Option(None, "--extra-bitext", help="'src ||| tgt' file(s) to train the aligner on.")
 
 
@@ -36,67 +40,24 @@ def _options(path: Path | None) -> dict:
 
 def align(
     ctx: typer.Context,
-    store: Path | None = typer.Option(
-        None, "--store", "-s", help="Align every translation of this store."
-    ),
-    src: Path | None = typer.Option(
-        None, "--src", help="Or files: source sentences, one per line (or 'SRC ||| TGT' lines)."
-    ),
-    tgt: Path | None = typer.Option(None, "--tgt", help="Target sentences, line by line."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Files: Pharaoh links to write."),
-    pretokenized: bool = typer.Option(
-        False, "--pretokenized", help="Files: words are separated by spaces; keep them as given."
-    ),
-    one_based: bool = typer.Option(
-        False, "--one-based", help="Files: write 1-based indices (default 0-based, like eflomal)."
-    ),
-    src_lang: str | None = typer.Option(None, help="Files: source language (tokenisation)."),
-    tgt_lang: str | None = typer.Option(None, help="Files: target language (tokenisation)."),
-    tokens_out: Path | None = typer.Option(
-        None, help="Files: also write the words aligned, as 'SRC ||| TGT' lines."
-    ),
+    store: Path = STORE,
     aligner: str = ALIGNER,
     aligner_options: Path | None = typer.Option(None, help="YAML of the aligner's options."),
     extra_bitext: list[Path] | None = EXTRA,
-    run_id: str = typer.Option("align", help="Store: run id; re-running replaces it."),
+    chunk_pairs: int = CHUNK,
+    run_id: str = typer.Option("align", help="Run id; re-running replaces it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
-    """Word-align the store's translations (--store), or a bitext's files (--src [--tgt] --out).
-
-    Files mode works like eflomal's and fast_align's command lines: two line-aligned files, or
-    one file of 'SRC ||| TGT' lines, in; one line of Pharaoh 'i-j' links per pair out.
-    """
-    files = src is not None or tgt is not None
-    if files == (store is not None):
-        raise UserError(
-            "give either --store DIR (align the store's translations) or --src FILE "
-            "[--tgt FILE] --out LINKS (align files)",
-            hint="curate align --src corpus.ro --tgt corpus.en --out links.txt",
-        )
-    if files:
-        _align_files(
-            src,
-            tgt,
-            out,
-            pretokenized,
-            one_based,
-            src_lang,
-            tgt_lang,
-            tokens_out,
-            aligner,
-            _options(aligner_options),
-            extra_bitext or [],
-        )
-        return
+    """Word-align every translation in the store (writes the alignments stage)."""
     from beam_jobs.project import ProjectJob, run_align
 
-    assert store is not None
     job = ProjectJob(
         run_id=run_id,
         aligner=aligner,
         aligner_options=_options(aligner_options),
         extra_bitext=tuple(str(p) for p in extra_bitext or ()),
+        chunk_pairs=chunk_pairs,
     )
     manifest = run_job_with_display(
         "align",
@@ -109,62 +70,6 @@ def align(
     )
 
 
-def _align_files(
-    src: Path | None,
-    tgt: Path | None,
-    out: Path | None,
-    pretokenized: bool,
-    one_based: bool,
-    src_lang: str | None,
-    tgt_lang: str | None,
-    tokens_out: Path | None,
-    aligner: str,
-    options: dict,
-    extra_bitext: list[Path],
-) -> None:
-    """``curate align --src ... --out ...``: align a bitext's files and write Pharaoh links."""
-    import time
-
-    from curate.align.bitext import align_bitext_files, read_bitext_pairs
-    from curate.align.registry import get_aligner
-    from curate.align.tokenize import tokenize
-
-    if src is None:
-        raise UserError("--tgt needs --src (the source side)")
-    if out is None:
-        raise UserError("files mode needs --out LINKS (where the Pharaoh links go)")
-    for path in (src, tgt, *extra_bitext):
-        if path is not None and not path.exists():
-            raise UserError(f"input not found: {path}")
-    if aligner == "eflomal" and extra_bitext:
-        options["extra"] = [
-            (tokenize(a, src_lang).tokens, tokenize(b, tgt_lang).tokens)
-            for path in extra_bitext
-            for a, b in read_bitext_pairs(str(path))
-        ]
-    start = time.perf_counter()
-    try:
-        result = align_bitext_files(
-            get_aligner(aligner, **options),
-            src,
-            out,
-            tgt,
-            src_lang=src_lang,
-            tgt_lang=tgt_lang,
-            pretokenized=pretokenized,
-            one_based=one_based,
-            tokens_path=tokens_out,
-        )
-    except (TypeError, ValueError) as exc:
-        raise UserError(str(exc)) from None
-    base = "1-based" if one_based else "0-based"
-    Console(stderr=True).print(
-        f"{result.pairs} pairs aligned by {result.method}: {result.links} links ({base}) "
-        f"-> {out} in {time.perf_counter() - start:.1f}s",
-        soft_wrap=True,
-    )
-
-
 def project(
     ctx: typer.Context,
     store: Path = STORE,
@@ -173,6 +78,7 @@ def project(
     aligner_options: Path | None = typer.Option(None, help="YAML of the aligner's options."),
     options: Path | None = typer.Option(None, help="YAML of the projection options."),
     extra_bitext: list[Path] | None = EXTRA,
+    chunk_pairs: int = CHUNK,
     model: str | None = typer.Option(None, help="Marker projection: the translation model."),
     run_id: str = typer.Option("project", help="Run id; re-running replaces it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
@@ -189,6 +95,7 @@ def project(
         options=_options(options),
         extra_bitext=tuple(str(p) for p in extra_bitext or ()),
         model=model,
+        chunk_pairs=chunk_pairs,
     )
     manifest = run_job_with_display(
         "project",
