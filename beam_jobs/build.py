@@ -1,21 +1,30 @@
-"""Training-set building as a Beam pipeline: one builder call per language pair, then mixing.
+"""Training-set building as Beam pipelines, then mixing.
 
-Parallel sets are built per ``(src_lang, tgt_lang)`` partition of ``translations`` (with the
-``artifact_tags`` of the same pair for filtering); interleaved sets per language pair from
-document pairs made by curate's pairing (document of origin, a shared link, or retrieval over
-pivot translations). Each pair is an element, so pairs build in parallel; mixing, which needs
-every sample, is one final step. Filter decisions are counted by reason in the manifest.
+Parallel sets are built over shards of ``translations``: each bucket of translations (by id)
+meets its ``artifact_tags`` through GroupByKey and goes through the per-row filters; exact
+duplicates meet in buckets of their dedup key (GroupByKey) and the first in store order is
+kept; near duplicates meet in buckets of their MinHash LSH band keys (GroupByKey), and a row
+whose estimated Jaccard similarity with an earlier row (store order) of the same band reaches
+the threshold is dropped; the survivors are rendered per bucket. Interleaved sets are built per
+language pair from document pairs made by curate's pairing (document of origin, a shared link,
+or retrieval over pivot translations). Mixing, which needs every sample, is one final step.
+Filter decisions are counted by reason in the manifest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
 
 from beam_jobs.common import (
     Execution,
@@ -25,16 +34,25 @@ from beam_jobs.common import (
     translation_pairs,
     upstream_fingerprints,
 )
+from beam_jobs.shards import bucket_count, buckets_of, concat, read_shards, sides, tag_side
 from curate.build.common import BuildReport
 from curate.build.interleave import InterleaveConfig, build_interleaved
 from curate.build.mixing import MixConfig, mix
 from curate.build.pairing import documents_from_segments, pair_by_key, pair_by_retrieval
-from curate.build.parallel import ParallelConfig, build_parallel
+from curate.build.parallel import (
+    ParallelConfig,
+    build_parallel,
+    dedup_key,
+    filter_reason,
+    lsh_bands,
+    near_signatures,
+)
 from curate.build.tokens import load_token_counter
 from curate.errors import UserError
 from curate.progress import ProgressCallback
 from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
+from curate.store.shards import Shard, store_shards
 
 PAIRINGS = ("origin", "link", "retrieval")
 
@@ -63,20 +81,205 @@ def _samples_table(samples: list[dict[str, Any]]) -> pa.Table:
 
 
 # -- parallel ---------------------------------------------------------------------------------
-def build_parallel_pair(pair: tuple[str, str], store_root: str, job: BuildJob) -> Any:
-    src, tgt = pair
-    store = Store(store_root)
-    where = f"src_lang = '{src}' AND tgt_lang = '{tgt}'"
-    rows = store.sql(f"SELECT * FROM translations WHERE {where}").to_pylist()
-    tags = store.sql(f"SELECT * FROM artifact_tags WHERE {where}").to_pylist()
-    result = build_parallel(
-        rows,
-        ParallelConfig.from_dict(job.config),
-        tags=tags,
-        counter=load_token_counter(job.tokenizer),
-        run_id=job.run_id,
+SHARD_ROWS = 20_000  # translations per shard, and rows per join or dedup bucket
+_TAG_COLUMNS = ["translation_id", "detector", "flag", "score"]
+_ORDER = "_order"  # a row's place in the store (shard, row): "first" among duplicates
+_KEY = "_key"  # what duplicates are judged on (curate.build.parallel.dedup_key)
+
+
+def with_order(item: tuple[Shard, pa.Table]) -> pa.Table:
+    shard, table = item
+    order = pa.array(range(table.num_rows), pa.int64())
+    return table.append_column(_ORDER, pc.add(order, shard.index << 32))
+
+
+def filter_bucket(bucket: tuple[int, Any], job: BuildJob) -> Iterator[tuple[str, Any]]:
+    """Per-row filters over one bucket of translations and their tags: ``("rows", survivors
+    with their dedup key)`` and ``("counts", counts)``."""
+    _, grouped = bucket
+    parts = sides(grouped, ("translations", "tags"))
+    if not parts["translations"]:
+        return
+    config = ParallelConfig.from_dict(job.config)
+    rows = concat(parts["translations"]).sort_by(_ORDER)
+    tags: dict[str, list[dict[str, Any]]] = {}
+    for tag in concat(parts["tags"], _tag_schema()).to_pylist():
+        tags.setdefault(tag["translation_id"], []).append(tag)
+    keep, keys, filtered = [], [], Counter()
+    for i, row in enumerate(rows.to_pylist()):
+        reason = filter_reason(row, tags.get(row["id"], []), config)
+        if reason:
+            filtered[reason] += 1
+        else:
+            keep.append(i)
+            keys.append(dedup_key(row))
+    survivors = rows.take(pa.array(keep, pa.int64())).append_column(
+        _KEY, pa.array(keys, pa.string())
     )
-    return result.samples, _report_counts("build.parallel", result.report)
+    yield "counts", StageCounts(records_in=rows.num_rows, filtered=dict(filtered))
+    yield "rows", survivors
+
+
+def _tag_schema() -> pa.Schema:
+    schema = load_schema("artifact_tags").arrow
+    return pa.schema([schema.field(c) for c in _TAG_COLUMNS])
+
+
+def exact_bucket(bucket: tuple[int, Any]) -> Iterator[tuple[str, Any]]:
+    """One bucket by dedup key: the first row of each key (in store order) is kept."""
+    _, grouped = bucket
+    rows = concat(sides(grouped, ("rows",))["rows"]).sort_by(_ORDER)
+    seen: set[str] = set()
+    keep = []
+    for i, key in enumerate(rows.column(_KEY).to_pylist()):
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    dropped = rows.num_rows - len(keep)
+    if dropped:
+        yield "counts", StageCounts(filtered={"duplicate_exact": dropped})
+    yield "rows", rows.take(pa.array(keep, pa.int64()))
+
+
+def band_keys(table: pa.Table, job: BuildJob) -> Iterator[pa.Table]:
+    """For each row, one record per LSH band: ``(band, band hash, id, order, signature)``."""
+    if table.num_rows == 0:
+        return
+    config = ParallelConfig.from_dict(job.config)
+    bands, width = lsh_bands(config)
+    signatures = near_signatures(
+        table.column(_KEY).to_pylist(), config.near_ngram, config.near_num_perm
+    )
+    values = np.stack([s.hashvalues for s in signatures]).astype(np.uint64)
+    blobs = pa.array([v.tobytes() for v in values], pa.binary())
+    for band in range(bands):
+        part = values[:, band * width : (band + 1) * width]
+        hashes = [xxhash.xxh64_intdigest(row.tobytes() + bytes([band])) for row in part]
+        yield pa.table(
+            {
+                "band_hash": pa.array([f"{h:016x}" for h in hashes], pa.string()),
+                "id": table.column("id"),
+                _ORDER: table.column(_ORDER),
+                "signature": blobs,
+            }
+        )
+
+
+def near_bucket(bucket: tuple[int, Any], threshold: float) -> Iterator[tuple[str, Any]]:
+    """One bucket of band keys: in each band group, a row whose estimated Jaccard similarity
+    with an earlier row (store order) reaches ``threshold`` is a near duplicate. Yields
+    ``(id, None)`` per duplicate found."""
+    _, grouped = bucket
+    records = concat(sides(grouped, ("bands",))["bands"]).sort_by(
+        [("band_hash", "ascending"), (_ORDER, "ascending")]
+    )
+    hashes = records.column("band_hash").to_pylist()
+    ids = records.column("id").to_pylist()
+    blobs = records.column("signature").to_pylist()
+    start = 0
+    for end in range(1, len(hashes) + 1):
+        if end < len(hashes) and hashes[end] == hashes[start]:
+            continue
+        if end - start > 1:
+            sigs = [np.frombuffer(b, dtype=np.uint64) for b in blobs[start:end]]
+            for j in range(1, end - start):
+                if any(np.mean(sigs[j] == sigs[k]) >= threshold for k in range(j)):
+                    yield ids[start + j], None
+        start = end
+
+
+def drop_near(bucket: tuple[int, Any]) -> Iterator[tuple[str, Any]]:
+    """One bucket by id: the rows that are no near duplicate."""
+    _, grouped = bucket
+    parts = sides(grouped, ("rows", "duplicates"))
+    if not parts["rows"]:
+        return
+    rows = concat(parts["rows"])
+    duplicates = {i for t in parts["duplicates"] for i in t.column("id").to_pylist()}
+    keep = pc.invert(pc.is_in(rows.column("id"), pa.array(sorted(duplicates), pa.string())))
+    if duplicates:
+        yield "counts", StageCounts(filtered={"duplicate_near": len(duplicates)})
+    yield "rows", rows.filter(keep)
+
+
+def render_rows(table: pa.Table, job: BuildJob) -> Any:
+    """Samples of deduplicated rows (templates, token counts, ``too_long``, splits)."""
+    config = ParallelConfig.from_dict(job.config)
+    config = dataclasses.replace(config, dedup_exact=False, dedup_near=False)
+    rows = table.sort_by(_ORDER).drop_columns([_ORDER, _KEY]).to_pylist()
+    result = build_parallel(
+        rows, config, counter=load_token_counter(job.tokenizer), run_id=job.run_id
+    )
+    counts = _report_counts("build.parallel", result.report)["build.parallel"]
+    counts.records_in = 0  # counted where the rows were read
+    return result.samples, {"build.parallel": counts}
+
+
+def _rows_and_counts(items: beam.PCollection, label: str) -> tuple[Any, Any]:
+    """Split a step's ``("rows", table)`` and ``("counts", counts)`` outputs."""
+    rows = items | f"{label}Rows" >> beam.FlatMap(lambda i: [i[1]] if i[0] == "rows" else [])
+    counts = items | f"{label}Counts" >> beam.FlatMap(
+        lambda i: [([], {"build.parallel": i[1]})] if i[0] == "counts" else []
+    )
+    return rows, counts
+
+
+def bucketed(rows: beam.PCollection, label: str, side: str, key: str, buckets: int) -> Any:
+    return rows | f"{label}Bucket" >> beam.FlatMap(tag_side(side, key, buckets))
+
+
+def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCollection:
+    """``(samples, counts)`` elements of the parallel builder over shards of the store."""
+    config = ParallelConfig.from_dict(job.config)
+    translations = store_shards(store, "translations", SHARD_ROWS)
+    tags = store_shards(store, "artifact_tags", SHARD_ROWS)
+    buckets = bucket_count(sum(s.rows for s in translations), SHARD_ROWS)
+    rows = read_shards(p, "Translations", translations) | "Order" >> beam.Map(with_order)
+    tagged = read_shards(p, "Tags", tags, _TAG_COLUMNS)
+    filtered = (
+        (
+            bucketed(rows, "Rows", "translations", "id", buckets),
+            bucketed(tagged, "Tags", "tags", "translation_id", buckets),
+        )
+        | "FilterSides" >> beam.Flatten()
+        | "JoinTags" >> beam.GroupByKey()
+        | "Filter" >> beam.FlatMap(filter_bucket, job=job)
+    )
+    survivors, counts = _rows_and_counts(filtered, "Filtered")
+    all_counts = [counts]
+    if config.dedup_exact:
+        exact = (
+            bucketed(survivors, "Exact", "rows", _KEY, buckets)
+            | "ExactGroups" >> beam.GroupByKey()
+            | "ExactFirst" >> beam.FlatMap(exact_bucket)
+        )
+        survivors, counts = _rows_and_counts(exact, "Exact")
+        all_counts.append(counts)
+    if config.dedup_near:
+        duplicates = (
+            survivors
+            | "BandKeys" >> beam.FlatMap(band_keys, job=job)
+            | "BandBucket" >> beam.FlatMap(tag_side("bands", "band_hash", buckets))
+            | "BandGroups" >> beam.GroupByKey()
+            | "NearPairs" >> beam.FlatMap(near_bucket, threshold=config.near_threshold)
+            | "DuplicateBucket"
+            >> beam.Map(
+                lambda item: (
+                    int(buckets_of(pa.array([item[0]]), buckets)[0]),
+                    ("duplicates", pa.table({"id": [item[0]]})),
+                )
+            )
+        )
+        near = (
+            (bucketed(survivors, "Near", "rows", "id", buckets), duplicates)
+            | "NearSides" >> beam.Flatten()
+            | "JoinDuplicates" >> beam.GroupByKey()
+            | "DropNear" >> beam.FlatMap(drop_near)
+        )
+        survivors, counts = _rows_and_counts(near, "Near")
+        all_counts.append(counts)
+    samples = survivors | "Render" >> beam.Map(render_rows, job=job)
+    return (*all_counts, samples) | "Parts" >> beam.Flatten()
 
 
 # -- interleaved ------------------------------------------------------------------------------
@@ -214,18 +417,20 @@ def run_build(
     if not pairs:
         source = "translations" if job.kind == "parallel" else "documents to pair"
         raise UserError(f"the store has no {source}", hint="run `curate translate` first")
-    builder = build_parallel_pair if job.kind == "parallel" else build_interleaved_pair
     options = asdict(job)
     fingerprint = content_id(
         repr(options), *upstream_fingerprints(store, ("ingest", "translate", "project", "detect"))
     )
 
     def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
-        built = (
-            p
-            | "Pairs" >> beam.Create(pairs)
-            | "Build" >> beam.Map(builder, store_root=store.uri, job=job)
-        )
+        if job.kind == "parallel":
+            built = parallel_samples(p, store, job)
+        else:
+            built = (
+                p
+                | "Pairs" >> beam.Create(pairs)
+                | "Build" >> beam.Map(build_interleaved_pair, store_root=str(store.root), job=job)
+            )
         if job.mix is not None:
             built = (
                 built

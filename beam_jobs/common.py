@@ -296,23 +296,6 @@ def run_job(
     return manifest
 
 
-def per_pair(
-    p: beam.Pipeline,
-    pairs: list[tuple[str, str]],
-    fn: Callable[..., Any],
-    staging: str,
-    run_id: str,
-    **kwargs: Any,
-) -> beam.PCollection:
-    """One element per language pair through ``fn(pair, **kwargs) -> (tables, counts)``."""
-    return (
-        p
-        | "Pairs" >> beam.Create(pairs)
-        | "Work" >> beam.Map(fn, **kwargs)
-        | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, run_id))
-    )
-
-
 def translation_pairs(store: Store, where: str = "") -> list[tuple[str, str]]:
     """The ``(src_lang, tgt_lang)`` pairs of the store's translations (optionally filtered)."""
     query = "SELECT DISTINCT src_lang, tgt_lang FROM translations"

@@ -13,12 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_align, run_project
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.align.registry import get_aligner
 from curate.artifacts.config import DetectConfig
 from curate.artifacts.detect import detect, fit_stats
+from curate.build.parallel import ParallelConfig, build_parallel
 from curate.ingest import IngestConfig
 from curate.mt.engine import TranslateConfig
 from curate.project.alignment import ProjectionConfig
@@ -259,3 +261,55 @@ def test_detection_in_shards_equals_the_whole_pair_through_the_library(
         return [{c: r[c] for c in columns} for r in rows if r["detector"] not in skip]
 
     assert comparable(got) == comparable(expected)
+
+
+@pytest.fixture(scope="module")
+def duplicates_store(tmp_path_factory) -> Store:
+    """en-qsy bitext with exact duplicates (case and spacing only) and near duplicates, tagged
+    by a few detectors."""
+    folder = tmp_path_factory.mktemp("dups")
+    pairs = generate(120, seed=9)
+    lines = [f"{p.src} ||| {p.tgt}" for p in pairs]
+    lines += [f"{p.src.upper()} |||  {p.tgt}" for p in pairs[:15]]  # exact after normalising
+    lines += [f"{p.src} again ||| {p.tgt} ata" for p in pairs[20:35]]  # near duplicates
+    lines += ["Call 555 1234 now . ||| Nane 999 ata ."]  # number mismatch: flagged
+    (folder / "bitext.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = Store(folder / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(folder / "bitext.txt"), "bitext")],
+        IngestConfig("synth", "ingest", lang="en", target_lang="qsy"),
+    )
+    only = {"only": ["empty", "number_mismatch", "length_ratio"]}
+    run_detect(store, DetectJob("det", only))
+    return store
+
+
+def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
+    duplicates_store, monkeypatch
+):
+    """Shards and buckets of 3 rows: filters, exact duplicates (GroupByKey on the dedup key)
+    and near duplicates (GroupByKey on LSH band keys) give the samples and the counts of one
+    build_parallel call over the pair as it was read before."""
+    import beam_jobs.build as job
+
+    store = duplicates_store
+    rows = store.sql("SELECT * FROM translations WHERE src_lang = 'en' AND tgt_lang = 'qsy'")
+    tags = store.sql("SELECT * FROM artifact_tags WHERE src_lang = 'en' AND tgt_lang = 'qsy'")
+    expected = build_parallel(rows.to_pylist(), ParallelConfig(), tags=tags.to_pylist(),
+                              run_id="bp")  # fmt: skip
+    counts = expected.report.to_counts()
+    assert {"duplicate_exact", "duplicate_near"} <= set(counts["filtered"])
+    for shard_rows in (20_000, 3):
+        monkeypatch.setattr(job, "SHARD_ROWS", shard_rows)
+        run_id = f"bp-{shard_rows}"
+        manifest = job.run_build(store, job.BuildJob(run_id, "parallel"))
+        got = manifest["counts"]["build.parallel"]
+        assert (got["in"], got["out"], got["filtered"]) == (
+            counts["in"], counts["out"], counts["filtered"]
+        )  # fmt: skip
+        samples = _rows(store, "training_samples", run_id, {"run_id"})
+        mine = {(s["source_id"], s["split"], s["text"], s["n_tokens"]) for s in samples}
+        assert mine == {
+            (s["source_id"], s["split"], s["text"], s["n_tokens"]) for s in expected.samples
+        }

@@ -162,6 +162,30 @@ def _render(src: str, tgt: str, sl: str, tl: str, config: ParallelConfig) -> tup
     return config.template_text.format(**values), None
 
 
+def near_signatures(keys: list[str], ngram: int, num_perm: int) -> list[Any]:
+    """MinHash signatures (datasketch) of the character ``ngram``-grams of each key."""
+    import xxhash
+    from datasketch import MinHash
+
+    shingles = [
+        {k[i : i + ngram] for i in range(max(1, len(k) - ngram + 1))}
+        for k in (k.encode() for k in keys)
+    ]
+    # xxhash (C, deterministic) instead of datasketch's default SHA-1: about 10x faster.
+    return MinHash.bulk(shingles, num_perm=num_perm, hashfunc=xxhash.xxh32_intdigest)
+
+
+def lsh_bands(config: ParallelConfig) -> tuple[int, int]:
+    """``(bands, rows per band)`` of the LSH index near-duplicate search uses for ``config``
+    (datasketch's choice for the threshold, weighted to miss few pairs)."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(
+        threshold=config.near_threshold, num_perm=config.near_num_perm, weights=(0.1, 0.9)
+    )
+    return lsh.b, lsh.r
+
+
 class _NearDuplicates:
     """MinHash LSH over character n-grams, candidates verified by their estimated Jaccard.
 
@@ -181,16 +205,7 @@ class _NearDuplicates:
         self._kept: dict[str, Any] = {}
 
     def signatures(self, keys: list[str]) -> list[Any]:
-        import xxhash
-        from datasketch import MinHash
-
-        n = self._n
-        shingles = [
-            {k[i : i + n] for i in range(max(1, len(k) - n + 1))}
-            for k in (k.encode() for k in keys)
-        ]
-        # xxhash (C, deterministic) instead of datasketch's default SHA-1: about 10x faster.
-        return MinHash.bulk(shingles, num_perm=self._perm, hashfunc=xxhash.xxh32_intdigest)
+        return near_signatures(keys, self._n, self._perm)
 
     def seen(self, key: str, signature: Any) -> bool:
         for candidate in self._lsh.query(signature):
@@ -199,6 +214,29 @@ class _NearDuplicates:
         self._lsh.insert(key, signature)
         self._kept[key] = signature
         return False
+
+
+def filter_reason(
+    row: dict[str, Any], tags: list[dict[str, Any]], config: ParallelConfig
+) -> str | None:
+    """The first per-row reason to drop a translation (before deduplication), or None."""
+    src, tgt = row.get("source_text") or "", row.get("text") or ""
+    if config.drop_empty and (not src.strip() or not tgt.strip()):
+        return "empty"
+    if config.drop_truncated and row.get("truncated"):
+        return "truncated"
+    score = row.get("score")
+    if config.min_mt_score is not None and score is not None and score < config.min_mt_score:
+        return "mt_score"
+    return _artifact_reason(tags, config)
+
+
+def dedup_key(row: dict[str, Any]) -> str:
+    """What exact and near duplicates are judged on: both normalised sides with their
+    languages, in either direction."""
+    src, tgt = row.get("source_text") or "", row.get("text") or ""
+    sides = sorted([(row["src_lang"], _normalise(src)), (row["tgt_lang"], _normalise(tgt))])
+    return "\x00".join(f"{lang}\x01{text}" for lang, text in sides)
 
 
 def build_parallel(
@@ -229,23 +267,11 @@ def build_parallel(
     survivors: list[tuple[dict[str, Any], str]] = []
     exact_seen: set[str] = set()
     for row in rows:
-        src, tgt = row.get("source_text") or "", row.get("text") or ""
-        if config.drop_empty and (not src.strip() or not tgt.strip()):
-            drop(row, "empty")
-            continue
-        if config.drop_truncated and row.get("truncated"):
-            drop(row, "truncated")
-            continue
-        score = row.get("score")
-        if config.min_mt_score is not None and score is not None and score < config.min_mt_score:
-            drop(row, "mt_score")
-            continue
-        reason = _artifact_reason(tags_by_id.get(row["id"], []), config)
+        reason = filter_reason(row, tags_by_id.get(row["id"], []), config)
         if reason:
             drop(row, reason)
             continue
-        sides = sorted([(row["src_lang"], _normalise(src)), (row["tgt_lang"], _normalise(tgt))])
-        key = "\x00".join(f"{lang}\x01{text}" for lang, text in sides)
+        key = dedup_key(row)
         if config.dedup_exact:
             if key in exact_seen:
                 drop(row, "duplicate_exact")
