@@ -150,7 +150,8 @@ def band_keys(table: pa.Table, job: BuildJob) -> Iterator[pa.Table]:
     signatures = near_signatures(
         table.column(_KEY).to_pylist(), config.near_ngram, config.near_num_perm
     )
-    values = np.stack([s.hashvalues for s in signatures]).astype(np.uint64)
+    # hash values come from xxh32 (curate.build.parallel.near_signatures): 4 bytes each
+    values = np.stack([s.hashvalues for s in signatures]).astype(np.uint32)
     blobs = pa.array([v.tobytes() for v in values], pa.binary())
     for band in range(bands):
         part = values[:, band * width : (band + 1) * width]
@@ -181,7 +182,7 @@ def near_bucket(bucket: tuple[int, Any], threshold: float) -> Iterator[tuple[str
         if end < len(hashes) and hashes[end] == hashes[start]:
             continue
         if end - start > 1:
-            sigs = [np.frombuffer(b, dtype=np.uint64) for b in blobs[start:end]]
+            sigs = [np.frombuffer(b, dtype=np.uint32) for b in blobs[start:end]]
             for j in range(1, end - start):
                 if any(np.mean(sigs[j] == sigs[k]) >= threshold for k in range(j)):
                     yield ids[start + j], None
@@ -256,10 +257,12 @@ def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCol
         survivors, counts = _rows_and_counts(exact, "Exact")
         all_counts.append(counts)
     if config.dedup_near:
+        # one record per row and LSH band: as many buckets again per band
+        band_buckets = buckets * lsh_bands(config)[0]
         duplicates = (
             survivors
             | "BandKeys" >> beam.FlatMap(band_keys, job=job)
-            | "BandBucket" >> beam.FlatMap(tag_side("bands", "band_hash", buckets))
+            | "BandBucket" >> beam.FlatMap(tag_side("bands", "band_hash", band_buckets))
             | "BandGroups" >> beam.GroupByKey()
             | "NearPairs" >> beam.FlatMap(near_bucket, threshold=config.near_threshold)
             | "DuplicateBucket"
