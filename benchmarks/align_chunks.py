@@ -7,7 +7,7 @@ own (the way they spread a pair over workers with bounded memory). This script g
 gold links are known, aligns them once whole and once per chunk size in ``--chunks`` (consecutive
 chunks, like the job's shards), and prints AER / precision / recall against the gold links.
 
-    python benchmarks/align_chunks.py --pairs 200000 --seed 2 --chunks 50000
+    python benchmarks/align_chunks.py --pairs 200000 --seed 2 --chunks 100000
 
 The last line is ``chunk_aer_delta X``: AER with the last chunk size minus AER unchunked.
 """
@@ -34,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pairs", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=2)
-    parser.add_argument("--chunks", type=int, nargs="+", default=[50_000])
+    parser.add_argument("--chunks", type=int, nargs="+", default=[100_000])
     args = parser.parse_args()
     data = generate(args.pairs, args.seed)
     pairs = [(p.src.split(" "), p.tgt.split(" ")) for p in data]
