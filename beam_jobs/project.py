@@ -55,8 +55,14 @@ from curate.project.alignment import (
     function_word_counts,
     function_words_from_counts,
 )
+from curate.project.consistency import add_tables
 from curate.project.markers import MarkerConfig
-from curate.project.stage import align_rows, project_marker_rows, project_translate_train_rows
+from curate.project.stage import (
+    align_rows,
+    draft_translate_train_rows,
+    finish_translate_train_rows,
+    project_marker_rows,
+)
 from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
 from curate.store.shards import Shard, store_shards
@@ -269,34 +275,58 @@ def _projection_config(
     )
 
 
-def project_chunk(
+def draft_chunk(
     item: tuple[Pair, pa.Table],
     job: ProjectJob,
     references: dict[Pair, list],
     function_words: dict[Pair, tuple[int, Counter[str]]],
+) -> tuple[Pair, pa.Table, Any]:
+    """Align and project one chunk of translated examples, up to the consistency pass."""
+    (src, tgt), table = item
+    pairs = [(_example(r), _translation(r, src, tgt)) for r in table.to_pylist()]
+    batch = draft_translate_train_rows(
+        pairs,
+        _aligner((src, tgt), job, references),
+        _projection_config(job, (src, tgt), function_words),
+    )
+    return (src, tgt), table, batch
+
+
+def finish_chunk(
+    item: tuple[Pair, pa.Table, Any],
+    job: ProjectJob,
+    function_words: dict[Pair, tuple[int, Counter[str]]],
+    usual: dict[Pair, Any],
 ) -> Any:
-    """Projections of one chunk of translated examples of one language pair."""
+    """Projections of one drafted chunk; the consistency pass learns from the whole pair."""
+    pair, table, batch = item
+    rows = table.to_pylist()
+    pairs = [(_example(r), _translation(r, *pair)) for r in rows]
+    config = _projection_config(job, pair, function_words)
+    out = finish_translate_train_rows(
+        pairs, batch, config, _lineage(job, STAGE), usual.get(pair, {})
+    )
+    return _projection_tables(out, rows)
+
+
+def marker_chunk(item: tuple[Pair, pa.Table], job: ProjectJob) -> Any:
+    """Projections of one chunk by markers (the examples translated again, marked)."""
+    from curate.mt.engine import TranslationEngine
+
     (src, tgt), table = item
     rows = table.to_pylist()
-    if job.method == "alignment":
-        pairs = [(_example(r), _translation(r, src, tgt)) for r in rows]
-        out = project_translate_train_rows(
-            pairs,
-            _aligner((src, tgt), job, references),
-            _projection_config(job, (src, tgt), function_words),
-            _lineage(job, STAGE),
-        )
-    else:
-        from curate.mt.engine import TranslationEngine
+    engine = TranslationEngine.load(job.model, download=False)
+    out = project_marker_rows(
+        [{**_example(r), "lang": src} for r in rows],
+        lambda texts: [t.text or "" for t in engine.translate_texts(texts, src, tgt)],
+        tgt,
+        MarkerConfig(**job.options),
+        _lineage(job, STAGE),
+    )
+    return _projection_tables(out, rows)
 
-        engine = TranslationEngine.load(job.model, download=False)
-        out = project_marker_rows(
-            [{**_example(r), "lang": src} for r in rows],
-            lambda texts: [t.text or "" for t in engine.translate_texts(texts, src, tgt)],
-            tgt,
-            MarkerConfig(**job.options),
-            _lineage(job, STAGE),
-        )
+
+def _projection_tables(out: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Any:
     _with_model(out, rows)
     counts = StageCounts(records_in=len(rows), records_out=len(out))
     return {"projections": load_schema("projections").table(out)}, {STAGE: counts}
@@ -362,17 +392,27 @@ def run_project(
         right = read_shards(
             p, "Examples", examples, ["id", "text", "spans", "dataset"]
         ) | "BucketExamples" >> beam.FlatMap(tag_side("examples", "id", buckets))
-        return (
+        chunks = (
             (left, right)
             | "Sides" >> beam.Flatten()
             | "Join" >> beam.GroupByKey()
             | "Chunks" >> beam.FlatMap(join_examples, chunk_pairs=job.chunk_pairs)
-            | "Project"
-            >> beam.Map(
-                project_chunk, job=job, references=references, function_words=function_words
-            )
-            | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
         )
+        if job.method == "marker":
+            projected = chunks | "Markers" >> beam.Map(marker_chunk, job=job)
+        else:
+            drafted = chunks | "Draft" >> beam.Map(
+                draft_chunk, job=job, references=references, function_words=function_words
+            )
+            usual = beam.pvalue.AsDict(
+                drafted
+                | "UsualCounts" >> beam.Map(lambda d: (d[0], d[2].projection_counts()))
+                | "AddUsual" >> beam.CombinePerKey(add_tables)
+            )
+            projected = drafted | "Finish" >> beam.Map(
+                finish_chunk, job=job, function_words=function_words, usual=usual
+            )
+        return projected | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
 
     execution = Execution(tuple(beam_args or ()), workers, force, progress)
     return _run(store, job, STAGE, build, execution, expected)

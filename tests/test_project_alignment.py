@@ -223,3 +223,29 @@ def test_nested_brackets_are_closed_and_elided_articles_trimmed() -> None:
     kept, _ = project_token_spans(span, links, other, config, ["the", "Union", "COM", "1999"])
     assert kept == [(0, TokenSpan(1, 8, "MISC"))]
     assert "dell'" in frequent_function_words([["dell'", "x"], ["dell'", "y"]], min_share=0.5)
+
+
+def test_consistency_learns_from_a_table_of_other_batches() -> None:
+    """A batch split in two, each half given the summed counts of both, is corrected like
+    the whole batch (how a job projects one language pair in chunks)."""
+    from curate.project.consistency import Example, add_tables, harmonize, projection_counts
+
+    labelled = ["the", "Member", "States", "agree"]
+    spans = [TokenSpan(1, 3, "ORG")]
+    usual = ["gli", "Stati", "membri", "concordano"]
+
+    def batch() -> list[Example]:
+        examples = [Example(labelled, spans, usual, {0: TokenSpan(1, 3, "ORG")}) for _ in range(3)]
+        examples.append(Example(labelled, spans, usual, {0: TokenSpan(2, 3, "ORG")}))
+        examples.append(Example(labelled, spans, ["Stati", "membri", "sì"], {}))
+        return examples
+
+    whole = batch()
+    harmonize(whole)
+    first, second = batch()[:3], batch()[3:]
+    assert harmonize(batch()[3:]) == {}  # alone, the second half has no usual translation
+    table = add_tables([projection_counts(first), projection_counts(second)])
+    notes = harmonize(second, table=table)
+    assert [e.projected for e in second] == [e.projected for e in whole[3:]]
+    assert notes == {0: [(0, "moved to the batch's usual translation")],
+                     1: [(0, "recovered from the batch's usual translation")]}  # fmt: skip

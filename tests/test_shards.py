@@ -25,9 +25,10 @@ from curate.ingest import IngestConfig
 from curate.mt.engine import TranslateConfig
 from curate.project.alignment import ProjectionConfig
 from curate.project.stage import project_translate_train_rows
-from curate.store import Store
+from curate.records import content_id, load_schema
+from curate.store import StageCounts, Store
 from curate.store.shards import plan_shards, read_shard
-from curate.synth import generate, write_bitext
+from curate.synth import generate, write_bitext, write_conll
 
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
 FAST_EFLOMAL = {"prefix_lengths": [4], "n_samplers": 1, "rel_iterations": 0.3}
@@ -162,23 +163,45 @@ def test_projection_in_one_chunk_equals_the_whole_pair_through_the_library(
             assert mine[column] == row[column], column
 
 
-def test_projection_in_tiny_chunks_equals_one_chunk(labelled_store, tiny_model):
-    """Function words are learnt from the whole pair, so chunks of 7 give the rows of one
-    chunk (the consistency pass, which learns per chunk, is off here)."""
-    options = {"model": tiny_model, "layer": 2}
-    proj = {"consistency": None}
-    for run_id, chunk in (("pr-a", 100_000), ("pr-b", 7)):
-        manifest = run_project(
-            labelled_store,
-            ProjectJob(
-                run_id, aligner="simalign", aligner_options=options, options=proj, chunk_pairs=chunk
-            ),
-        )
-        assert manifest["counts"]["project"]["in"] == manifest["counts"]["project"]["out"] == 120
-    drop = {"run_id"}
-    assert _rows(labelled_store, "projections", "pr-a", drop) == _rows(
-        labelled_store, "projections", "pr-b", drop
+@pytest.fixture(scope="module")
+def synth_store(tmp_path_factory) -> Store:
+    """Labelled en-qsy examples from the grammar, and their generated translations stored as
+    the machine translations of those examples (the shape `curate translate` writes)."""
+    folder = tmp_path_factory.mktemp("synth")
+    pairs = generate(150, seed=21)
+    write_conll(pairs, folder / "en.conll")
+    store = Store(folder / "store")
+    run_ingest(
+        store,
+        [InputSpec(str(folder / "en.conll"), "conll")],
+        IngestConfig("synth", "ingest", lang="en"),
     )
+    target = {p.src: p.tgt for p in pairs}
+    rows = [
+        {"id": content_id(ex["id"], "qsy"), "src_lang": "en", "tgt_lang": "qsy",
+         "source_kind": "examples", "source_text": ex["text"], "text": target[ex["text"]],
+         "origin": "mt", "source_id": ex["id"], "dataset": "synth", "run_id": "tr",
+         "stage": "translate", "truncated": False, "from_memory": False}
+        for ex in store.sql("SELECT id, text FROM examples").to_pylist()
+    ]  # fmt: skip
+    with store.open_run("translate", "tr") as run:
+        run.write("translations", load_schema("translations").table(rows))
+        run.count("translate", StageCounts(len(rows), len(rows)))
+    return store
+
+
+def test_projection_in_tiny_chunks_equals_one_chunk(synth_store, tiny_model):
+    """Function words and the usual translations of the consistency pass are learnt from the
+    whole pair (side inputs), so chunks of 7 give the rows of one chunk (the pass itself over
+    summed tables: tests/test_project_alignment.py)."""
+    options = {"model": tiny_model, "layer": 2}
+    for run_id, chunk in (("pr-a", 100_000), ("pr-b", 7)):
+        job = ProjectJob(run_id, aligner="simalign", aligner_options=options, chunk_pairs=chunk)
+        manifest = run_project(synth_store, job)
+        assert manifest["counts"]["project"]["in"] == manifest["counts"]["project"]["out"] == 150
+    whole = _rows(synth_store, "projections", "pr-a", {"run_id"})
+    assert sum(r["status"] == "complete" for r in whole) > 50
+    assert whole == _rows(synth_store, "projections", "pr-b", {"run_id"})
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,13 @@ import regex
 from curate.align.anchors import add_anchor_links
 from curate.align.registry import Link, WordAligner
 from curate.align.tokenize import Tokens, tokenize
-from curate.project.consistency import ConsistencyConfig, Example, harmonize
+from curate.project.consistency import (
+    ConsistencyConfig,
+    Example,
+    Table,
+    harmonize,
+    projection_counts,
+)
 from curate.project.iob import TokenSpan, char_spans_to_token, spans_to_tags, token_spans_to_char
 from curate.records import Span
 
@@ -393,18 +399,9 @@ def project_spans(
     return _finish(draft, other_tokens, other_offsets)
 
 
-def _harmonize(
-    drafts: Sequence[_Draft],
-    labelled_tokens: Sequence[Sequence[str]],
-    other_tokens: Sequence[Sequence[str]],
-    config: ConsistencyConfig,
-) -> None:
-    examples = [
-        Example(lt, d.token_spans, ot, d.projected)
-        for d, lt, ot in zip(drafts, labelled_tokens, other_tokens, strict=True)
-    ]
-    for n, notes in harmonize(examples, config).items():
-        draft = drafts[n]
+def _harmonize(batch: DraftBatch, config: ConsistencyConfig, table: Table | None = None) -> None:
+    for n, notes in harmonize(batch.examples(), config, table).items():
+        draft = batch.drafts[n]
         for k, note in notes:
             origin = draft.origin[k]
             if note.startswith("recovered"):
@@ -428,7 +425,32 @@ class LabelledText:
     spans: Sequence[Span]
 
 
-def project_batch(
+@dataclass
+class DraftBatch:
+    """A batch tokenised, aligned and projected, before the consistency pass and the results
+    (:func:`draft_batch`, then :func:`finish_batch`)."""
+
+    others: list[str]
+    labelled_tokens: list[Tokens]
+    other_tokens: list[Tokens]
+    links: list[list[Link]]
+    drafts: list[_Draft]
+    method: str
+
+    def examples(self) -> list[Example]:
+        """The batch as the consistency pass sees it (projections edited in place)."""
+        return [
+            Example(lt.tokens, d.token_spans, ot.tokens, d.projected)
+            for d, lt, ot in zip(self.drafts, self.labelled_tokens, self.other_tokens, strict=True)
+        ]
+
+    def projection_counts(self) -> Table:
+        """What the consistency pass learns from this batch; add up the counts of several
+        batches (:func:`curate.project.consistency.add_tables`) to learn from all of them."""
+        return projection_counts(self.examples())
+
+
+def draft_batch(
     labelled: Sequence[LabelledText],
     others: Sequence[str],
     aligner: WordAligner,
@@ -438,13 +460,8 @@ def project_batch(
     other_lang: str | None = None,
     config: ProjectionConfig = ProjectionConfig(),
     tokenizer: Tokenizer = tokenize,
-) -> list[ProjectionResult]:
-    """Tokenise, align (one aligner call for the whole batch) and project every example.
-
-    ``labelled_is_source`` says which side is the translation's source: the aligner always
-    gets ``(source, target)`` pairs, so its links match the alignments records of the same
-    translations, and they are swapped here when the labelled side is the target.
-    """
+) -> DraftBatch:
+    """The first half of :func:`project_batch`: everything before the consistency pass."""
     if len(labelled) != len(others):
         raise ValueError(f"{len(labelled)} labelled texts but {len(others)} other texts")
     config = _resolve_adjective(config, (s.label for item in labelled for s in item.spans))
@@ -464,12 +481,20 @@ def project_batch(
         _draft(item.spans, lt.offsets, ot.tokens, links, config, lt.tokens)
         for item, lt, ot, links in zip(labelled, lab_tok, oth_tok, all_links, strict=True)
     ]
+    return DraftBatch(list(others), lab_tok, oth_tok, all_links, drafts, aligner.method)
+
+
+def finish_batch(
+    batch: DraftBatch, config: ProjectionConfig = ProjectionConfig(), table: Table | None = None
+) -> list[ProjectionResult]:
+    """The second half of :func:`project_batch`: the consistency pass (usual translations from
+    ``table`` when given, else from the batch) and the results."""
     if config.consistency is not None:
-        _harmonize(
-            drafts, [t.tokens for t in lab_tok], [t.tokens for t in oth_tok], config.consistency
-        )
+        _harmonize(batch, config.consistency, table)
     results = []
-    for draft, other, ot, links in zip(drafts, others, oth_tok, all_links, strict=True):
+    for draft, other, ot, links in zip(
+        batch.drafts, batch.others, batch.other_tokens, batch.links, strict=True
+    ):
         result = _finish(draft, ot.tokens, ot.offsets)
         results.append(
             replace(
@@ -478,10 +503,40 @@ def project_batch(
                 tokens=list(ot.tokens),
                 offsets=list(ot.offsets),
                 links=links,
-                method=f"alignment/{aligner.method}",
+                method=f"alignment/{batch.method}",
             )
         )
     return results
+
+
+def project_batch(
+    labelled: Sequence[LabelledText],
+    others: Sequence[str],
+    aligner: WordAligner,
+    *,
+    labelled_is_source: bool,
+    labelled_lang: str | None = None,
+    other_lang: str | None = None,
+    config: ProjectionConfig = ProjectionConfig(),
+    tokenizer: Tokenizer = tokenize,
+) -> list[ProjectionResult]:
+    """Tokenise, align (one aligner call for the whole batch) and project every example.
+
+    ``labelled_is_source`` says which side is the translation's source: the aligner always
+    gets ``(source, target)`` pairs, so its links match the alignments records of the same
+    translations, and they are swapped here when the labelled side is the target.
+    """
+    batch = draft_batch(
+        labelled,
+        others,
+        aligner,
+        labelled_is_source=labelled_is_source,
+        labelled_lang=labelled_lang,
+        other_lang=other_lang,
+        config=config,
+        tokenizer=tokenizer,
+    )
+    return finish_batch(batch, config)
 
 
 def project_translate_train(

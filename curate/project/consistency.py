@@ -8,13 +8,15 @@ same source surface, and the dominant target words occur in the sentence overlap
 the current projection, the projection moves there. A span that was not projected at all is
 recovered when the dominant target words occur exactly once in the sentence and are free.
 
-Only spans of the batch itself are used; nothing is learnt across batches.
+By default only spans of the batch itself are used; a job that projects a language pair in
+several batches counts the projections of every batch first and passes the sum
+(:func:`projection_counts`, :func:`add_tables`).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from curate.project.iob import TokenSpan
@@ -48,17 +50,41 @@ def _key(tokens: Sequence[str]) -> Key:
     return tuple(t.casefold() for t in tokens)
 
 
-def harmonize(
-    examples: Sequence[Example], config: ConsistencyConfig = ConsistencyConfig()
-) -> dict[int, list[tuple[int, str]]]:
-    """Correct projections in place; return ``{example index: [(span index, note)]}``."""
-    table: dict[Key, Counter[Key]] = defaultdict(Counter)
+Table = dict[Key, Counter[Key]]
+
+
+def projection_counts(examples: Sequence[Example]) -> Table:
+    """How often each source surface was projected onto each target surface in ``examples``;
+    tables of several batches add up (:func:`add_tables`)."""
+    table: Table = defaultdict(Counter)
     for ex in examples:
         for i, proj in ex.projected.items():
             src = ex.spans[i]
             table[_key(ex.labelled_tokens[src.start : src.end])][
                 _key(ex.other_tokens[proj.start : proj.end])
             ] += 1
+    return dict(table)
+
+
+def add_tables(tables: Iterable[Table]) -> Table:
+    total: Table = defaultdict(Counter)
+    for table in tables:
+        for key, counts in table.items():
+            total[key].update(counts)
+    return dict(total)
+
+
+def harmonize(
+    examples: Sequence[Example],
+    config: ConsistencyConfig = ConsistencyConfig(),
+    table: Table | None = None,
+) -> dict[int, list[tuple[int, str]]]:
+    """Correct projections in place; return ``{example index: [(span index, note)]}``.
+
+    The usual translations come from ``table`` (e.g. counted over a whole language pair in
+    several batches) or, by default, from ``examples`` themselves."""
+    if table is None:
+        table = projection_counts(examples)
     notes: dict[int, list[tuple[int, str]]] = {}
     for n, ex in enumerate(examples):
         low = _key(ex.other_tokens)
