@@ -12,6 +12,7 @@ the same fit. Detectors only tag; nothing is filtered here.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -109,8 +110,9 @@ def keyed_by_text(table: pa.Table) -> pa.Table:
 
 
 def with_references(bucket: tuple[int, Any]) -> Iterator[pa.Table]:
-    """One bucket (by source text) of translations; machine translations get the text of a
-    human translation of the same source text and pair as ``reference_text``."""
+    """One bucket (by source text) of translations; machine output (curate's, or another
+    system's) gets the text of a human translation of the same source text and pair as
+    ``reference_text``."""
     _, grouped = bucket
     rows = concat(sides(grouped, ("rows",))["rows"])
     references = (
@@ -119,11 +121,54 @@ def with_references(bucket: tuple[int, Any]) -> Iterator[pa.Table]:
         .aggregate([("text", "first")])
         .rename_columns({"text_first": "reference_text", "_text_key": "_ref_key"})
     )
-    is_mt = pc.fill_null(pc.equal(rows.column("origin"), "mt"), False)
+    is_mt = pc.fill_null(pc.is_in(rows.column("origin"), pa.array(["mt", "system"])), False)
     mt_key = pc.if_else(is_mt, rows.column("_text_key"), pa.scalar(None, pa.string()))
     rows = rows.set_column(rows.column_names.index("_text_key"), "_text_key", mt_key)
     joined = join_tables(rows, references, "_text_key", "_ref_key", how="left outer")
     yield joined.select(_COLUMNS)
+
+
+#: Why a detector could not judge a translation, by the input it lacked.
+WHY_MISSING = {
+    "reference_text": "no human reference of the same source text (ingest one with "
+    "--target-file; only machine output, origin mt or system, is compared with it)",
+    "score": "no model score (only curate's own translations have one)",
+    "projection_status": "no projection (run curate project)",
+    "n_source_spans": "no projection (run curate project)",
+    "n_projected": "no projection (run curate project)",
+    "paired_source_text": "no paired field (NLI premise and hypothesis)",
+    "paired_text": "no paired field (NLI premise and hypothesis)",
+}
+#: ``manifest["counts"]`` key of the translations each detector did not score, by reason.
+UNSCORED = "detect.unscored"
+
+
+def unscored(rows: pa.Table, tags: pa.Table, config: DetectConfig) -> StageCounts:
+    """Translations each selected detector left without a score, counted as ``detector: why``:
+    the input it needs is missing (for the whole chunk, or for those rows), or it could not
+    judge them (too short, a pair too small to learn from, ...)."""
+    counts: Counter[str] = Counter()
+    every = tuple(rows.column_names) + tuple(WHY_MISSING)
+    index = {tid: k for k, tid in enumerate(rows.column("id").to_pylist())}
+    for detector in config.selected(every):
+        missing = [c for c in detector.requires if c not in rows.column_names]
+        if missing:
+            why = WHY_MISSING.get(missing[0], f"no {missing[0]}")
+            counts[f"{detector.name}: {why}"] += rows.num_rows
+            continue
+        mine = tags.filter(pc.equal(tags.column("detector"), detector.name))
+        nan = pc.is_null(mine.column("score"), nan_is_null=True)
+        ids = pc.filter(mine.column("translation_id"), nan).to_pylist()
+        details = pc.filter(mine.column("detail"), nan).to_pylist()
+        for tid, detail in zip(ids, details, strict=True):
+            k = index[tid]
+            lacking = [c for c in detector.requires if rows.column(c)[k].as_py() is None]
+            if lacking:
+                why = WHY_MISSING.get(lacking[0], f"no {lacking[0]}")
+            else:  # the detector's own word ("too short to judge (12 letters)"), unnumbered
+                why = detail.split(" (")[0] if detail else "could not judge"
+            counts[f"{detector.name}: {why}"] += 1
+    return StageCounts(filtered=counts)
 
 
 # -- whole-pair statistics --------------------------------------------------------------------
@@ -194,14 +239,10 @@ def chunks(table: pa.Table) -> Iterator[tuple[Pair, pa.Table]]:
 def tag_chunk(item: tuple[Pair, pa.Table], job: DetectJob, stats: dict, present: dict) -> Any:
     pair, rows = item
     rows = _drop_empty_optional(rows, present[pair])
-    tags = detect(
-        rows,
-        DetectConfig.from_dict(job.config),
-        stats=copy.deepcopy(stats[pair]),
-        run_id=job.run_id,
-    )
+    config = DetectConfig.from_dict(job.config)
+    tags = detect(rows, config, stats=copy.deepcopy(stats[pair]), run_id=job.run_id)
     counts = StageCounts(records_in=rows.num_rows, records_out=rows.num_rows)
-    return {"artifact_tags": tags}, {STAGE: counts}
+    return {"artifact_tags": tags}, {STAGE: counts, UNSCORED: unscored(rows, tags, config)}
 
 
 def run_detect(

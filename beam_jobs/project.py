@@ -2,17 +2,22 @@
 
 A statistical aligner learns from the text it aligns, but a language pair can be larger than
 one worker's memory. So a pair is aligned in chunks of at most ``chunk_pairs`` sentence pairs,
-each on its own, every chunk trained along with the same extra parallel text: a sample of at
-most ``chunk_pairs`` of the store's human translations of the pair (``Sample.FixedSizePerKey``,
-a side input) and the job's extra parallel files. ``curate align`` writes word links for every
-translation (``alignments``): its chunks are the shards of ``translations``. ``curate project``
-carries the spans of translated ``examples`` onto their translations, by word alignment
-(eflomal by default) or by markers (the examples are translated again with their spans wrapped
-in markers by the same model, and the markers parsed back): translations and examples are
-joined by hash buckets (:mod:`beam_jobs.shards`), and each bucket's rows of a pair are cut into
-chunks. The function words trimmed off projection edges are learnt from the whole pair in a
-first pass (counts combined per pair, a side input). The row building is
-``curate.project.stage``; every example gets a projection row with a status and reasons.
+each on its own, every chunk trained along with the same extra parallel text: the job's extra
+parallel files and, for ``curate project``, a sample of at most ``chunk_pairs`` pairs of the
+store's plain human bitext of the pair (``Sample.FixedSizePerKey``, a side input).
+``curate align`` writes word links for every translation (``alignments``): its chunks are the
+shards of ``translations``. ``curate project`` carries the spans of labelled ``examples`` onto
+their translations (curate's machine translations, or translations ingested with the examples:
+human references and other systems' outputs, each projection recording the translation's
+``origin``), by word alignment (eflomal by default) or by markers (the examples are translated
+again with their spans wrapped in markers by the same model, and the markers parsed back).
+Translations and examples are joined by hash buckets (:mod:`beam_jobs.shards`), and each
+bucket's rows of a pair are cut into chunks. What projection learns from a whole pair is a
+first pass whose result reaches every chunk as a side input: the function words trimmed off
+projection edges (counts combined per pair), and the usual translations of the consistency
+pass (each chunk is drafted first, their projection counts are combined per pair, then every
+chunk is finished with the sum). The row building is ``curate.project.stage``; every example
+gets a projection row with a status and reasons.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from beam_jobs.shards import (
     slices,
     tag_side,
 )
+from curate.align.bitext import read_bitext_pairs
 from curate.align.chunks import CHUNK_PAIRS
 from curate.align.registry import get_aligner
 from curate.align.tokenize import tokenize
@@ -61,6 +67,7 @@ from curate.project.stage import (
     align_rows,
     draft_translate_train_rows,
     finish_translate_train_rows,
+    given_words,
     project_marker_rows,
 )
 from curate.records import content_id, load_schema
@@ -72,14 +79,15 @@ METHODS = ("alignment", "marker")
 
 #: Columns of ``translations`` the jobs read.
 _ALIGN_COLUMNS = [
-    "id", "src_lang", "tgt_lang", "source_text", "text", "origin", "dataset", "model_id",
-    "model_version",
+    "id", "src_lang", "tgt_lang", "source_text", "text", "tokens", "origin", "dataset",
+    "model_id", "model_version",
 ]  # fmt: skip
-_REFERENCE_COLUMNS = ["src_lang", "tgt_lang", "source_text", "text", "origin"]
+_REFERENCE_COLUMNS = ["src_lang", "tgt_lang", "source_text", "text", "origin", "source_kind"]
 _PROJECT_COLUMNS = [
-    "id", "src_lang", "tgt_lang", "text", "origin", "source_kind", "source_id", "model_id",
-    "model_version",
+    "id", "src_lang", "tgt_lang", "text", "tokens", "origin", "source_kind", "source_id",
+    "model_id", "model_version",
 ]  # fmt: skip
+_EXAMPLE_COLUMNS = ["id", "text", "spans", "tokens", "token_offsets", "dataset"]
 
 
 @dataclass(frozen=True)
@@ -94,30 +102,26 @@ class ProjectJob:
     chunk_pairs: int = CHUNK_PAIRS  # sentence pairs aligned together at most
 
 
-def read_bitext_pairs(path: str) -> list[tuple[str, str]]:
-    pairs = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if "|||" in line:
-                src, tgt = line.split("|||", 1)
-                if src.strip() and tgt.strip():
-                    pairs.append((src.strip(), tgt.strip()))
-    return pairs
-
-
 Pair = tuple[str, str]
 
 
 def reference_texts(item: tuple[Shard, pa.Table]) -> Iterator[tuple[Pair, tuple[str, str]]]:
-    """``(pair, (source text, text))`` of the human translations in a shard of translations."""
+    """``(pair, (source text, text))`` of the plain human bitext in a shard of translations
+    (references of labelled examples are projected onto, and aligned, themselves)."""
     _, table = item
-    refs = table.filter(pc.equal(table.column("origin"), "reference"))
+    refs = table.filter(
+        pc.and_(
+            pc.equal(table.column("origin"), "reference"),
+            pc.equal(table.column("source_kind"), "bitext"),
+        )
+    )
     for row in refs.select(["src_lang", "tgt_lang", "source_text", "text"]).to_pylist():
         yield (row["src_lang"], row["tgt_lang"]), (row["source_text"], row["text"])
 
 
 def reference_sample(p: beam.Pipeline, shards: list[Shard], size: int) -> beam.PCollection:
-    """At most ``size`` human translations per language pair (what every chunk trains along)."""
+    """At most ``size`` pairs of human bitext per language pair (what every chunk of
+    ``curate project`` trains along)."""
     return (
         read_shards(p, "References", shards, _REFERENCE_COLUMNS)
         | "ReferenceTexts" >> beam.FlatMap(reference_texts)
@@ -178,10 +182,10 @@ def run_align(
         )
 
     def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
-        references = beam.pvalue.AsDict(reference_sample(p, shards, job.chunk_pairs))
+        # the store's bitext is among the translations aligned here: not trained on twice
         return (
             read_shards(p, "Translations", shards, _ALIGN_COLUMNS)
-            | "Align" >> beam.Map(align_chunk, job=job, references=references)
+            | "Align" >> beam.Map(align_chunk, job=job, references={})
             | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
         )
 
@@ -213,23 +217,32 @@ def _run(
 
 
 # -- project ----------------------------------------------------------------------------------
-def _translated_examples(table: pa.Table) -> pa.Table:
-    """The machine translations of examples in a shard of translations."""
-    keep = pc.and_(
-        pc.equal(table.column("source_kind"), "examples"), pc.equal(table.column("origin"), "mt")
-    )
-    return table.filter(keep)
+def _translated_examples(table: pa.Table, method: str) -> pa.Table:
+    """The translations of examples in a shard of translations that ``method`` projects onto:
+    alignment onto every translation of an example (curate's MT, ingested human references
+    and system outputs), markers only where curate's own model translates (it translates the
+    marked text again)."""
+    keep = pc.equal(table.column("source_kind"), "examples")
+    if method == "marker":
+        keep = pc.and_(keep, pc.equal(table.column("origin"), "mt"))
+    return table.filter(pc.fill_null(keep, False))
 
 
 def function_word_stats(
-    item: tuple[Shard, pa.Table],
+    item: tuple[Shard, pa.Table], method: str
 ) -> Iterator[tuple[Pair, tuple[int, Counter[str]]]]:
-    """First pass: ``(pair, (texts, function-word counts))`` of a shard's translated examples."""
+    """First pass: ``(pair, (texts, function-word counts))`` of a shard's translated examples
+    (words as projection sees them: given ones where the translation came tokenised)."""
     shard, table = item
-    rows = _translated_examples(table)
+    rows = _translated_examples(table, method)
     if rows.num_rows:
         tgt = shard.key[1]
-        texts = [tokenize(t or "", tgt).tokens for t in rows.column("text").to_pylist()]
+        texts = [
+            (given_words(text or "", tokens) or tokenize(text or "", tgt)).tokens
+            for text, tokens in zip(
+                rows.column("text").to_pylist(), rows.column("tokens").to_pylist(), strict=True
+            )
+        ]
         yield (shard.key[0], tgt), (len(texts), function_word_counts(texts))
 
 
@@ -249,7 +262,7 @@ def join_examples(bucket: tuple[int, Any], chunk_pairs: int) -> Iterator[tuple[P
     if not parts["translations"] or not parts["examples"]:
         return
     translations = concat(parts["translations"]).rename_columns(
-        {"id": "translation_id", "text": "translation"}
+        {"id": "translation_id", "text": "translation", "tokens": "translation_tokens"}
     )
     examples = concat(parts["examples"]).rename_columns({"id": "example_id"})
     joined = join_tables(translations, examples, "source_id", "example_id")
@@ -323,23 +336,30 @@ def marker_chunk(item: tuple[Pair, pa.Table], job: ProjectJob) -> Any:
         MarkerConfig(**job.options),
         _lineage(job, STAGE),
     )
-    return _projection_tables(out, rows)
+    return _projection_tables(out, rows, origin="mt")
 
 
-def _projection_tables(out: list[dict[str, Any]], rows: list[dict[str, Any]]) -> Any:
+def _projection_tables(
+    out: list[dict[str, Any]], rows: list[dict[str, Any]], origin: str | None = None
+) -> Any:
+    """Tables and counts of projected rows; each records the origin of its translation."""
     _with_model(out, rows)
+    for row, source in zip(out, rows, strict=True):
+        row["origin"] = origin or source["origin"]
     counts = StageCounts(records_in=len(rows), records_out=len(out))
     return {"projections": load_schema("projections").table(out)}, {STAGE: counts}
 
 
 def _example(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["example_id"], "text": row["text"], "spans": row["spans"]}
+    keys = ("text", "spans", "tokens", "token_offsets")
+    return {"id": row["example_id"], **{k: row[k] for k in keys}}
 
 
 def _translation(row: dict[str, Any], src: str, tgt: str) -> dict[str, Any]:
     return {
         "id": row["translation_id"],
         "text": row["translation"],
+        "tokens": row["translation_tokens"],
         "src_lang": src,
         "tgt_lang": tgt,
     }
@@ -365,11 +385,13 @@ def run_project(
         raise UserError(f"projection options: {exc}") from None
     if job.method == "alignment":
         get_aligner(job.aligner, **job.aligner_options)
-    expected = Expected(_count(store, _COUNT_QUERY))
+    origins = "t.origin = 'mt'" if job.method == "marker" else "TRUE"
+    expected = Expected(_count(store, _COUNT_QUERY.format(origins=origins)))
     if not expected.total:
         raise UserError(
             "the store has no translated examples to project",
-            hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples stage",
+            hint="ingest labelled data (CoNLL, or --spans-field) and translate the examples "
+            "stage, or ingest it with its translations (--target-file, --target-field)",
         )
     translations = store_shards(store, "translations", job.chunk_pairs)
     examples = store_shards(store, "examples", job.chunk_pairs)
@@ -380,17 +402,18 @@ def run_project(
         read = read_shards(p, "Translations", translations, _PROJECT_COLUMNS)
         function_words = beam.pvalue.AsDict(
             read
-            | "FunctionWords" >> beam.FlatMap(function_word_stats)
+            | "FunctionWords" >> beam.FlatMap(function_word_stats, method=job.method)
             | "AddFunctionWords" >> beam.CombinePerKey(add_stats)
         )
         references = beam.pvalue.AsDict(reference_sample(p, translations, job.chunk_pairs))
         left = (
             read
-            | "TranslatedExamples" >> beam.Map(lambda item: _translated_examples(item[1]))
+            | "TranslatedExamples"
+            >> beam.Map(lambda item: _translated_examples(item[1], job.method))
             | "BucketTranslations" >> beam.FlatMap(tag_side("translations", "source_id", buckets))
         )
         right = read_shards(
-            p, "Examples", examples, ["id", "text", "spans", "dataset"]
+            p, "Examples", examples, _EXAMPLE_COLUMNS
         ) | "BucketExamples" >> beam.FlatMap(tag_side("examples", "id", buckets))
         chunks = (
             (left, right)
@@ -421,7 +444,7 @@ def run_project(
 #: Every example a projection run reads: the progress total.
 _COUNT_QUERY = """
 SELECT count(*) FROM translations t JOIN examples e ON e.id = t.source_id
-WHERE t.source_kind = 'examples' AND t.origin = 'mt'
+WHERE t.source_kind = 'examples' AND {origins}
 """
 
 

@@ -125,9 +125,10 @@ def labelled_store(tmp_path_factory, random_model) -> Store:
 
 
 _TODAY = """
-SELECT t.id AS translation_id, t.text AS translation, e.id AS example_id, e.text, e.spans
+SELECT t.id AS translation_id, t.text AS translation, t.tokens AS translation_tokens,
+       e.id AS example_id, e.text, e.spans, e.tokens, e.token_offsets
 FROM translations t JOIN examples e ON e.id = t.source_id
-WHERE t.source_kind = 'examples' AND t.origin = 'mt' ORDER BY e.id
+WHERE t.source_kind = 'examples' ORDER BY e.id, t.id
 """
 
 
@@ -142,10 +143,14 @@ def test_projection_in_one_chunk_equals_the_whole_pair_through_the_library(
     expected = project_translate_train_rows(
         [
             (
-                {"id": r["example_id"], "text": r["text"], "spans": r["spans"]},
+                {
+                    "id": r["example_id"],
+                    **{k: r[k] for k in ("text", "spans", "tokens", "token_offsets")},
+                },
                 {
                     "id": r["translation_id"],
                     "text": r["translation"],
+                    "tokens": r["translation_tokens"],
                     "src_lang": "en",
                     "tgt_lang": "de",
                 },
@@ -242,7 +247,7 @@ LEFT JOIN (SELECT translation_id, any_value(status) AS status,
        ON p.translation_id = t.id
 LEFT JOIN (SELECT source_text, src_lang, tgt_lang, any_value(text) AS text
            FROM translations WHERE origin = 'reference' GROUP BY ALL) r
-       ON t.origin = 'mt' AND r.source_text = t.source_text
+       ON t.origin IN ('mt', 'system') AND r.source_text = t.source_text
           AND r.src_lang = t.src_lang AND r.tgt_lang = t.tgt_lang
 ORDER BY t.id
 """

@@ -40,18 +40,63 @@ def _options(path: Path | None) -> dict:
 
 def align(
     ctx: typer.Context,
-    store: Path = STORE,
+    store: Path | None = typer.Option(
+        None, "--store", "-s", help="Align every translation of this store."
+    ),
+    src: Path | None = typer.Option(
+        None, "--src", help="Or files: source sentences, one per line (or 'SRC ||| TGT' lines)."
+    ),
+    tgt: Path | None = typer.Option(None, "--tgt", help="Target sentences, line by line."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Files: Pharaoh links to write."),
+    pretokenized: bool = typer.Option(
+        False, "--pretokenized", help="Files: words are separated by spaces; keep them as given."
+    ),
+    one_based: bool = typer.Option(
+        False, "--one-based", help="Files: write 1-based indices (default 0-based, like eflomal)."
+    ),
+    src_lang: str | None = typer.Option(None, help="Files: source language (tokenisation)."),
+    tgt_lang: str | None = typer.Option(None, help="Files: target language (tokenisation)."),
+    tokens_out: Path | None = typer.Option(
+        None, help="Files: also write the words aligned, as 'SRC ||| TGT' lines."
+    ),
     aligner: str = ALIGNER,
     aligner_options: Path | None = typer.Option(None, help="YAML of the aligner's options."),
     extra_bitext: list[Path] | None = EXTRA,
     chunk_pairs: int = CHUNK,
-    run_id: str = typer.Option("align", help="Run id; re-running replaces it."),
+    run_id: str = typer.Option("align", help="Store: run id; re-running replaces it."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
-    """Word-align every translation in the store (writes the alignments stage)."""
+    """Word-align the store's translations (--store), or a bitext's files (--src [--tgt] --out).
+
+    Files mode works like eflomal's and fast_align's command lines: two line-aligned files, or
+    one file of 'SRC ||| TGT' lines, in; one line of Pharaoh 'i-j' links per pair out.
+    """
+    files = src is not None or tgt is not None
+    if files == (store is not None):
+        raise UserError(
+            "give either --store DIR (align the store's translations) or --src FILE "
+            "[--tgt FILE] --out LINKS (align files)",
+            hint="curate align --src corpus.ro --tgt corpus.en --out links.txt",
+        )
+    if files:
+        _align_files(
+            src,
+            tgt,
+            out,
+            pretokenized,
+            one_based,
+            src_lang,
+            tgt_lang,
+            tokens_out,
+            aligner,
+            _options(aligner_options),
+            extra_bitext or [],
+        )
+        return
     from beam_jobs.project import ProjectJob, run_align
 
+    assert store is not None
     job = ProjectJob(
         run_id=run_id,
         aligner=aligner,
@@ -67,6 +112,62 @@ def align(
     )
     Console(stderr=True, quiet=as_json).print(
         f"{run_id}: {manifest['rows'].get('alignments', 0)} alignments"
+    )
+
+
+def _align_files(
+    src: Path | None,
+    tgt: Path | None,
+    out: Path | None,
+    pretokenized: bool,
+    one_based: bool,
+    src_lang: str | None,
+    tgt_lang: str | None,
+    tokens_out: Path | None,
+    aligner: str,
+    options: dict,
+    extra_bitext: list[Path],
+) -> None:
+    """``curate align --src ... --out ...``: align a bitext's files and write Pharaoh links."""
+    import time
+
+    from curate.align.bitext import align_bitext_files, read_bitext_pairs
+    from curate.align.registry import get_aligner
+    from curate.align.tokenize import tokenize
+
+    if src is None:
+        raise UserError("--tgt needs --src (the source side)")
+    if out is None:
+        raise UserError("files mode needs --out LINKS (where the Pharaoh links go)")
+    for path in (src, tgt, *extra_bitext):
+        if path is not None and not path.exists():
+            raise UserError(f"input not found: {path}")
+    if aligner == "eflomal" and extra_bitext:
+        options["extra"] = [
+            (tokenize(a, src_lang).tokens, tokenize(b, tgt_lang).tokens)
+            for path in extra_bitext
+            for a, b in read_bitext_pairs(str(path))
+        ]
+    start = time.perf_counter()
+    try:
+        result = align_bitext_files(
+            get_aligner(aligner, **options),
+            src,
+            out,
+            tgt,
+            src_lang=src_lang,
+            tgt_lang=tgt_lang,
+            pretokenized=pretokenized,
+            one_based=one_based,
+            tokens_path=tokens_out,
+        )
+    except (TypeError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    base = "1-based" if one_based else "0-based"
+    Console(stderr=True).print(
+        f"{result.pairs} pairs aligned by {result.method}: {result.links} links ({base}) "
+        f"-> {out} in {time.perf_counter() - start:.1f}s",
+        soft_wrap=True,
     )
 
 
@@ -94,8 +195,8 @@ def project(
         aligner_options=_options(aligner_options),
         options=_options(options),
         extra_bitext=tuple(str(p) for p in extra_bitext or ()),
-        model=model,
         chunk_pairs=chunk_pairs,
+        model=model,
     )
     manifest = run_job_with_display(
         "project",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from curate.align.registry import WordAligner
-from curate.align.tokenize import tokenize
+from curate.align.tokenize import Tokens, join_tokens, tokenize
 from curate.project.alignment import (
     TRANSLATE_TEST,
     TRANSLATE_TRAIN,
@@ -25,6 +25,7 @@ from curate.project.alignment import (
     LabelledText,
     ProjectionConfig,
     ProjectionResult,
+    Tokenizer,
     draft_batch,
     finish_batch,
     project_translate_test,
@@ -41,14 +42,66 @@ def _offsets_column(offsets: Sequence[tuple[int, int]]) -> list[dict[str, int]]:
     return [{"start": s, "end": e} for s, e in offsets]
 
 
+def given_words(text: str, tokens: Sequence[str] | None, offsets: Any = None) -> Tokens | None:
+    """The words a text was given in (CoNLL), with their offsets; None if none were given or
+    they do not make up the text."""
+    if not tokens:
+        return None
+    if offsets:
+        spans = [(int(o["start"]), int(o["end"])) for o in offsets]
+    else:
+        joined, spans = join_tokens(tokens)
+        if joined != text:
+            return None
+    if len(spans) != len(tokens) or any(
+        text[a:b] != t for (a, b), t in zip(spans, tokens, strict=True)
+    ):
+        return None
+    return Tokens(list(tokens), spans)
+
+
+def tokenizer_with(known: Mapping[str, Tokens]) -> Tokenizer:
+    """:func:`tokenize`, except for texts that came tokenised: those keep their words (an
+    aligner must see the words that gold labels and tags refer to)."""
+
+    def words(text: str, lang: str | None) -> Tokens:
+        found = known.get(text)
+        return found if found is not None else tokenize(text, lang)
+
+    return words
+
+
+def _known_words(items: Sequence[tuple[str, Sequence[str] | None, Any]]) -> dict[str, Tokens]:
+    known = {}
+    for text, tokens, offsets in items:
+        words = given_words(text, tokens, offsets)
+        if words is not None:
+            known[text] = words
+    return known
+
+
+def _given_words_tokenizer(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> Tokenizer:
+    """The tokenizer of translate-train: sides that came tokenised keep their words."""
+    return tokenizer_with(
+        _known_words(
+            [(ex["text"], ex.get("tokens"), ex.get("token_offsets")) for ex, _ in pairs]
+            + [(tr["text"] or "", tr.get("tokens"), None) for _, tr in pairs]
+        )
+    )
+
+
 def align_rows(
     translations: Sequence[Mapping[str, Any]],
     aligner: WordAligner,
     lineage: Mapping[str, Any] | None = None,
 ) -> list[Row]:
-    """``alignments`` rows for ``translations`` rows (source_text -> text), one per input."""
+    """``alignments`` rows for ``translations`` rows (source_text -> text), one per input.
+    A translation given tokenised (``tokens``) is aligned on its own words."""
+    words = tokenizer_with(_known_words([(t["text"], t.get("tokens"), None) for t in translations]))
     src = [tokenize(t["source_text"] or "", t["src_lang"]) for t in translations]
-    tgt = [tokenize(t["text"] or "", t["tgt_lang"]) for t in translations]
+    tgt = [words(t["text"] or "", t["tgt_lang"]) for t in translations]
     links = aligner.align([(s.tokens, t.tokens) for s, t in zip(src, tgt, strict=True)])
     rows = []
     for tr, s, t, pair_links in zip(translations, src, tgt, links, strict=True):
@@ -109,8 +162,11 @@ def project_translate_train_rows(
     lineage: Mapping[str, Any] | None = None,
 ) -> list[Row]:
     """translate-train: ``(examples row, translations row of its text)`` pairs -> projections
-    rows whose spans label the translation."""
+    rows whose spans label the translation. A side that came tokenised (a CoNLL example's
+    ``tokens``/``token_offsets``, a CoNLL translation's ``tokens``) keeps its words, so the
+    projected tags are one per given word."""
     examples = [LabelledText(ex["text"], spans_from_column(ex["spans"])) for ex, _ in pairs]
+    words = _given_words_tokenizer(pairs)
     by_lang: dict[tuple[str, str], list[int]] = {}
     for k, (_, tr) in enumerate(pairs):
         by_lang.setdefault((tr["src_lang"], tr["tgt_lang"]), []).append(k)
@@ -123,6 +179,7 @@ def project_translate_train_rows(
             src_lang=src_lang,
             tgt_lang=tgt_lang,
             config=config,
+            tokenizer=words,
         )
         for k, result in zip(idx, results, strict=True):
             ex, tr = pairs[k]
@@ -159,6 +216,7 @@ def draft_translate_train_rows(
         labelled_lang=src_lang,
         other_lang=tgt_lang,
         config=config,
+        tokenizer=_given_words_tokenizer(pairs),
     )
 
 
