@@ -432,7 +432,7 @@ def run_build(
             built = (
                 p
                 | "Pairs" >> beam.Create(pairs)
-                | "Build" >> beam.Map(build_interleaved_pair, store_root=str(store.root), job=job)
+                | "Build" >> beam.Map(build_interleaved_pair, store_root=store.uri, job=job)
             )
         if job.mix is not None:
             built = (

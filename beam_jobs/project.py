@@ -57,6 +57,8 @@ from curate.align.tokenize import tokenize
 from curate.errors import UserError
 from curate.progress import ProgressCallback
 from curate.project.alignment import (
+    ADJECTIVE_AUTO,
+    ADJECTIVE_LABEL,
     ProjectionConfig,
     function_word_counts,
     function_words_from_counts,
@@ -272,11 +274,28 @@ def join_examples(bucket: tuple[int, Any], chunk_pairs: int) -> Iterator[tuple[P
             yield (src, tgt), chunk
 
 
+def span_labels(item: tuple[Pair, pa.Table]) -> tuple[Pair, set[str]]:
+    """The labels of a chunk's example spans (``adjective_label: auto`` decides on the pair's)."""
+    pair, table = item
+    return pair, {s["label"] for spans in table.column("spans").to_pylist() for s in spans or ()}
+
+
+def union(sets: Any) -> set[str]:
+    return set().union(*sets)
+
+
 def _projection_config(
-    job: ProjectJob, pair: Pair, function_words: dict[Pair, tuple[int, Counter[str]]]
+    job: ProjectJob,
+    pair: Pair,
+    function_words: dict[Pair, tuple[int, Counter[str]]],
+    labels: dict[Pair, set[str]],
 ) -> ProjectionConfig:
-    """The job's options, with the function words learnt from the whole pair."""
+    """The job's options, with what is learnt from the whole pair: the function words, and
+    whether ``adjective_label: auto`` relabels (the pair's labels include it)."""
     config = ProjectionConfig(**job.options)
+    if config.adjective_label == ADJECTIVE_AUTO:
+        found = ADJECTIVE_LABEL if ADJECTIVE_LABEL in labels.get(pair, set()) else None
+        config = dataclasses.replace(config, adjective_label=found)
     if not config.trim_function_words:
         return config
     n, counts = function_words.get(pair, (0, Counter()))
@@ -293,6 +312,7 @@ def draft_chunk(
     job: ProjectJob,
     references: dict[Pair, list],
     function_words: dict[Pair, tuple[int, Counter[str]]],
+    labels: dict[Pair, set[str]],
 ) -> tuple[Pair, pa.Table, Any]:
     """Align and project one chunk of translated examples, up to the consistency pass."""
     (src, tgt), table = item
@@ -300,7 +320,7 @@ def draft_chunk(
     batch = draft_translate_train_rows(
         pairs,
         _aligner((src, tgt), job, references),
-        _projection_config(job, (src, tgt), function_words),
+        _projection_config(job, (src, tgt), function_words, labels),
     )
     return (src, tgt), table, batch
 
@@ -310,12 +330,13 @@ def finish_chunk(
     job: ProjectJob,
     function_words: dict[Pair, tuple[int, Counter[str]]],
     usual: dict[Pair, Any],
+    labels: dict[Pair, set[str]],
 ) -> Any:
     """Projections of one drafted chunk; the consistency pass learns from the whole pair."""
     pair, table, batch = item
     rows = table.to_pylist()
     pairs = [(_example(r), _translation(r, *pair)) for r in rows]
-    config = _projection_config(job, pair, function_words)
+    config = _projection_config(job, pair, function_words, labels)
     out = finish_translate_train_rows(
         pairs, batch, config, _lineage(job, STAGE), usual.get(pair, {})
     )
@@ -424,8 +445,17 @@ def run_project(
         if job.method == "marker":
             projected = chunks | "Markers" >> beam.Map(marker_chunk, job=job)
         else:
+            labels = beam.pvalue.AsDict(
+                chunks
+                | "Labels" >> beam.Map(span_labels)
+                | "AllLabels" >> beam.CombinePerKey(union)
+            )
             drafted = chunks | "Draft" >> beam.Map(
-                draft_chunk, job=job, references=references, function_words=function_words
+                draft_chunk,
+                job=job,
+                references=references,
+                function_words=function_words,
+                labels=labels,
             )
             usual = beam.pvalue.AsDict(
                 drafted
@@ -433,7 +463,7 @@ def run_project(
                 | "AddUsual" >> beam.CombinePerKey(add_tables)
             )
             projected = drafted | "Finish" >> beam.Map(
-                finish_chunk, job=job, function_words=function_words, usual=usual
+                finish_chunk, job=job, function_words=function_words, usual=usual, labels=labels
             )
         return projected | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
 

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 import simalign
 import torch
+from conftest import MAX_POSITIONS, WORDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import MAX_POSITIONS, WORDS
 from curate.align.registry import get_aligner
 from curate.align.simalign_batched import (
     BatchedSimAligner,
     SimAlignConfig,
     similarity,
 )
+
 
 def _pairs(n: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
     rng = random.Random(seed)

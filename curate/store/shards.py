@@ -14,15 +14,21 @@ same store always gives the same shards.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from curate.records import load_schema
+from curate.store.fs import resolve
+
+if TYPE_CHECKING:
+    from curate.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Shard:
     index: int
     partition: tuple[tuple[str, str], ...]  # e.g. (("src_lang", "en"), ("tgt_lang", "de"))
     pieces: tuple[Piece, ...]
+    store: str = ""  # the store's URI (how a worker reaches its filesystem); "": local paths
 
     @property
     def rows(self) -> int:
@@ -56,13 +63,19 @@ class Shard:
 
 def partition_of(relpath: str) -> tuple[tuple[str, str], ...]:
     """The hive partition ``((key, value), ...)`` named in a file's path."""
-    parts = [p.split("=", 1) for p in Path(relpath).parent.parts if "=" in p]
+    parts = [p.split("=", 1) for p in PurePosixPath(relpath).parent.parts if "=" in p]
     return tuple((k, v) for k, v in parts)
 
 
-def _pieces(path: str, max_rows: int) -> Iterator[Piece]:
+@functools.lru_cache(maxsize=8)
+def filesystem(store: str) -> pafs.FileSystem | None:
+    """The filesystem of a store URI, once per process (None: local paths)."""
+    return resolve(store).fs if store else None
+
+
+def _pieces(path: str, max_rows: int, fs: pafs.FileSystem | None) -> Iterator[Piece]:
     """Cut one file into pieces of at most ``max_rows`` rows, reading its footer only."""
-    meta = pq.ParquetFile(path).metadata
+    meta = pq.ParquetFile(path, filesystem=fs).metadata
     starts = [0]
     for g in range(meta.num_row_groups):
         starts.append(starts[-1] + meta.row_group(g).num_rows)
@@ -77,12 +90,15 @@ def plan_shards(
     stage: str,
     max_rows: int,
     keep: Callable[[Mapping[str, str]], bool] | None = None,
+    store: str = "",
 ) -> list[Shard]:
-    """Shards of at most ``max_rows`` rows over ``files`` (committed files of ``stage``).
+    """Shards of at most ``max_rows`` rows over ``files`` (committed files of ``stage``, paths
+    on the filesystem of the store at URI ``store``; "" for local paths).
 
     ``keep(partition)`` chooses partitions (e.g. one language pair). Pieces of one partition
     are packed into shards in file order; a shard never mixes partitions.
     """
+    fs = filesystem(store)
     if max_rows < 1:
         raise ValueError("max_rows must be at least 1")
     by_partition: dict[tuple[tuple[str, str], ...], list[str]] = {}
@@ -95,7 +111,7 @@ def plan_shards(
         pending: list[Piece] = []
         room = max_rows
         for path in by_partition[part]:
-            for piece in _pieces(path, max_rows):
+            for piece in _pieces(path, max_rows, fs):
                 while piece.rows:
                     take = min(piece.rows, room)
                     pending.append(Piece(piece.path, piece.row_groups, piece.offset, take))
@@ -104,25 +120,29 @@ def plan_shards(
                     )
                     room -= take
                     if room == 0:
-                        shards.append(Shard(stage, len(shards), part, tuple(pending)))
+                        shards.append(Shard(stage, len(shards), part, tuple(pending), store))
                         pending, room = [], max_rows
         if pending:
-            shards.append(Shard(stage, len(shards), part, tuple(pending)))
+            shards.append(Shard(stage, len(shards), part, tuple(pending), store))
     return shards
 
 
 def store_shards(
-    store: Any,
+    store: Store,
     stage: str,
     max_rows: int,
     keep: Callable[[Mapping[str, str]], bool] | None = None,
 ) -> list[Shard]:
     """:func:`plan_shards` over the committed files of ``stage`` in ``store``."""
-    return plan_shards([str(p) for p in store.stage_files(stage)], stage, max_rows, keep)
+    files = [p.as_posix() for p in store.stage_files(stage)]
+    return plan_shards(files, stage, max_rows, keep, store.uri)
 
 
-def read_piece(piece: Piece, columns: list[str] | None = None) -> pa.Table:
-    table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups), columns=columns)
+def read_piece(
+    piece: Piece, columns: list[str] | None = None, fs: pafs.FileSystem | None = None
+) -> pa.Table:
+    parquet = pq.ParquetFile(piece.path, filesystem=fs)
+    table = parquet.read_row_groups(list(piece.row_groups), columns=columns)
     return table.slice(piece.offset, piece.rows)
 
 
@@ -138,7 +158,7 @@ def read_shard(shard: Shard, columns: list[str] | None = None) -> pa.Table:
         file_columns = [c for c in columns if c not in partition]
     tables = []
     for piece in shard.pieces:
-        table = read_piece(piece, file_columns)
+        table = read_piece(piece, file_columns, filesystem(shard.store))
         for key, value in shard.partition:
             if columns is None or key in columns:
                 table = table.append_column(
