@@ -27,7 +27,7 @@ from curate.project.alignment import ProjectionConfig
 from curate.project.stage import project_translate_train_rows
 from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
-from curate.store.shards import plan_shards, read_shard
+from curate.store.shards import plan_shards, read_shard, store_shards
 from curate.synth import generate, write_bitext, write_conll
 
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
@@ -341,3 +341,27 @@ def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
         assert mine == {
             (s["source_id"], s["split"], s["text"], s["n_tokens"]) for s in expected.samples
         }
+
+
+def test_jobs_read_shards_of_a_store_on_object_storage(s3_store_uri, tmp_path):
+    """On an S3 store (a real SeaweedFS server) the driver plans shards from the manifests and
+    the workers read them through the store's filesystem layer: align in chunks of 30 and
+    build parallel in shards of 3 give every row, as on a local store."""
+    import beam_jobs.build as build
+
+    write_bitext(generate(60, seed=5), tmp_path / "en.txt", tmp_path / "qsy.txt")
+    store = Store(s3_store_uri)
+    spec = InputSpec(
+        str(tmp_path / "en.txt"), "bitext", options={"target_file": str(tmp_path / "qsy.txt")}
+    )
+    run_ingest(store, [spec], IngestConfig("synth", "ingest", lang="en", target_lang="qsy"))
+    shards = store_shards(store, "translations", 30)
+    assert [s.rows for s in shards] == [30, 30] and shards[0].store == store.uri
+    manifest = run_align(store, ProjectJob("al", aligner_options=FAST_EFLOMAL, chunk_pairs=30))
+    assert manifest["counts"]["align"]["in"] == manifest["rows"]["alignments"] == 60
+    build.SHARD_ROWS, saved = 3, build.SHARD_ROWS
+    try:
+        manifest = build.run_build(store, build.BuildJob("bp", "parallel"))
+    finally:
+        build.SHARD_ROWS = saved
+    assert manifest["counts"]["build.parallel"]["in"] == 60
