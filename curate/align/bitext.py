@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.align.registry import WordAligner
+from curate.align.languages import alignment_forms
+from curate.align.registry import WordAligner, for_languages
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
 from curate.evaluate.alignment import format_pharaoh
@@ -88,7 +89,10 @@ def align_bitext_files(
         pairs = [(s.split(), t.split()) for s, t in lines]
     else:
         pairs = [(tokenize(s, src_lang).tokens, tokenize(t, tgt_lang).tokens) for s, t in lines]
-    links = aligner.align(pairs)
+    aligner = for_languages(aligner, src_lang, tgt_lang)
+    links = aligner.align(
+        [(alignment_forms(s, src_lang), alignment_forms(t, tgt_lang)) for s, t in pairs]
+    )
     with open(out_path, "w", encoding="utf-8") as f:
         for pair_links in links:
             f.write(format_pharaoh(pair_links, one_based) + "\n")

@@ -26,7 +26,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from curate.align.registry import Link, TokenPair, register_aligner
@@ -35,6 +35,7 @@ from curate.align.symmetrize import SYMMETRIZERS, symmetrize
 #: eflomal's fixed sentence buffer (MAX_SENT_LEN in eflomal.c); longer sentences are skipped.
 EFLOMAL_MAX_TOKENS = 1023
 VERSION = "v1"
+STEMS = ("prefix", "suffix", "whole")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class EflomalConfig:
     #: what counts as look-alike: rapidfuzz ratio (0-100) of the lower-cased words
     cognate_similarity: float = 80.0
     cognate_min_length: int = 4
+    #: how each side's words are stemmed with the run's length: ``prefix`` (first characters),
+    #: ``suffix`` (last characters) or ``whole``; :meth:`EflomalAligner.for_languages` sets
+    #: them from the language codes (:mod:`curate.align.languages`)
+    src_stem: str = "prefix"
+    tgt_stem: str = "prefix"
 
     def __post_init__(self) -> None:
         if self.symmetrize not in SYMMETRIZERS:
@@ -68,6 +74,9 @@ class EflomalConfig:
             raise ValueError("model must be 1 (IBM1), 2 (HMM) or 3 (HMM+fertility)")
         if self.n_samplers < 1:
             raise ValueError("n_samplers must be at least 1")
+        for stem in (self.src_stem, self.tgt_stem):
+            if stem not in STEMS:
+                raise ValueError(f"unknown stem {stem!r}; choose from {list(STEMS)}")
 
 
 def _line(tokens: Sequence[str]) -> str:
@@ -144,7 +153,12 @@ def _prepare(
     """eflomal's binary input files for one prefix length (source, target, priors)."""
     import eflomal
 
-    aligner = eflomal.Aligner(source_prefix_len=prefix_len, target_prefix_len=prefix_len)
+    aligner = eflomal.Aligner(
+        source_prefix_len=prefix_len if config.src_stem == "prefix" else 0,
+        source_suffix_len=prefix_len if config.src_stem == "suffix" else 0,
+        target_prefix_len=prefix_len if config.tgt_stem == "prefix" else 0,
+        target_suffix_len=prefix_len if config.tgt_stem == "suffix" else 0,
+    )
     src, tgt, pri = (str(tmp / f"{name}-{prefix_len}") for name in ("src", "tgt", "priors"))
     with open(src, "wb") as fs, open(tgt, "wb") as ft, open(pri, "w", encoding="utf-8") as fp:
         aligner.prepare_files(src_lines, fs, tgt_lines, ft, priors, fp)
@@ -241,8 +255,8 @@ def run_eflomal(
                 config.cognate_prior,
                 config.cognate_similarity,
                 config.cognate_min_length,
-                prefix_len,
-                prefix_len,
+                prefix_len if config.src_stem == "prefix" else 0,
+                prefix_len if config.tgt_stem == "prefix" else 0,
             )
             or None
         )
@@ -269,7 +283,20 @@ class EflomalAligner:
     @property
     def method(self) -> str:
         prefixes = ",".join(str(p) for p in self.config.prefix_lengths)
-        return f"{self.name}-{self.version}/p{prefixes}/{self.config.symmetrize}"
+        stems = "".join(
+            f"/{side}-{stem}"
+            for side, stem in (("src", self.config.src_stem), ("tgt", self.config.tgt_stem))
+            if stem != "prefix"
+        )
+        return f"{self.name}-{self.version}/p{prefixes}{stems}/{self.config.symmetrize}"
+
+    def for_languages(self, src_lang: str | None, tgt_lang: str | None) -> EflomalAligner:
+        """This aligner with each side stemmed as its language needs (whole words for
+        no-space and isolating languages, suffixes for Bantu languages, prefixes otherwise)."""
+        from curate.align.languages import stem_mode
+
+        config = replace(self.config, src_stem=stem_mode(src_lang), tgt_stem=stem_mode(tgt_lang))
+        return self if config == self.config else EflomalAligner(config)
 
     def align(self, pairs: Sequence[TokenPair]) -> list[list[Link]]:
         fwd, rev = run_eflomal(pairs, self.config)

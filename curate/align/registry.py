@@ -83,3 +83,10 @@ def get_aligner(name: str, **options: Any) -> WordAligner:
             )
         return factory(config(**options))
     return factory(**options)
+
+
+def for_languages(aligner: WordAligner, src_lang: str | None, tgt_lang: str | None) -> WordAligner:
+    """``aligner`` set up for the language pair (per-side stemming, see
+    :mod:`curate.align.languages`) where it supports that, else ``aligner`` itself."""
+    adapt = getattr(aligner, "for_languages", None)
+    return adapt(src_lang, tgt_lang) if callable(adapt) else aligner

@@ -13,8 +13,12 @@ Rules (Unicode-aware, language-independent unless noted):
   aligners only need the pieces to be consistent);
 - every other non-space character is a token of its own (punctuation, symbols);
 - scripts written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, Tibetan)
-  are cut into grapheme clusters (one character plus its combining marks) unless a segmenter
-  callable is given, which receives each such run and returns its words in order.
+  are cut into words by the segmenter of the language (:mod:`curate.align.languages`: jieba for
+  ``zh``, fugashi + unidic-lite for ``ja``, pythainlp for ``th``), or into grapheme clusters (one
+  character plus its combining marks) where the language has none or is not given; a segmenter
+  callable overrides that choice (:func:`graphemes` forces characters). It receives each such
+  run and returns its words in order;
+- Korean particles are split off the words they attach to (``서울에서`` -> ``서울`` ``에서``).
 
 :func:`tokens_to_offsets` does the reverse job for text that arrives already tokenised (CoNLL):
 it finds each token in the text and returns the offsets.
@@ -27,6 +31,8 @@ from typing import NamedTuple
 
 import regex
 
+from curate.align.languages import particle_starts, segmenter_for, suffix_cuts, treatment
+
 #: Scripts that do not separate words with spaces.
 NO_SPACE_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan")
 
@@ -38,11 +44,12 @@ _NOSPACE_RUN = rf"(?:[{_NOSPACE}\u30fc\u3005][\p{{M}}]*)+"
 _LETTER = rf"[^\W{_NOSPACE}\u30fc\u3005]"  # word characters outside no-space scripts
 _NUMBER = r"\d+(?:[.,]\d+)+"
 _APOS = "'\u2019"
+# Hebrew geresh/gershayim (or ASCII quotes standing for them) between Hebrew letters: צה״ל
+_GERSH = r"""(?<=\p{Hebrew})["'\u05F3\u05F4](?=\p{Hebrew})"""
 # A word: letters/digits/marks, joined by hyphens; apostrophes handled by the two variants.
-_WORD_APOS_BEFORE = (
-    rf"[{_APOS}]?{_LETTER}[\p{{M}}]*(?:{_LETTER}|\p{{M}})*(?:-(?:{_LETTER}|\p{{M}})+)*"
-)
-_WORD_ELISION = rf"{_LETTER}(?:{_LETTER}|\p{{M}})*(?:-(?:{_LETTER}|\p{{M}})+)*(?:[{_APOS}](?=\w))?"
+_INNER = rf"(?:{_LETTER}|\p{{M}}|{_GERSH})"
+_WORD_APOS_BEFORE = rf"[{_APOS}]?{_LETTER}[\p{{M}}]*{_INNER}*(?:-{_INNER}+)*"
+_WORD_ELISION = rf"{_LETTER}{_INNER}*(?:-{_INNER}+)*(?:[{_APOS}](?=\w))?"
 
 _TOKEN_DEFAULT = regex.compile(
     rf"(?P<ns>{_NOSPACE_RUN})|{_NUMBER}|{_WORD_APOS_BEFORE}|\X", regex.V1
@@ -51,6 +58,12 @@ _TOKEN_ELISION = regex.compile(rf"(?P<ns>{_NOSPACE_RUN})|{_NUMBER}|{_WORD_ELISIO
 _GRAPHEME = regex.compile(r"\X")
 
 Segmenter = Callable[[str], Sequence[str]]
+_HANGUL = regex.compile(r"\p{Hangul}")
+
+
+def graphemes(run: str) -> list[str]:
+    """A segmenter that cuts a run into grapheme clusters (characters with their marks)."""
+    return _GRAPHEME.findall(run)
 
 
 class Tokens(NamedTuple):
@@ -87,12 +100,15 @@ def _segment_run(run: str, base: int, segmenter: Segmenter | None, out: Tokens) 
 def tokenize(text: str, lang: str | None = None, segmenter: Segmenter | None = None) -> Tokens:
     """Split ``text`` into alignment tokens with their character offsets.
 
-    ``lang`` (ISO 639-1/3 code, optional) only switches the apostrophe rule for elision
-    languages; ``segmenter`` (e.g. ``jieba.lcut``) replaces per-character splitting of
-    no-space scripts.
+    ``lang`` (ISO 639-1/3 code, optional) chooses the apostrophe rule for elision languages,
+    the word segmenter of no-space scripts and the splitting of Korean particles;
+    ``segmenter`` (e.g. ``jieba.lcut``, or :func:`graphemes`) replaces the language's choice
+    for no-space scripts.
     """
     code = (lang or "").lower().split("_")[0].split("-")[0]
     pattern = _TOKEN_ELISION if code in ELISION_LANGS else _TOKEN_DEFAULT
+    if segmenter is None:
+        segmenter = segmenter_for(lang)
     out = Tokens([], [])
     for m in pattern.finditer(text):
         piece = m.group()
@@ -106,6 +122,31 @@ def tokenize(text: str, lang: str | None = None, segmenter: Segmenter | None = N
         start = m.start() + piece.index(stripped)
         out.tokens.append(stripped)
         out.offsets.append((start, start + len(stripped)))
+    how = treatment(lang)
+    if how.split_particles and _HANGUL.search(text):
+        return _split_at(out, particle_starts(text))
+    if how.particles:
+        cuts = {s + c for t, (s, _) in zip(*out, strict=True) for c in suffix_cuts(t, how)}
+        return _split_at(out, cuts)
+    if how.clitics:  # a clitic written with a hyphen is a word of its own (``ב-2019``)
+        cuts = set()
+        for t, (s, _) in zip(*out, strict=True):
+            head = t.split("-", 1)[0]
+            if len(t) > len(head) + 1 and any(head in prefixes for _, prefixes in how.clitics):
+                cuts |= {s + len(head), s + len(head) + 1}
+        return _split_at(out, cuts)
+    return out
+
+
+def _split_at(tokens: Tokens, cuts: set[int]) -> Tokens:
+    """Cut tokens at the character offsets in ``cuts`` that fall strictly inside them."""
+    out = Tokens([], [])
+    for token, (start, end) in zip(tokens.tokens, tokens.offsets, strict=True):
+        pos = start
+        for cut in [*sorted(c for c in cuts if start < c < end), end]:
+            out.tokens.append(token[pos - start : cut - start])
+            out.offsets.append((pos, cut))
+            pos = cut
     return out
 
 

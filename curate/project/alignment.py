@@ -37,9 +37,11 @@ from dataclasses import dataclass, field, replace
 
 import regex
 
+from curate.align import sentences
 from curate.align.anchors import add_anchor_links
-from curate.align.registry import Link, WordAligner
-from curate.align.tokenize import Tokens, tokenize
+from curate.align.languages import alignment_forms
+from curate.align.registry import Link, WordAligner, for_languages
+from curate.align.tokenize import NO_SPACE_SCRIPTS, Tokens, tokenize
 from curate.project.consistency import (
     ConsistencyConfig,
     Example,
@@ -53,6 +55,26 @@ from curate.records import Span
 COMPLETE, PARTIAL, DROPPED = "complete", "partial", "dropped"
 #: ``ProjectionConfig.adjective_label`` default: MISC for label sets that have MISC
 ADJECTIVE_AUTO, ADJECTIVE_LABEL = "auto", "MISC"
+NER, QA, GENERIC, AUTO = "ner", "qa", "generic", "auto"
+CONVENTIONS = (AUTO, NER, QA, GENERIC)
+#: entity types of the common NER schemes (CoNLL, OntoNotes, WikiANN, MasakhaNER)
+NER_LABELS = frozenset(
+    "PER PERSON LOC ORG MISC GPE NORP FAC EVENT PRODUCT WORK_OF_ART LAW LANGUAGE DATE TIME "
+    "NUM MONEY PERCENT QUANTITY ORDINAL CARDINAL".split()
+)
+QA_LABELS = frozenset({"ANSWER", "ANS"})
+
+
+def convention_for_labels(labels: Iterable[str]) -> str:
+    """``ner`` when every label is an entity type, ``qa`` for answers, else ``generic``."""
+    found = {label.upper() for label in labels}
+    if found and found <= NER_LABELS:
+        return NER
+    if found and found <= QA_LABELS:
+        return QA
+    return GENERIC
+
+
 TRANSLATE_TRAIN, TRANSLATE_TEST = "translate-train", "translate-test"
 
 _HAS_WORD_CHAR = regex.compile(r"[\p{L}\p{N}]")
@@ -88,18 +110,52 @@ class ProjectionConfig:
     #: extend a projection over capitalised neighbours that are linked to nothing (names in
     #: languages that do not capitalise nouns; hurts German)
     extend_names: bool = False
+    #: span convention: ``ner`` (CoNLL rules: learnt function words trimmed off the edges,
+    #: names on lower-case words relabelled when ``adjective_label`` is set, brackets kept
+    #: only when opened inside), ``qa`` (answers: the edges mirror the labelled span, so an
+    #: answer that starts with an article or is a quoted title keeps them), ``generic`` (the
+    #: aligned words and the gaps between them, quotes and brackets mirrored, nothing trimmed
+    #: or relabelled), or ``auto``: ``ner`` when every label is an entity type, ``qa`` for
+    #: answer labels, ``generic`` otherwise (:func:`convention_for_labels`)
+    convention: str = "auto"
+    #: function words of the labelled side (learnt from the batch like ``trim_words``); with
+    #: ``qa`` an edge word of the other side is trimmed only if the labelled edge is not one
+    labelled_function_words: frozenset[str] = frozenset()
+    #: align multi-sentence examples sentence pair by sentence pair
+    #: (:mod:`curate.align.sentences`), the whole example where sentences cannot be paired
+    by_sentence: bool = True
     #: batch-level consistency pass (:mod:`curate.project.consistency`); None turns it off
     consistency: ConsistencyConfig | None = field(default_factory=ConsistencyConfig)
 
     def __post_init__(self) -> None:
         if self.max_gap < 0:
             raise ValueError("max_gap must be >= 0")
+        if self.convention not in CONVENTIONS:
+            raise ValueError(
+                f"unknown convention {self.convention!r}; choose from {', '.join(CONVENTIONS)}"
+            )
+
+
+_NO_SPACE_CHAR = regex.compile("[" + "".join(rf"\p{{{s}}}" for s in NO_SPACE_SCRIPTS) + "]")
+_HANGUL = regex.compile(r"\p{Hangul}")
 
 
 def _function_word_shape(token: str, max_length: int) -> bool:
-    """Lower-case letters, at most ``max_length`` of them, maybe elided (``dell'``, ``l'``)."""
+    """Lower-case letters, at most ``max_length`` of them, maybe elided (``dell'``, ``l'``).
+
+    Scripts without case count too, with shorter words: at most 3 letters (Arabic ``في``,
+    Hebrew ``של``), 1 in Hangul (particles are split off nouns, and two-syllable words are
+    often nouns). Words of no-space scripts never count: there the most frequent characters
+    and short words belong inside names and phrases.
+    """
     core = token.rstrip("'\u2019")
-    return core.isalpha() and core.islower() and len(core) <= max_length
+    if not core.isalpha() or len(core) > max_length or any(c.isupper() for c in core):
+        return False
+    if core.islower():
+        return True
+    if _NO_SPACE_CHAR.search(core):
+        return False
+    return len(core) <= (1 if _HANGUL.search(core) else 3)
 
 
 def function_word_counts(texts: Sequence[Sequence[str]], max_length: int = 5) -> Counter[str]:
@@ -150,6 +206,10 @@ class ProjectionResult:
     #: the ``(labelled word, other word)`` links used, and the aligner's method string
     links: list[Link] = field(default_factory=list)
     method: str = ""
+    #: how many sentence pairs the example was aligned as (1: whole), and whether it had
+    #: several sentences but was aligned whole because they could not be paired
+    sentence_pairs: int = 1
+    sentence_fallback: bool = False
 
     @property
     def n_projected(self) -> int:
@@ -170,7 +230,8 @@ def _groups(positions: list[int]) -> list[list[int]]:
     return groups
 
 
-_OPENING, _CLOSING = "([{«“‘„", ")]}»”’“"
+# Brackets and quotes of several scripts (CJK corner brackets, full-width forms, guillemets).
+_OPENING, _CLOSING = "([{«“‘„「『【《〈（［｛‹", ")]}»”’“」』】》〉）］｝›"
 
 
 def _refine_edges(
@@ -180,13 +241,38 @@ def _refine_edges(
     other_tokens: Sequence[str],
     all_linked: set[int],
     config: ProjectionConfig,
+    edges: tuple[str | None, str | None] = (None, None),
 ) -> tuple[int, int]:
-    """Trim function words off the edges, close brackets, optionally extend names."""
-    if config.trim_words:
-        while end - start > 1 and _trimmable(other_tokens[start], span_words, config):
+    """Trim function words off the edges, close brackets, optionally extend names (``ner``);
+    mirror the labelled span's edges (``qa``, ``generic``)."""
+    first, last = edges
+    if config.trim_words and config.convention in (NER, QA):
+        mirror = config.convention == QA
+        keep_first = mirror and first is not None and first in config.labelled_function_words
+        keep_last = mirror and last is not None and last in config.labelled_function_words
+        while (
+            not keep_first
+            and end - start > 1
+            and _trimmable(other_tokens[start], span_words, config)
+        ):
             start += 1
-        while end - start > 1 and _trimmable(other_tokens[end - 1], span_words, config):
+        while (
+            not keep_last
+            and end - start > 1
+            and _trimmable(other_tokens[end - 1], span_words, config)
+        ):
             end -= 1
+    if config.convention in (QA, GENERIC):
+        # A labelled span that starts or ends with a quote or bracket keeps the other side's.
+        if first and _is_opening(first) and start > 0 and _is_opening(other_tokens[start - 1]):
+            start -= 1
+        if (
+            last
+            and _is_closing(last)
+            and end < len(other_tokens)
+            and _is_closing(other_tokens[end])
+        ):
+            end += 1
     if config.drop_punctuation:
         # A bracket opened inside the projection and closed right after it belongs to it
         # ("( CEN )"), and so does an opening bracket right before a closed one.
@@ -208,6 +294,24 @@ def _refine_edges(
     return start, end
 
 
+_QUOTES = "\"'\u05f4"
+
+
+def _is_opening(token: str) -> bool:
+    return len(token) == 1 and (token in _OPENING or token in _QUOTES)
+
+
+def _is_closing(token: str) -> bool:
+    return len(token) == 1 and (token in _CLOSING or token in _QUOTES)
+
+
+def _lower_case_only(words: Sequence[str]) -> bool:
+    """Some cased letters and none upper-case: false for scripts without case (Han, Arabic,
+    Hangul...), where the CoNLL adjective rule cannot be read off the words."""
+    letters = "".join(words)
+    return any(c.islower() for c in letters) and not any(c.isupper() for c in letters)
+
+
 def _trimmable(token: str, span_words: set[str], config: ProjectionConfig) -> bool:
     low = token.casefold()
     return low in config.trim_words and low not in span_words
@@ -220,6 +324,7 @@ def _candidate(
     linked_from_outside: set[int],
     span_words: set[str],
     config: ProjectionConfig,
+    edges: tuple[str | None, str | None] = (None, None),
 ) -> tuple[tuple[int, int] | None, int, str | None]:
     """``((start, end), support, reason)`` for one labelled token span."""
     linked = {t for s in range(span.start, span.end) for t in links_by_src.get(s, ())}
@@ -243,7 +348,9 @@ def _candidate(
     support = {id(g): sum(1 for t in g if t in linked) for g in merged}
     best = max(merged, key=lambda g: (support[id(g)], len(g), -g[0]))
     all_linked = linked | linked_from_outside
-    start, end = _refine_edges(best[0], best[-1] + 1, span_words, other_tokens, all_linked, config)
+    start, end = _refine_edges(
+        best[0], best[-1] + 1, span_words, other_tokens, all_linked, config, edges
+    )
     return (start, end), support[id(best)], None
 
 
@@ -253,6 +360,32 @@ def _resolve_adjective(config: ProjectionConfig, labels: Iterable[str]) -> Proje
         return config
     found = ADJECTIVE_LABEL if ADJECTIVE_LABEL in set(labels) else None
     return replace(config, adjective_label=found)
+
+
+def _share_joined(
+    candidates: list[tuple[int, int, int, str, int]], spans: Sequence[TokenSpan]
+) -> list[tuple[int, int, int, str, int]]:
+    """Labelled spans projected onto exactly the same words (``China and the US`` -> one
+    segment ``中美``) share them in the labelled order, in proportion to their lengths, where
+    there are enough words to share; otherwise they are left to the overlap rule."""
+    by_range: dict[tuple[int, int], list[tuple[int, int, int, str, int]]] = {}
+    for c in candidates:
+        by_range.setdefault((c[0], c[1]), []).append(c)
+    out = []
+    for (start, end), group in by_range.items():
+        if len(group) < 2 or end - start < len(group):
+            out += group
+            continue
+        group.sort(key=lambda c: spans[c[4]].start)
+        sizes = [spans[c[4]].end - spans[c[4]].start for c in group]
+        total, pos, acc = sum(sizes), start, 0
+        for i, (c, size) in enumerate(zip(group, sizes, strict=True)):
+            acc += size
+            stop = end if i == len(group) - 1 else start + round((end - start) * acc / total)
+            stop = min(max(stop, pos + 1), end - (len(group) - 1 - i))
+            out.append((pos, stop, c[2], c[3], c[4]))
+            pos = stop
+    return out
 
 
 def project_token_spans(
@@ -270,6 +403,8 @@ def project_token_spans(
     trimming from removing words that the labelled span has too.
     """
     config = _resolve_adjective(config, (s.label for s in spans))
+    if config.convention == AUTO:
+        config = replace(config, convention=convention_for_labels(s.label for s in spans))
     if config.anchors and labelled_tokens is not None:
         links = add_anchor_links(labelled_tokens, other_tokens, links)
     links_by_src: dict[int, list[int]] = {}
@@ -287,29 +422,48 @@ def project_token_spans(
             if labelled_tokens is not None
             else set()
         )
-        found, support, why = _candidate(span, links_by_src, other_tokens, outside, words, config)
+        edges = (
+            (
+                labelled_tokens[span.start].casefold(),
+                labelled_tokens[span.end - 1].casefold(),
+            )
+            if labelled_tokens is not None
+            else (None, None)
+        )
+        found, support, why = _candidate(
+            span, links_by_src, other_tokens, outside, words, config, edges
+        )
         if found is None:
             reasons.append((k, why or "not projected"))
             continue
         candidates.append((found[0], found[1], support, span.label, k))
+    candidates = _share_joined(candidates, spans)
     # Overlaps: the strongest support claims its words first; later ones keep what is left.
-    taken: set[int] = set()
+    taken: dict[int, int] = {}
     kept: list[tuple[int, TokenSpan]] = []
     for start, end, _, label, k in sorted(candidates, key=lambda c: (-c[2], c[0] - c[1], c[4])):
         free = [t for t in range(start, end) if t not in taken]
         if not free:
-            reasons.append((k, "overlaps a span with stronger alignment support"))
+            owner = spans[taken[start]].label
+            if end - start == 1:
+                why = (
+                    f"its only word {other_tokens[start]!r} is the projection of another span "
+                    f"({owner}) too: the two were written or segmented as one word"
+                )
+            else:
+                why = f"overlaps a span ({owner}) with stronger alignment support"
+            reasons.append((k, why))
             continue
         best = max(_groups(free), key=len)
         if len(best) < end - start:
             reasons.append((k, "trimmed where it overlapped another projected span"))
-        taken.update(best)
+        taken.update(dict.fromkeys(best, k))
         words = other_tokens[best[0] : best[-1] + 1]
         if (
             config.adjective_label
+            and config.convention == NER
             and label in config.name_labels
-            and any(c.islower() for w in words for c in w)
-            and not any(c.isupper() for w in words for c in w)
+            and _lower_case_only(words)
         ):
             reasons.append((k, f"relabelled {config.adjective_label}: lands on lower-case words"))
             label = config.adjective_label
@@ -436,6 +590,8 @@ class DraftBatch:
     links: list[list[Link]]
     drafts: list[_Draft]
     method: str
+    #: the sentence pairs each example was aligned as (None: examples aligned whole)
+    plan: sentences.SentencePlan | None = None
 
     def examples(self) -> list[Example]:
         """The batch as the consistency pass sees it (projections edited in place)."""
@@ -467,21 +623,41 @@ def draft_batch(
     config = _resolve_adjective(config, (s.label for item in labelled for s in item.spans))
     lab_tok = [tokenizer(item.text, labelled_lang) for item in labelled]
     oth_tok = [tokenizer(text, other_lang) for text in others]
+    if config.convention == AUTO:
+        labels = {span.label for item in labelled for span in item.spans}
+        config = replace(config, convention=convention_for_labels(labels))
     if config.trim_function_words and len(others) >= config.min_texts_for_function_words:
         learnt = frequent_function_words([t.tokens for t in oth_tok])
         config = replace(config, trim_words=config.trim_words | learnt)
+        if config.convention == QA:
+            own = frequent_function_words([t.tokens for t in lab_tok])
+            config = replace(config, labelled_function_words=config.labelled_function_words | own)
+    lab_forms = [alignment_forms(t.tokens, labelled_lang) for t in lab_tok]
+    oth_forms = [alignment_forms(t.tokens, other_lang) for t in oth_tok]
+    texts = [(item.text, other) for item, other in zip(labelled, others, strict=True)]
+    toks = list(zip(lab_tok, oth_tok, strict=True))
     if labelled_is_source:
-        pairs = [(a.tokens, b.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
+        pairs = list(zip(lab_forms, oth_forms, strict=True))
+        aligner = for_languages(aligner, labelled_lang, other_lang)
+        langs = (labelled_lang, other_lang)
     else:
-        pairs = [(b.tokens, a.tokens) for a, b in zip(lab_tok, oth_tok, strict=True)]
-    all_links = [
-        list(links) if labelled_is_source else swap_links(links) for links in aligner.align(pairs)
-    ]
+        pairs = list(zip(oth_forms, lab_forms, strict=True))
+        aligner = for_languages(aligner, other_lang, labelled_lang)
+        texts = [(b, a) for a, b in texts]
+        toks = [(b, a) for a, b in toks]
+        langs = (other_lang, labelled_lang)
+    plan = None
+    if config.by_sentence:
+        plan = sentences.plan(texts, toks, langs)
+        found = sentences.merge_links(aligner.align(sentences.split_pairs(pairs, plan)), plan)
+    else:
+        found = aligner.align(pairs)
+    all_links = [list(links) if labelled_is_source else swap_links(links) for links in found]
     drafts = [
         _draft(item.spans, lt.offsets, ot.tokens, links, config, lt.tokens)
         for item, lt, ot, links in zip(labelled, lab_tok, oth_tok, all_links, strict=True)
     ]
-    return DraftBatch(list(others), lab_tok, oth_tok, all_links, drafts, aligner.method)
+    return DraftBatch(list(others), lab_tok, oth_tok, all_links, drafts, aligner.method, plan)
 
 
 def finish_batch(
@@ -492,10 +668,13 @@ def finish_batch(
     if config.consistency is not None:
         _harmonize(batch, config.consistency, table)
     results = []
-    for draft, other, ot, links in zip(
-        batch.drafts, batch.others, batch.other_tokens, batch.links, strict=True
+    for k, (draft, other, ot, links) in enumerate(
+        zip(batch.drafts, batch.others, batch.other_tokens, batch.links, strict=True)
     ):
         result = _finish(draft, ot.tokens, ot.offsets)
+        if batch.plan is not None:
+            result.sentence_pairs = len(batch.plan.ranges[k])
+            result.sentence_fallback = batch.plan.fallback[k]
         results.append(
             replace(
                 result,

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from curate.align.registry import WordAligner
+from curate.align import sentences
+from curate.align.languages import alignment_forms
+from curate.align.registry import WordAligner, for_languages
 from curate.align.tokenize import Tokens, join_tokens, tokenize
 from curate.project.alignment import (
     TRANSLATE_TEST,
@@ -98,17 +100,40 @@ def align_rows(
     lineage: Mapping[str, Any] | None = None,
 ) -> list[Row]:
     """``alignments`` rows for ``translations`` rows (source_text -> text), one per input.
-    A translation given tokenised (``tokens``) is aligned on its own words."""
+
+    Each language pair is aligned in one call, with its language treatment
+    (:mod:`curate.align.languages`); multi-sentence texts sentence pair by sentence pair
+    (:mod:`curate.align.sentences`), links indexing the whole text's words. A translation
+    given tokenised (``tokens``) is aligned on its own words."""
     words = tokenizer_with(_known_words([(t["text"], t.get("tokens"), None) for t in translations]))
     src = [tokenize(t["source_text"] or "", t["src_lang"]) for t in translations]
     tgt = [words(t["text"] or "", t["tgt_lang"]) for t in translations]
-    links = aligner.align([(s.tokens, t.tokens) for s, t in zip(src, tgt, strict=True)])
+    links: list[list[tuple[int, int]]] = [[] for _ in translations]
+    methods = [aligner.method] * len(translations)
+    by_lang: dict[tuple[str, str], list[int]] = {}
+    for k, t in enumerate(translations):
+        by_lang.setdefault((t["src_lang"], t["tgt_lang"]), []).append(k)
+    for (src_lang, tgt_lang), idx in by_lang.items():
+        pair_aligner = for_languages(aligner, src_lang, tgt_lang)
+        forms = [
+            (alignment_forms(src[k].tokens, src_lang), alignment_forms(tgt[k].tokens, tgt_lang))
+            for k in idx
+        ]
+        plan = sentences.plan(
+            [(translations[k]["source_text"] or "", translations[k]["text"] or "") for k in idx],
+            [(src[k], tgt[k]) for k in idx],
+            (src_lang, tgt_lang),
+        )
+        found = sentences.merge_links(pair_aligner.align(sentences.split_pairs(forms, plan)), plan)
+        for k, pair_links in zip(idx, found, strict=True):
+            links[k] = pair_links
+            methods[k] = pair_aligner.method
     rows = []
-    for tr, s, t, pair_links in zip(translations, src, tgt, links, strict=True):
+    for tr, s, t, pair_links, method in zip(translations, src, tgt, links, methods, strict=True):
         rows.append(
             {
                 **(lineage or {}),
-                "id": content_id(tr["id"], aligner.method),
+                "id": content_id(tr["id"], method),
                 "translation_id": tr["id"],
                 "src_lang": tr["src_lang"],
                 "tgt_lang": tr["tgt_lang"],
@@ -117,7 +142,7 @@ def align_rows(
                 "src_token_offsets": _offsets_column(s.offsets),
                 "tgt_token_offsets": _offsets_column(t.offsets),
                 "links": [{"src": i, "tgt": j} for i, j in pair_links],
-                "method": aligner.method,
+                "method": method,
                 "source_id": tr["id"],
             }
         )
