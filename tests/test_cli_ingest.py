@@ -140,3 +140,19 @@ def test_usage_errors_show_usage_and_exit_2():
         assert proc.returncode == 2, proc.stderr
         assert "Usage: " in proc.stderr and message in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_beam_options_after_the_inputs_reach_beam_not_the_input_list(tmp_path):
+    """`curate ingest FILE --runner=X` (the form docs/scaling.md uses) passes --runner to Beam."""
+    store = str(tmp_path / "store")
+    sample = str(SAMPLES / "news_en.jsonl")
+    wrong = curate(
+        "ingest", sample, "--store", store, "--lang", "en", "--runner=NoSuchRunner", check=False
+    )
+    assert wrong.returncode != 0
+    assert "input not found" not in wrong.stderr
+    assert "NoSuchRunner" in wrong.stderr
+    fn_api = "--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+    curate("ingest", sample, "--store", store, "--lang", "en", fn_api)
+    out = curate("sql", "SELECT count(*) AS n FROM documents", "--store", store, "--format", "json")
+    assert json.loads(out.stdout) == {"n": 12}

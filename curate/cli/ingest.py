@@ -99,6 +99,11 @@ def ingest(
     from curate.io.encoding import check_encoding_name
     from curate.mt.languages import store_language
 
+    # click puts unknown --option=value words among the input paths; they are Beam's options
+    beam_args = [str(p) for p in paths if str(p).startswith("-")] + list(ctx.args)
+    paths = [p for p in paths if not str(p).startswith("-")]
+    if not paths:
+        raise UserError("no input files given")
     if kind not in ("auto", "documents", "examples"):
         raise UserError(f"unknown --kind {kind!r}", hint="auto, documents or examples")
     if on_misaligned not in ON_MISALIGNED:
@@ -149,7 +154,7 @@ def ingest(
         "ingest",
         config.run_id,
         lambda progress: run_ingest(
-            Store(store), inputs, config, list(ctx.args), workers, progress=progress
+            Store(store), inputs, config, beam_args, workers, progress=progress
         ),
         output_mode(quiet, as_json),
     )
