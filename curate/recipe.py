@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,14 @@ from curate.align.chunks import CHUNK_PAIRS
 from curate.errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+def _validated(check: Callable[[str], str], value: str) -> str:
+    """A library check's one-line UserError as the ValueError pydantic reports under its key."""
+    try:
+        return check(value)
+    except UserError as exc:
+        raise ValueError(f"{exc} ({exc.hint})" if exc.hint else str(exc)) from None
 
 
 class _Strict(BaseModel):
@@ -52,24 +61,16 @@ class InputSection(_Strict):
     def _language_code(cls, value: str | None) -> str | None:
         from curate.mt.languages import store_language
 
-        if value is None:
-            return None
-        try:
-            return store_language(value)
-        except UserError as exc:
-            raise ValueError(f"{value!r} is not an ISO 639 language code ({exc.hint})") from None
+        return (
+            None if value is None else _validated(lambda code: store_language(code, "lang"), value)
+        )
 
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str | None) -> str | None:
         from curate.io.encoding import check_encoding_name
 
-        if value is None:
-            return None
-        try:
-            return check_encoding_name(value)
-        except UserError as exc:
-            raise ValueError(f"{exc} ({exc.hint})") from None
+        return None if value is None else _validated(check_encoding_name, value)
 
     @field_validator("fields")
     @classmethod
