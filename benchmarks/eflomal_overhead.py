@@ -16,8 +16,9 @@ import statistics
 import time
 from pathlib import Path
 
+from ntrex_pairs import ntrex_en_de_tokens
+
 from curate.align.eflomal import EflomalConfig, run_eflomal
-from curate.align.tokenize import tokenize
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -28,15 +29,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    ntrex = args.data / "ntrex128"
-    with (
-        open(ntrex / "newstest2019-src.eng.txt", encoding="utf-8") as fe,
-        open(ntrex / "newstest2019-ref.deu.txt", encoding="utf-8") as fd,
-    ):
-        pairs = [
-            (tokenize(e.strip(), "en").tokens, tokenize(d.strip(), "de").tokens)
-            for e, d, _ in zip(fe, fd, range(args.pairs), strict=False)
-        ]
+    pairs = ntrex_en_de_tokens(args.data, args.pairs)
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()

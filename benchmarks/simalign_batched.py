@@ -81,22 +81,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
+    from ntrex_pairs import ntrex_en_de_tokens
     from simalign import SentenceAligner
     from threadpoolctl import threadpool_limits
 
     from curate.align.simalign_batched import BatchedSimAligner, SimAlignConfig
-    from curate.align.tokenize import tokenize
 
     model = args.model or default_model()
-    ntrex = args.data / "ntrex128"
-    with (
-        open(ntrex / "newstest2019-src.eng.txt", encoding="utf-8") as fe,
-        open(ntrex / "newstest2019-ref.deu.txt", encoding="utf-8") as fd,
-    ):
-        pairs = [
-            (tokenize(e.strip(), "en").tokens, tokenize(d.strip(), "de").tokens)
-            for e, d, _ in zip(fe, fd, range(args.pairs), strict=False)
-        ]
+    pairs = ntrex_en_de_tokens(args.data, args.pairs)
     words = sum(len(s) + len(t) for s, t in pairs)
     print(f"{len(pairs)} en-de pairs, {words} words; model {model}, layer {args.layer}")
 
