@@ -119,7 +119,7 @@ def test_sql_on_an_object_store_stays_read_only(s3_store_uri):
     assert store.sql("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 1}]
 
 
-def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path):
+def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path, random_model):
     from tests.seaweed import SECRET_KEY
 
     store = _s3_store(s3_store_uri)
@@ -127,9 +127,11 @@ def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path):
     texts = []
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": "1", "text": "Hello there, this is a test."}\n')
+    fast = ["--beam-size", "1", "--max-decoding-length", "8", "--quiet"]
     for extra in ([], ["--debug"]):
         runs = [
             ["ingest", str(source), "--store", store.uri, "--lang", "en", "--dataset", "t"],
+            ["translate", "--store", store.uri, "--to", "de", "--model", str(random_model), *fast],
             ["sql", "--store", store.uri, "SELECT * FROM runs"],
             ["stats", "--store", store.uri],
             ["doctor", "--store", store.uri],
@@ -138,7 +140,7 @@ def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path):
         ]
         for i, args in enumerate(runs):
             proc = curate(*extra, *args, env=env)
-            assert (proc.returncode == 0) == (i < 4), (args, proc.stderr[-2000:])
+            assert (proc.returncode == 0) == (i < 5), (args, proc.stderr[-2000:])
             texts += [proc.stdout, proc.stderr]
         # a wrong secret: the error says so without the secret
         wrong = {**env, "AWS_SECRET_ACCESS_KEY": SECRET_KEY[::-1]}
@@ -151,6 +153,7 @@ def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path):
 
     objects = fs.get_file_info(FileSelector(s3_store_uri.removeprefix("s3://"), recursive=True))
     assert any(o.path.endswith(".json") for o in objects)
+    assert any("/memory/" in o.path for o in objects)  # translate's memory is in the bucket
     for info in objects:
         if info.type.name == "File":
             with fs.open_input_stream(info.path) as stream:

@@ -14,6 +14,7 @@ from beam_jobs.translate import TranslateJob, run_translate
 from curate.errors import UserError
 from curate.ingest import IngestConfig
 from curate.mt.engine import TranslateConfig
+from curate.mt.memory import TranslationMemory
 from curate.mt.random_model import random_ct2_model
 from curate.store import Store
 
@@ -109,6 +110,36 @@ def test_small_batches_each_submitted_before_the_last_is_collected_give_the_same
     assert [r["text"] for r in batched] == [r["text"] for r in whole]
     assert [r["score"] for r in batched] == pytest.approx([r["score"] for r in whole])
     assert not any(r["from_memory"] for r in batched)
+
+
+def test_an_object_store_gets_the_same_translations_and_memory_as_a_local_disk(
+    store, model, s3_store_uri
+):
+    run_translate(store, job(model))
+    remote = Store(s3_store_uri)
+    run_ingest(
+        remote,
+        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
+        IngestConfig("news", "ingest-news", lang="en"),
+    )
+    manifest = run_translate(remote, job(model))
+    rows = "SELECT source_id, source_text, text, score, from_memory FROM translations "
+    local = store.sql(rows + "ORDER BY source_id").to_pylist()
+    s3 = remote.sql(rows + "ORDER BY source_id").to_pylist()
+    assert manifest["counts"]["translate"]["in"] == len(s3) == len(local) > 10
+    assert [r["text"] for r in s3] == [r["text"] for r in local]
+    assert [r["score"] for r in s3] == pytest.approx([r["score"] for r in local])
+    assert not any(r["from_memory"] for r in s3)
+    # the memory lives in the bucket, compacted to one file, and serves the next run
+    memory = TranslationMemory(remote.uri)
+    assert len(memory.files("en", "de")) == 1
+    run_translate(remote, job(model, run_id="tr2"))
+    again = remote.sql(rows + "WHERE run_id = 'tr2' ORDER BY source_id").to_pylist()
+    assert all(r["from_memory"] for r in again)
+    assert [r["text"] for r in again] == [r["text"] for r in local]
+    assert remote.sql("SELECT count(*) FROM memory").column(0)[0].as_py() == len(
+        {r["source_text"] for r in local}
+    )
 
 
 def test_the_job_starts_without_torch():

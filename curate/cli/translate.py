@@ -10,7 +10,6 @@ from rich.table import Table
 
 from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
-from curate.store import Store
 
 models_app = typer.Typer(help="Translation models: list, fetch from the Hub, convert local ones.")
 
@@ -26,7 +25,9 @@ def register(app: typer.Typer) -> None:
 def translate(
     ctx: typer.Context,
     to: str = typer.Option(..., "--to", help="Target language(s), ISO 639, comma-separated."),
-    store: Path = typer.Option(Path("store"), "--store", "-s", help="Store directory."),
+    store: str = typer.Option(
+        "store", "--store", "-s", help="Store: a directory, or s3://bucket/prefix (gs://, az://)."
+    ),
     stage: str = typer.Option("segments", help="Stage to translate: segments or examples."),
     source_lang: str | None = typer.Option(None, "--from", help="Only rows in these languages."),
     model: str | None = typer.Option(None, help="Model directory or registry name."),
@@ -47,7 +48,7 @@ def translate(
     from curate.cli.inspect import require_store
     from curate.mt.engine import TranslateConfig
 
-    require_store(store)
+    opened = require_store(store)
 
     targets = tuple(t.strip() for t in to.split(",") if t.strip())
     if not targets:
@@ -67,9 +68,7 @@ def translate(
     manifest = run_job_with_display(
         "translate",
         job.run_id,
-        lambda progress: run_translate(
-            Store(store), job, list(ctx.args), workers, progress=progress
-        ),
+        lambda progress: run_translate(opened, job, list(ctx.args), workers, progress=progress),
         output_mode(quiet, as_json),
     )
     counts = manifest["counts"].get("translate", {})

@@ -5,8 +5,10 @@ language, hash of the normalised source text) and kept in the store as Parquet (
 
     <store>/memory/src_lang=en/tgt_lang=de/part-<time>-<uuid>.parquet
 
-one file per flush, written under a temporary name and renamed into place, so a reader never
-sees half a file and concurrent writers never collide. The schema is
+one file per flush under a unique name: on a local disk written under a temporary name and
+renamed into place, on an object store (``s3://...``) uploaded in one atomic PUT, so a reader
+never sees half a file and concurrent writers never collide. Every read, listing, write and
+delete goes through the store's filesystem layer (:mod:`curate.store.fs`). The schema is
 ``schemas/translation_memory.json``; any SQL engine can read it, e.g. in DuckDB::
 
     SELECT src_lang, tgt_lang, count(*) FROM
@@ -26,14 +28,20 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from curate.records import load_schema
+from curate.store import fs as layer
+from curate.store.fs import Location
 
 MEMORY_DIR = "memory"
+#: rows per Parquet row group of a memory file: the unit a sharded reader takes at once
+ROW_GROUP_ROWS = 65_536
 
 
 def normalize_text(text: str) -> str:
@@ -56,15 +64,31 @@ class MemoryEntry:
     input_truncated: bool = False
 
 
+def memory_entry(row: Mapping[str, object]) -> MemoryEntry:
+    """The entry of a memory row (a dict with the schema's ``text`` ... ``input_truncated``)."""
+    return MemoryEntry(
+        str(row["text"]),
+        row["score"],  # type: ignore[arg-type]
+        bool(row["truncated"]),
+        int(row["pieces"]),  # type: ignore[call-overload]
+        bool(row["input_truncated"]),
+    )
+
+
 _Partition = tuple[str, str]
 _Key = tuple[str, str, str]  # model id, model version, decoding
 
 
 class TranslationMemory:
-    """Parquet-backed translation memory under ``<store_dir>/memory``."""
+    """Parquet-backed translation memory under ``<store>/memory``.
 
-    def __init__(self, store_dir: str | Path, *, flush_rows: int = 50_000) -> None:
-        self.root = Path(store_dir) / MEMORY_DIR
+    ``store`` is a local directory, a store URI (``s3://bucket/prefix``) or a resolved
+    :class:`~curate.store.fs.Location`.
+    """
+
+    def __init__(self, store: str | Path | Location, *, flush_rows: int = 50_000) -> None:
+        self.location = layer.resolve(store).child(MEMORY_DIR)
+        self.fs = self.location.fs
         self.flush_rows = flush_rows
         self._schema = load_schema("translation_memory")
         self._pending: dict[_Partition, dict[_Key, dict[str, dict[str, object]]]] = {}
@@ -75,11 +99,25 @@ class TranslationMemory:
         self.hits = 0
 
     # ---------------------------------------------------------------------------------------
-    def partition_dir(self, src: str, tgt: str) -> Path:
-        return self.root / f"src_lang={src}" / f"tgt_lang={tgt}"
+    @property
+    def root(self) -> PurePath:
+        """The memory's directory (a ``Path`` locally, a ``bucket/...`` path on object stores)."""
+        return self._path(self.location.path)
 
-    def files(self, src: str, tgt: str) -> list[Path]:
-        return sorted(self.partition_dir(src, tgt).glob("*.parquet"))
+    def _path(self, path: str) -> PurePath:
+        return Path(path) if self.location.local else PurePosixPath(path)
+
+    def partition_dir(self, src: str, tgt: str) -> PurePath:
+        return self._path(self.location.join(f"src_lang={src}", f"tgt_lang={tgt}"))
+
+    def files(self, src: str, tgt: str) -> list[PurePath]:
+        """The language pair's memory files (complete ones only), in name order."""
+        listed = layer.list_files(self.fs, str(self.partition_dir(src, tgt)), recursive=False)
+        return [
+            self._path(p)
+            for p in listed
+            if p.endswith(".parquet") and not PurePosixPath(p).name.startswith(".")
+        ]
 
     def lookup(
         self,
@@ -101,14 +139,7 @@ class TranslationMemory:
             pending = self._pending.get((src, tgt), {}).get((model_id, model_version, decoding), {})
             for h in list(by_hash):
                 if h in pending:
-                    row = pending[h]
-                    entry = MemoryEntry(
-                        str(row["text"]),
-                        row["score"],  # type: ignore[arg-type]
-                        bool(row["truncated"]),
-                        int(row["pieces"]),  # type: ignore[call-overload]
-                        bool(row["input_truncated"]),
-                    )
+                    entry = memory_entry(pending[h])
                     for text in by_hash.pop(h):
                         found[text] = entry
             if by_hash:
@@ -126,6 +157,8 @@ class TranslationMemory:
         files = self.files(src, tgt)
         if not files:
             return {}
+        if not self.location.local:
+            return self._lookup_dataset(files, key, hashes)
         import duckdb
 
         if self._con is None:
@@ -146,6 +179,23 @@ class TranslationMemory:
         for h, text, score, truncated, pieces, input_truncated in rows:
             entry = MemoryEntry(text, score, bool(truncated), int(pieces), bool(input_truncated))
             out.setdefault(h, entry)
+        return out
+
+    def _lookup_dataset(
+        self, files: list[PurePath], key: _Key, hashes: list[str]
+    ) -> dict[str, MemoryEntry]:
+        """:meth:`_lookup_files` on an object store: a filtered ``pyarrow.dataset`` scan."""
+        dataset = ds.dataset([str(f) for f in files], format="parquet", filesystem=self.fs)
+        wanted = (
+            (pc.field("model_id") == key[0])
+            & (pc.field("model_version") == key[1])
+            & (pc.field("decoding") == key[2])
+            & pc.field("text_hash").isin(pa.array(hashes, pa.string()))
+        )
+        columns = ["text_hash", "text", "score", "truncated", "pieces", "input_truncated"]
+        out: dict[str, MemoryEntry] = {}
+        for row in dataset.to_table(columns=columns, filter=wanted).to_pylist():
+            out.setdefault(row["text_hash"], memory_entry(row))
         return out
 
     def add(
@@ -188,9 +238,9 @@ class TranslationMemory:
             if self._pending_rows >= self.flush_rows:
                 self.flush()
 
-    def flush(self) -> list[Path]:
+    def flush(self) -> list[PurePath]:
         """Write pending entries: one new file per language pair. Returns the files written."""
-        written: list[Path] = []
+        written: list[PurePath] = []
         with self._lock:
             for (src, tgt), buckets in self._pending.items():
                 rows = [row for bucket in buckets.values() for row in bucket.values()]
@@ -200,19 +250,28 @@ class TranslationMemory:
             self._pending_rows = 0
         return written
 
-    def _write(self, src: str, tgt: str, rows: list[dict[str, object]]) -> Path:
+    def _write(self, src: str, tgt: str, rows: list[dict[str, object]]) -> PurePath:
         schema = self._schema.file_schema
         table = pa.Table.from_pylist(rows, schema=schema)
         directory = self.partition_dir(src, tgt)
-        directory.mkdir(parents=True, exist_ok=True)
         name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.parquet"
-        tmp = directory / f".{name}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
         final = directory / name
-        tmp.replace(final)
+        if not self.location.local:  # one upload: the object appears whole or not at all
+            pq.write_table(
+                table,
+                str(final),
+                compression="zstd",
+                row_group_size=ROW_GROUP_ROWS,
+                filesystem=self.fs,
+            )
+            return final
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{name}.tmp"
+        pq.write_table(table, str(tmp), compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        Path(tmp).replace(final)
         return final
 
-    def compact(self, src: str, tgt: str) -> Path | None:
+    def compact(self, src: str, tgt: str) -> PurePath | None:
         """Merge a language pair's files into one (one row per key); returns the new file."""
         with self._lock:
             self.flush()
@@ -220,7 +279,9 @@ class TranslationMemory:
             if len(files) < 2:
                 return files[0] if files else None
             schema = self._schema.file_schema
-            table = pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
+            table = pa.concat_tables(
+                pq.read_table(str(f), schema=schema, filesystem=self.fs) for f in files
+            )
             seen: set[tuple[str, ...]] = set()
             keep = []
             cols = [table.column(c).to_pylist() for c in ("model_id", "model_version", "decoding")]
@@ -231,7 +292,7 @@ class TranslationMemory:
                     keep.append(i)
             final = self._write(src, tgt, table.take(keep).to_pylist())
             for f in files:
-                f.unlink()
+                layer.delete_file(self.fs, str(f))
             return final
 
     def close(self) -> None:
