@@ -19,7 +19,8 @@ import resource
 import time
 
 from curate.align.eflomal import EflomalAligner
-from curate.evaluate.alignment import GoldAlignment, score_alignments
+from curate.align.pharaoh import GoldAlignment
+from curate.evaluate.alignment import score_alignments
 from curate.synth import generate
 
 

@@ -28,10 +28,11 @@ import time
 from pathlib import Path
 
 from curate.align.eflomal import EflomalConfig, run_eflomal, vote
+from curate.align.pharaoh import GoldAlignment, read_pharaoh
 from curate.align.registry import Link
 from curate.align.symmetrize import SYMMETRIZERS, symmetrize
 from curate.align.tokenize import tokenize
-from curate.evaluate.alignment import GoldAlignment, read_pharaoh, score_alignments
+from curate.evaluate.alignment import score_alignments
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: eflomal runs (name: prefix length); two runs of the same length differ by their sampling

@@ -27,9 +27,9 @@ import argparse
 import random
 from pathlib import Path
 
+from curate.align.pharaoh import read_pharaoh
 from curate.align.registry import get_aligner
 from curate.align.tokenize import Tokens, join_tokens, tokenize
-from curate.evaluate.alignment import read_pharaoh
 from curate.project.alignment import LabelledText, ProjectionConfig, project_translate_train
 from curate.project.iob import char_spans_to_token, token_spans_to_char
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from curate.align.eflomal import EFLOMAL_MAX_TOKENS, EflomalAligner, EflomalConfig
+from curate.align.pharaoh import GoldAlignment
 from curate.align.registry import available_aligners, get_aligner
 from curate.errors import UserError
-from curate.evaluate.alignment import GoldAlignment, score_alignments
+from curate.evaluate.alignment import score_alignments
 from curate.synth import generate
 
 FAST = {"rel_iterations": 0.3, "n_samplers": 1, "prefix_lengths": (4,)}

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from curate.evaluate.alignment import (
-    evaluate_alignment_files,
-    format_pharaoh,
-    parse_pharaoh,
-    score_alignments,
-)
-
-
-def test_parse_sure_and_possible_links() -> None:
-    gold = parse_pharaoh("0-0 1p2 2?1")
-    assert gold.sure == {(0, 0)}
-    assert gold.possible == {(0, 0), (1, 2), (2, 1)}
-    assert parse_pharaoh("1-1 2p3", one_based=True).possible == {(0, 0), (1, 2)}
-    with pytest.raises(ValueError, match="not a Pharaoh link"):
-        parse_pharaoh("0-0 1:2")
-    with pytest.raises(ValueError, match="below 1"):
-        parse_pharaoh("0-1", one_based=True)
+from curate.align.pharaoh import format_pharaoh, parse_pharaoh
+from curate.evaluate.alignment import evaluate_alignment_files, score_alignments
 
 
 def test_scores_follow_och_and_ney() -> None:

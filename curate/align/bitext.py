@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curate.align.languages import alignment_forms
+from curate.align.pharaoh import format_pharaoh
 from curate.align.registry import WordAligner, for_languages
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
-from curate.evaluate.alignment import format_pharaoh
 
 
 @dataclass(frozen=True)

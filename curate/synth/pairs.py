@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.align.pharaoh import format_pharaoh
 from curate.records import Span
 from curate.synth.grammar import Generator, Phrase
 
@@ -125,7 +126,7 @@ def write_conll(pairs: Iterable[SynthPair], path: str | Path, side: str = "src")
 def write_pharaoh(pairs: Iterable[SynthPair], path: str | Path) -> None:
     """One line per pair: ``i-j`` links separated by spaces (Pharaoh/Moses format)."""
     with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(" ".join(f"{s}-{t}" for s, t in p.alignment) + "\n" for p in pairs)
+        fh.writelines(format_pharaoh(p.alignment) + "\n" for p in pairs)
 
 
 def write_bitext(pairs: Iterable[SynthPair], src_path: str | Path, tgt_path: str | Path) -> None:
