@@ -31,12 +31,12 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q
-	$(BIN)/ruff check curate beam_jobs tests benchmarks
-	$(BIN)/ruff format --check curate beam_jobs tests benchmarks
+	$(BIN)/ruff check curate beam_jobs testkit tests benchmarks
+	$(BIN)/ruff format --check curate beam_jobs testkit tests benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check curate beam_jobs tests benchmarks
-	$(BIN)/ruff format --check curate beam_jobs tests benchmarks
+	$(BIN)/ruff check curate beam_jobs testkit tests benchmarks
+	$(BIN)/ruff format --check curate beam_jobs testkit tests benchmarks
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
+
+from testkit.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "datasets" / "samples"
-
-
-def curate(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-c", "from curate.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+#: ``curate <args>`` in a child process; fails the test on a non-zero exit unless ``check=False``
+curate = partial(run_cli, check=True)
 
 
 def test_ingest_samples_then_sql_and_rerun_is_idempotent(tmp_path):

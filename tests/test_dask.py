@@ -9,13 +9,17 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from curate.store import Store
+from testkit.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
+#: ``curate <args>`` in a child process (a Dask run starts a local cluster: more time)
+curate = partial(run_cli, timeout=600)
 SAMPLES = ROOT / "datasets" / "samples"
 PARTS = 2  # the recipe's runner.workers: each input is read in this many byte ranges
 
@@ -68,17 +72,6 @@ def recipe(folder: Path, store: str, inputs: list[Path]) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def curate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from curate.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        timeout=600,
-    )
 
 
 def content(store: Store) -> dict[str, list[str]]:

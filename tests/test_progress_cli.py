@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from rich.filesize import decimal
 
+from testkit.cli import cli_env, run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "datasets" / "samples"
 
 
 def curate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1", "COLUMNS": "200"}
-    proc = subprocess.run(
-        [sys.executable, "-c", "from curate.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    """``curate <args>`` run in ``cwd`` with a wide terminal (progress lines are not cut)."""
+    return run_cli(*args, env=cli_env(COLUMNS="200"), cwd=cwd, check=True)
 
 
 def events(stdout: str) -> list[dict]:

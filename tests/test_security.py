@@ -4,25 +4,13 @@ dataset/config names never become paths outside their folder."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from beam_jobs.build import BuildJob, run_build
+from testkit.cli import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "hf_SENTINELtoken0123456789abcdefABCDEF"
-
-
-def curate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from curate.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
 
 
 def test_token_never_leaks_into_output_files_or_tracebacks(translated_store, tmp_path):
@@ -33,11 +21,11 @@ def test_token_never_leaks_into_output_files_or_tracebacks(translated_store, tmp
             run_id="sec", kind="parallel", config={"drop_truncated": False, "dedup_near": False}
         ),
     )
-    env = {**os.environ, "HF_TOKEN": SENTINEL, "HF_HUB_OFFLINE": "1"}
+    env = cli_env(HF_TOKEN=SENTINEL)
     outputs = []
     for extra in ([], ["--debug"]):
         out = tmp_path / f"hub{len(extra)}"
-        proc = curate(
+        proc = run_cli(
             *extra,
             "export",
             "--to",
@@ -113,7 +101,7 @@ def test_sql_on_an_object_store_stays_read_only(s3_store_uri):
             store.sql(statement)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     for statement in ("COPY (SELECT 1) TO '/tmp/curate-escape.csv'", READ_ONLY_VIOLATIONS[-2]):
-        proc = curate("sql", "--store", store.uri, statement, env=env)
+        proc = run_cli("sql", "--store", store.uri, statement, env=env)
         assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
     assert not Path("/tmp/curate-escape.csv").exists()
     assert store.sql("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 1}]
@@ -139,12 +127,12 @@ def test_object_store_credentials_never_leak(seaweed, s3_store_uri, tmp_path, ra
             ["sql", "--store", "s3://no-such-bucket/x", "SELECT 1"],
         ]
         for i, args in enumerate(runs):
-            proc = curate(*extra, *args, env=env)
+            proc = run_cli(*extra, *args, env=env)
             assert (proc.returncode == 0) == (i < 5), (args, proc.stderr[-2000:])
             texts += [proc.stdout, proc.stderr]
         # a wrong secret: the error says so without the secret
         wrong = {**env, "AWS_SECRET_ACCESS_KEY": SECRET_KEY[::-1]}
-        proc = curate(*extra, "sql", "--store", store.uri, "SELECT 1", env=wrong)
+        proc = run_cli(*extra, "sql", "--store", store.uri, "SELECT 1", env=wrong)
         assert proc.returncode != 0
         texts += [proc.stdout, proc.stderr]
     assert texts and not any(SECRET_KEY in t or SECRET_KEY[::-1] in t for t in texts)
@@ -174,5 +162,5 @@ def test_a_store_uri_with_credentials_is_refused_without_repeating_them():
         with pytest.raises(UserError) as info:
             Store(uri)
         assert secret not in str(info.value) and secret not in (info.value.hint or "")
-        proc = curate("sql", "--store", uri, "SELECT 1", env={**os.environ})
+        proc = run_cli("sql", "--store", uri, "SELECT 1", env={**os.environ})
         assert proc.returncode == 2 and secret not in proc.stdout + proc.stderr

@@ -18,6 +18,7 @@ import pytest
 from curate.errors import UserError
 from curate.records import load_schema
 from curate.store import StageCounts, Store
+from testkit.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ["en", "de", "fr", "es", "it"]
@@ -58,17 +59,6 @@ def write_run(store: Store, run_id: str, per_lang: int, pause: float = 0.0) -> N
 def visible(store: Store, run_id: str) -> int:
     query = f"SELECT count(*) AS n FROM documents WHERE run_id = '{run_id}'"
     return store.sql(query).to_pylist()[0]["n"]
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from curate.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        timeout=300,
-    )
 
 
 def test_rerun_replaces_its_own_files_and_keeps_other_runs(store):
@@ -176,15 +166,15 @@ def test_a_killed_writer_leaves_nothing_visible_and_doctor_clears_it(store):
     proc.wait()
     assert visible(store, "k") == 10  # the first version, whole; nothing of the killed one
     assert visible(store, "other") == 5
-    checked = cli("doctor", "--store", store.uri)
+    checked = run_cli("doctor", "--store", store.uri)
     assert checked.returncode == 1, checked.stdout + checked.stderr
     kinds = {line.split(":", 1)[0] for line in checked.stdout.splitlines()[:-1]}
     # local: the staged files sit in _staging; S3: the uploaded file is an orphan key
     assert kinds == ({"stale_staging"} if store.local else {"orphan"}), checked.stdout
     assert "damaged" not in checked.stdout
-    fixed = cli("doctor", "--store", store.uri, "--fix")
+    fixed = run_cli("doctor", "--store", store.uri, "--fix")
     assert fixed.returncode == 0, fixed.stderr
-    healthy = cli("doctor", "--store", store.uri)
+    healthy = run_cli("doctor", "--store", store.uri)
     assert healthy.returncode == 0 and "0 problem(s)" in healthy.stdout, healthy.stdout
     write_run(store, "k", 3)  # the run id is free again at once: its writer died
     assert visible(store, "k") == 15 and visible(store, "other") == 5
@@ -199,9 +189,9 @@ def test_doctor_finds_a_damaged_file_and_sets_it_aside(store):
         out.write(head)  # truncated
     with pytest.raises(UserError, match=r"doctor|SQL error"):
         visible(store, "a")
-    checked = cli("doctor", "--store", store.uri)
+    checked = run_cli("doctor", "--store", store.uri)
     assert checked.returncode == 1 and checked.stdout.startswith("damaged:"), checked.stdout
-    assert cli("doctor", "--store", store.uri, "--fix").returncode == 0
+    assert run_cli("doctor", "--store", store.uri, "--fix").returncode == 0
     assert visible(store, "a") == 8
     assert store.manifest("a")["damaged_files"] == [
         str(Path(victim).relative_to(store.location.path))
@@ -213,10 +203,10 @@ def test_doctor_finds_a_damaged_file_and_sets_it_aside(store):
 def test_sql_and_stats_on_the_store(store):
     write_run(store, "a", 2)
     query = "SELECT count(*) AS n FROM documents"
-    out = cli("sql", "--store", store.uri, "--format", "json", query)
+    out = run_cli("sql", "--store", store.uri, "--format", "json", query)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"n": 10}
-    stats = cli("stats", "--store", store.uri, "--json")
+    stats = run_cli("stats", "--store", store.uri, "--json")
     assert json.loads(stats.stdout)["records"]["documents"] == dict.fromkeys(sorted(LANGS), 2)
     assert json.loads(stats.stdout)["store"] == store.uri
 
