@@ -2,10 +2,11 @@
 
 Ingest cycles kill ``curate ingest`` over a 40k-line corpus. Stage cycles go round translate,
 align, project, detect, build parallel and build interleaved (the commands and helpers of
-tests/test_reliability_stages.py): each copies a store prepared up to the stage, kills the
-command at a seeded point (while a file is being written, once complete files wait for the
-commit, or after a seeded delay), checks that a reader sees none of the killed run, runs the
-command again and compares every stage's row hashes with an uninterrupted run's.
+testkit/kills.py, which tests/test_reliability_stages.py uses too): each copies a store
+prepared up to the stage, kills the command at a seeded point (while a file is being written,
+once complete files wait for the commit, or after a seeded delay), checks that a reader sees
+none of the killed run, runs the command again and compares every stage's row hashes with an
+uninterrupted run's.
 
 A fault counts as survived only if the kill hit a running process: the process is stopped
 (SIGSTOP), what it was doing is looked at (a stage file being written, complete files waiting
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import os
@@ -42,49 +42,47 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from curate.ingest import IngestConfig, ingest_batch  # noqa: E402
 from curate.io import READERS, FieldMap  # noqa: E402
 from curate.store import Store  # noqa: E402
+from testkit.cli import cli_command, cli_env  # noqa: E402
+from testkit.corpora import broken_jsonl, query_hash  # noqa: E402
+from testkit.kills import (  # noqa: E402
+    Forker,
+    kill_at,
+    prepare_chain,
+    run_view,
+    staged_files,
+    store_content,
+)
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
-WORDS = "alpha beta gamma delta river stone market light garden paper".split()
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from curate.cli import main; main()", *args]
+ENV = cli_env()
 
 
 def corpus(path: Path, n: int) -> None:
-    rng = random.Random(5)
-    with open(path, "w") as fh:
-        for i in range(n):
-            if i % 40 == 0:
-                fh.write("{not json\n")
-            else:
-                text = " ".join(rng.choice(WORDS) for _ in range(9)).capitalize() + "."
-                fh.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
+    broken_jsonl(path, n, seed=5, broken_every=40, words=9, broken="{not json")
 
 
 def store_hash(store: Store) -> str:
-    rows = store.sql(
+    return query_hash(
+        store,
         "SELECT 'd', id, text FROM documents UNION ALL SELECT 'q', id, reason FROM quarantine "
-        "UNION ALL SELECT 's', id, text FROM segments ORDER BY 1, 2"
-    ).to_pylist()
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+        "UNION ALL SELECT 's', id, text FROM segments ORDER BY 1, 2",
+    )
 
 
 def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[str]]:
     """Returns (faults survived, records lost, what the killed commands were doing)."""
-    from test_reliability_stages import staged_files
-
     data = work / "corpus.jsonl"
     corpus(data, 40_000)
     command = ["ingest", str(data), "--lang", "en", "--run-id", "r"]
     reference = Store(work / "reference")
     subprocess.run(
-        cli(*command, "--store", str(reference.root)), env=ENV, check=True, capture_output=True
+        cli_command(*command, "--store", str(reference.root)),
+        env=ENV,
+        check=True,
+        capture_output=True,
     )
     expected = store_hash(reference)
     expected_rows = reference.sql("SELECT count(*) FROM documents").column(0)[0].as_py()
@@ -95,12 +93,15 @@ def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[st
         store = Store(work / f"store-{cycle}")
         if cycle % 2:  # half the cycles kill a re-run over an existing version
             subprocess.run(
-                cli(*command, "--store", str(store.root)), env=ENV, check=True, capture_output=True
+                cli_command(*command, "--store", str(store.root)),
+                env=ENV,
+                check=True,
+                capture_output=True,
             )
         staging = store.root / "_staging"
         old = {os.path.join(d, n) for d, _, names in os.walk(staging) for n in names}
         proc = subprocess.Popen(
-            cli(*command, "--store", str(store.root)), env=ENV, stderr=subprocess.DEVNULL
+            cli_command(*command, "--store", str(store.root)), env=ENV, stderr=subprocess.DEVNULL
         )
         time.sleep(rng.uniform(0.5, 10.0))
         # Stopped first, so what it was doing is what the kill interrupts; a process that has
@@ -120,7 +121,10 @@ def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[st
                 lost += abs(expected_rows - seen) or 1
                 continue
         subprocess.run(
-            cli(*command, "--store", str(store.root)), env=ENV, check=True, capture_output=True
+            cli_command(*command, "--store", str(store.root)),
+            env=ENV,
+            check=True,
+            capture_output=True,
         )
         if store_hash(store) == expected:
             survived += hit
@@ -137,8 +141,6 @@ def kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[st
 def stage_kill_cycles(work: Path, kills: int, seed: int) -> tuple[int, int, Counter[str]]:
     """Returns (faults survived, records lost, what the killed commands were doing)."""
     import shutil
-
-    from test_reliability_stages import Forker, kill_at, prepare_chain, run_view, store_content
 
     logs = work / "logs"
     logs.mkdir()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import random
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,28 +16,19 @@ import pytest
 from curate.errors import UserError
 from curate.store import Store
 from curate.store.doctor import diagnose, repair
+from testkit.cli import cli_command, cli_env
+from testkit.corpora import broken_jsonl, query_hash
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
+ENV = cli_env()
 
 
 def make_corpus(path: Path, n: int) -> None:
-    rng = random.Random(3)
-    words = "alpha beta gamma delta river stone market light garden paper".split()
-    with open(path, "w") as fh:
-        for i in range(n):
-            if i % 50 == 0:
-                fh.write("{broken\n")
-            else:
-                text = " ".join(rng.choice(words) for _ in range(8)).capitalize() + "."
-                fh.write(json.dumps({"id": f"d{i}", "text": text}) + "\n")
+    broken_jsonl(path, n, seed=3, broken_every=50, words=8, broken="{broken")
 
 
 def ingest_cmd(corpus: Path, store: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-c",
-        "from curate.cli import main; main()",
+    return cli_command(
         "ingest",
         str(corpus),
         "--store",
@@ -49,15 +37,15 @@ def ingest_cmd(corpus: Path, store: Path) -> list[str]:
         "en",
         "--run-id",
         "r1",
-    ]
+    )
 
 
 def content_hash(store: Store) -> str:
-    rows = store.sql(
+    return query_hash(
+        store,
         "SELECT id, text, lang FROM documents "
-        "UNION ALL SELECT id, reason, stage FROM quarantine ORDER BY 1, 2"
-    ).to_pylist()
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+        "UNION ALL SELECT id, reason, stage FROM quarantine ORDER BY 1, 2",
+    )
 
 
 @pytest.mark.slow
