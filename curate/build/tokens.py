@@ -28,7 +28,6 @@ its parts); builders rely on this to count each sentence once and pack with inte
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from curate.errors import UserError
+from curate.text.subwords import train_sentencepiece_model
 
 #: Characters of scripts written without spaces between words: one fallback token each.
 _NO_SPACE_SCRIPTS = (
@@ -237,20 +237,7 @@ def train_sentencepiece(
 
     With ``output`` the model is also written to that file.
     """
-    import sentencepiece as spm
-
-    buffer = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=buffer,
-        vocab_size=vocab_size,
-        model_type=model_type,
-        hard_vocab_limit=False,
-        character_coverage=1.0,
-        minloglevel=2,
-        num_threads=1,
-    )
-    model = buffer.getvalue()
+    model = train_sentencepiece_model(texts, vocab_size, model_type=model_type)
     if output is not None:
         Path(output).write_bytes(model)
         return SentencePieceCounter(output)

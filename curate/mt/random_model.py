@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.text.subwords import train_sentencepiece_model
+
 
 @dataclass(frozen=True)
 class RandomMarianConfig:
@@ -31,29 +33,6 @@ class RandomMarianConfig:
     max_position_embeddings: int = 128
     init_std: float = 0.5  # large enough that the output depends on the input tokens
     seed: int = 0
-
-
-def _train_sentencepiece(texts: list[str], prefix: Path, vocab_size: int) -> None:
-
-    import sentencepiece as spm
-
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus.txt"
-        corpus.write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
-        spm.SentencePieceTrainer.train(
-            input=str(corpus),
-            model_prefix=str(prefix),
-            vocab_size=vocab_size,
-            model_type="unigram",
-            hard_vocab_limit=False,  # a tiny corpus may not have vocab_size pieces
-            character_coverage=1.0,
-            unk_id=0,
-            bos_id=-1,
-            eos_id=-1,
-            pad_id=-1,
-            minloglevel=2,
-            num_threads=1,
-        )
 
 
 def build_random_marian(
@@ -74,7 +53,15 @@ def build_random_marian(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prefix = Path(tmp) / "spm"
-        _train_sentencepiece(texts, prefix, cfg.vocab_size)
+        model = train_sentencepiece_model(
+            (t.replace("\n", " ") for t in texts),
+            cfg.vocab_size,
+            unk_id=0,
+            bos_id=-1,
+            eos_id=-1,
+            pad_id=-1,
+        )
+        Path(f"{prefix}.model").write_bytes(model)
         sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
         pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
         vocab = {"</s>": 0, "<unk>": 1}

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import math
 import random
@@ -50,20 +49,17 @@ from typing import Any
 import sentencepiece as spm
 
 from curate.synth import LANG_CODE, SynthPair, generate
+from curate.text.subwords import train_sentencepiece_model
 
 EOS, UNK, PAD = "</s>", "<unk>", "<pad>"
 
 
 def train_sentencepiece(texts: list[str], vocab_size: int) -> bytes:
     """A BPE model with ``</s>``=0, ``<unk>``=1 and no ``<pad>`` (Marian adds it last)."""
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=model,
+    return train_sentencepiece_model(
+        texts,
+        vocab_size,
         model_type="bpe",
-        vocab_size=vocab_size,
-        hard_vocab_limit=False,
-        character_coverage=1.0,
         split_digits=True,
         normalization_rule_name="identity",
         eos_id=0,
@@ -71,9 +67,7 @@ def train_sentencepiece(texts: list[str], vocab_size: int) -> bytes:
         bos_id=-1,
         pad_id=-1,
         num_threads=2,
-        minloglevel=2,
     )
-    return model.getvalue()
 
 
 def data_hash(pairs: list[SynthPair], options: dict[str, Any]) -> str:
