@@ -40,7 +40,7 @@ from pathlib import Path
 from curate.align.eflomal import EflomalConfig, run_eflomal, vote
 from curate.align.registry import Link
 from curate.align.symmetrize import symmetrize
-from curate.align.tokenize import Tokens, join_tokens, tokenize
+from curate.align.tokenize import Tokens, tokenize
 from curate.evaluate.spans import SpanScores, score_tags
 from curate.io.base import FieldMap
 from curate.io.conll import read_conll
@@ -51,7 +51,7 @@ from curate.project.alignment import (
     project_translate_train,
 )
 from curate.project.consistency import ConsistencyConfig
-from curate.project.iob import tags_to_spans, token_spans_to_char
+from curate.text.tags import join_tokens, tagged_text
 
 NTREX = {"de": "deu", "es": "spa", "fr": "fra", "ro": "ron"}
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -171,8 +171,8 @@ def main() -> None:
     english = read_sentences(root / "en-europarl.test.conll02")
     examples = []
     for tokens, tags in english:
-        text, offsets = join_tokens(tokens)
-        examples.append(LabelledText(text, token_spans_to_char(tags_to_spans(tags), offsets)))
+        text, _, spans = tagged_text(tokens, tags)
+        examples.append(LabelledText(text, spans))
     grid = settings()
     default = Setting(*DEFAULT_ALIGNER, ProjectionConfig())
     if default not in grid:

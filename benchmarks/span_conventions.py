@@ -29,9 +29,9 @@ from pathlib import Path
 
 from curate.align.pharaoh import read_pharaoh
 from curate.align.registry import get_aligner
-from curate.align.tokenize import Tokens, join_tokens, tokenize
+from curate.align.tokenize import Tokens, tokenize
 from curate.project.alignment import LabelledText, ProjectionConfig, project_translate_train
-from curate.project.iob import char_spans_to_token, token_spans_to_char
+from curate.text.tags import char_spans_to_token, join_tokens, token_spans_to_char
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ARTICLES = {"the", "a", "an"}

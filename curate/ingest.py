@@ -24,10 +24,10 @@ from curate.io.base import Quarantined, RawRecord, ReadBatch
 from curate.mt.languages import store_form
 from curate.records import Span, content_id, load_schema, spans_to_column
 from curate.store.run import StageCounts
-from curate.text.bio import char_spans, detect_scheme
 from curate.text.langid import detect_batch
 from curate.text.normalize import normalize
 from curate.text.segment import Sentence, split_sentences
+from curate.text.tags import detect_scheme, tagged_text
 
 STAGE = "ingest"
 #: ``translations.origin`` of ingested translations (``mt`` is curate's own model output)
@@ -411,19 +411,14 @@ def _prepare_tokens(record: RawRecord) -> dict[str, Any]:
     tokens = [normalize(t).text for t in record.tokens or []]
     if not tokens or not all(tokens):
         raise _Reject("empty_text", "a token is empty after normalisation")
-    offsets: list[tuple[int, int]] = []
-    cursor = 0
-    for token in tokens:
-        offsets.append((cursor, cursor + len(token)))
-        cursor += len(token) + 1
-    text = " ".join(tokens)
-    tags = record.tags or []
+    tags = record.tags or ["O"] * len(tokens)
+    text, offsets, spans = tagged_text(tokens, tags)
     return {
         "text": text,
         "text_original": None if tokens == record.tokens else " ".join(record.tokens or []),
         "text_b": None,
         "is_example": True,
-        "spans": char_spans(offsets, tags),
+        "spans": spans,
         "tokens": tokens,
         "token_offsets": [{"start": s, "end": e} for s, e in offsets],
         "tag_scheme": record.tag_scheme or detect_scheme(tags),

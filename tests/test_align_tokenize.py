@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from curate.align.tokenize import join_tokens, tokenize, tokens_to_offsets
+from curate.align.tokenize import tokenize, tokens_to_offsets
 
 
 def _check_offsets(text: str, lang: str | None = None) -> list[str]:
@@ -104,9 +104,3 @@ def test_tokens_to_offsets_locates_given_tokens() -> None:
     assert [text[s:e] for s, e in offsets] == tokens
     with pytest.raises(ValueError):
         tokens_to_offsets(text, ["Ich", "Dezember", "erkläre"])
-
-
-def test_join_tokens_offsets() -> None:
-    text, offsets = join_tokens(["a", "bc", "d"])
-    assert text == "a bc d"
-    assert offsets == [(0, 1), (2, 4), (5, 6)]

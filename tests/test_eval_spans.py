@@ -10,7 +10,6 @@ from curate.evaluate.spans import (
     score_tags,
     score_text_spans,
 )
-from curate.project.iob import spans_to_tags, tags_to_spans
 
 
 def test_exact_boundaries_and_type_are_required() -> None:
@@ -26,23 +25,17 @@ def test_exact_boundaries_and_type_are_required() -> None:
     assert s.macro_f1 == pytest.approx(1 / 3)
 
 
-def test_tags_read_leniently() -> None:
-    assert tags_to_spans(["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC"]) == [
-        (0, 2, "PER"),
-        (3, 5, "LOC"),
-        (5, 6, "LOC"),
-    ]
-    assert tags_to_spans(["S-PER", "B-ORG", "E-ORG", "I-MISC"]) == [
-        (0, 1, "PER"),
-        (1, 3, "ORG"),
-        (3, 4, "MISC"),
-    ]
-    assert spans_to_tags(4, [(1, 3, "ORG")]) == ["O", "B-ORG", "I-ORG", "O"]
+def test_tags_of_any_scheme_score_alike() -> None:
     # IOB1 prediction against IOB2 gold: same spans, full score.
     s = score_tags([["I-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]])
     assert s.micro.f1 == 1.0
+    # BIOES prediction against IOB2 gold, likewise.
+    s = score_tags([["S-PER", "O", "B-LOC", "E-LOC"]], [["B-PER", "O", "B-LOC", "I-LOC"]])
+    assert s.micro.f1 == 1.0 and s.micro.n_gold == 2
     with pytest.raises(ValueError, match="tags"):
         score_tags([["O"]], [["O", "O"]])
+    with pytest.raises(ValueError, match="bad tag 'PER'"):  # the rule ingest applies
+        score_tags([["PER"]], [["B-PER"]])
 
 
 def test_conll_files(tmp_path) -> None:
@@ -55,6 +48,9 @@ def test_conll_files(tmp_path) -> None:
     assert "micro" in s.table()
     pred.write_text("Jon\tB-PER\nSmith\tO\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
     with pytest.raises(ValueError, match="tokens differ"):
+        evaluate_projection_files(pred, gold)
+    pred.write_text("John\tB-PER\nSmith\tX-PER\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"pred.conll:2: bad tag 'X-PER'"):
         evaluate_projection_files(pred, gold)
 
 

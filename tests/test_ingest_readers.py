@@ -168,11 +168,13 @@ def test_conll_2003_iob1_round_trips(tmp_path):
     ]
     assert first["tag_scheme"] == "iob1"
     from curate.records import spans_from_column
-    from curate.text.bio import spans_to_tags
+    from curate.text.tags import char_spans_to_tags
 
     for ex in examples:
         offs = [(o["start"], o["end"]) for o in ex["token_offsets"]]
-        assert spans_to_tags(offs, spans_from_column(ex["spans"]), ex["tag_scheme"]) == ex["tags"]
+        assert (
+            char_spans_to_tags(spans_from_column(ex["spans"]), offs, ex["tag_scheme"]) == ex["tags"]
+        )
 
 
 def test_conll_scheme_is_the_files_and_docstart_lines_are_counted_as_such(tmp_path):
@@ -187,6 +189,29 @@ def test_conll_scheme_is_the_files_and_docstart_lines_are_counted_as_such(tmp_pa
     iob2.write_text("Anna B-PER\nLind I-PER\n\nIt O\nrained O\n")
     tables, _ = ingest_file(iob2)
     assert [e["tag_scheme"] for e in tables["examples"]] == ["iob2", "iob2"]
+
+
+def test_a_bioes_file_ingests_and_evaluates_as_its_iob2_twin(tmp_path):
+    """One tag rule (curate.text.tags) for ingest and evaluation: a BIOES file is not
+    quarantined, keeps its tags and scheme, and gives the spans its IOB2 twin gives."""
+    from curate.evaluate.spans import evaluate_projection_files
+
+    bioes, iob2 = tmp_path / "bioes.conll", tmp_path / "iob2.conll"
+    bioes.write_text("Anna B-PER\nLind E-PER\nvisited O\nRome S-LOC\n. O\n\nIt O\nrained O\n")
+    iob2.write_text("Anna B-PER\nLind I-PER\nvisited O\nRome B-LOC\n. O\n\nIt O\nrained O\n")
+    (got, totals), (want, _) = ingest_file(bioes), ingest_file(iob2)
+    assert totals["quarantined"] == {} and len(got["examples"]) == 2
+    assert [e["tag_scheme"] for e in got["examples"]] == ["bioes", "bioes"]
+    assert got["examples"][0]["tags"] == ["B-PER", "E-PER", "O", "S-LOC", "O"]
+    assert [e["spans"] for e in got["examples"]] == [e["spans"] for e in want["examples"]]
+    text = got["examples"][0]["text"]
+    assert [(text[s["start"] : s["end"]], s["label"]) for s in got["examples"][0]["spans"]] == [
+        ("Anna Lind", "PER"),
+        ("Rome", "LOC"),
+    ]
+    # evaluation reads the file by the same rule: BIOES gold against IOB2 predictions
+    scores = evaluate_projection_files(iob2, bioes)
+    assert scores.micro.n_gold == 2 and scores.micro.f1 == 1.0
 
 
 def test_conll_bad_lines_quarantine_the_sentence(tmp_path):

@@ -20,9 +20,9 @@ from curate.project.alignment import (
     project_translate_test,
     project_translate_train,
 )
-from curate.project.iob import TokenSpan
 from curate.records import Span
 from curate.synth import generate
+from curate.text.tags import TokenSpan
 
 PLAIN = ProjectionConfig(anchors=False, trim_function_words=False)
 

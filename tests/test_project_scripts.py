@@ -11,7 +11,7 @@ from curate.project.alignment import (
     frequent_function_words,
     project_token_spans,
 )
-from curate.project.iob import TokenSpan
+from curate.text.tags import TokenSpan
 
 PLAIN = ProjectionConfig(anchors=False, trim_function_words=False)
 

@@ -33,8 +33,8 @@ from curate.ingest import IngestConfig
 from curate.io import FieldMap
 from curate.mt.engine import TranslateConfig
 from curate.store import Store
-from curate.text.bio import token_spans
 from curate.text.normalize import normalize
+from curate.text.tags import tags_to_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "datasets" / "models" / "en-qsy"
@@ -96,7 +96,7 @@ def make_example(index: int, rng: random.Random) -> dict:
     text = "".join(pieces) + rng.choice(["", " ", "\u200b", "  \n"])
     spans = [
         {"start": offsets[first][0], "end": offsets[last - 1][1], "label": label}
-        for first, last, label in token_spans(tags)
+        for first, last, label in tags_to_spans(tags)
     ]
     return {"id": f"ex{index}", "text": text, "spans": spans}
 

@@ -165,13 +165,3 @@ def tokens_to_offsets(text: str, tokens: Sequence[str]) -> list[tuple[int, int]]
         offsets.append((found, found + len(token)))
         pos = found + len(token)
     return offsets
-
-
-def join_tokens(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """Join tokens with single spaces; return the text and each token's offsets in it."""
-    offsets: list[tuple[int, int]] = []
-    pos = 0
-    for token in tokens:
-        offsets.append((pos, pos + len(token)))
-        pos += len(token) + 1
-    return " ".join(tokens), offsets

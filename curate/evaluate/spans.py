@@ -3,7 +3,8 @@
 A predicted span counts as correct only if its boundaries and its label both equal a gold span
 (exact match, the CoNLL convention). Scores are given per label and micro-averaged over all
 spans; the macro average over labels is there too. Input is either span lists per sentence
-(token or character offsets, as long as both sides use the same) or IOB tag sequences.
+(token or character offsets, as long as both sides use the same) or tag sequences in any scheme
+:mod:`curate.text.tags` reads (IOB1, IOB2, BIOES, BILOU), the rule ingest applies too.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.project.iob import tags_to_spans
-from curate.text.bio import char_spans
+from curate.text.tags import TagError, parse_tag, tagged_text, tags_to_spans
 
 SpanTuple = tuple[int, int, str]
 
@@ -93,12 +93,13 @@ def score_tags(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]
 def read_conll_tags(path: str | Path, column: int = -1) -> list[tuple[list[str], list[str]]]:
     """Sentences of a CoNLL file as ``(tokens, tags)``: whitespace/tab columns, blank-line
     separated, tokens in the first column and tags in ``column``; ``-DOCSTART-`` lines skipped.
+    A tag that breaks the rule of :mod:`curate.text.tags` raises ``ValueError`` with its line.
     """
     sentences: list[tuple[list[str], list[str]]] = []
     tokens: list[str] = []
     tags: list[str] = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for lineno, line in enumerate(f, start=1):
             line = line.rstrip("\n")
             if not line.strip():
                 if tokens:
@@ -108,8 +109,13 @@ def read_conll_tags(path: str | Path, column: int = -1) -> list[tuple[list[str],
             cols = line.split("\t") if "\t" in line else line.split()
             if cols[0] == "-DOCSTART-":
                 continue
+            tag = cols[column] if len(cols) > 1 else "O"
+            try:
+                parse_tag(tag)
+            except TagError as exc:
+                raise ValueError(f"{path}:{lineno}: {exc}") from None
             tokens.append(cols[0])
-            tags.append(cols[column] if len(cols) > 1 else "O")
+            tags.append(tag)
     if tokens:
         sentences.append((tokens, tags))
     return sentences
@@ -139,16 +145,6 @@ class TextSpanScores:
     scores: SpanScores
     n_sentences: int
     n_text_differs: int
-
-
-def _gold_text(tokens: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """The gold tokens joined by single spaces, with each token's character range."""
-    offsets: list[tuple[int, int]] = []
-    cursor = 0
-    for token in tokens:
-        offsets.append((cursor, cursor + len(token)))
-        cursor += len(token) + 1
-    return " ".join(tokens), offsets
 
 
 def _char_map(text: str, reference: str) -> dict[int, int]:
@@ -183,8 +179,8 @@ def score_text_spans(
     gold_spans: list[list[SpanTuple]] = []
     differs = 0
     for k, ((text, spans), (tokens, tags)) in enumerate(zip(predicted, gold, strict=True)):
-        reference, offsets = _gold_text(tokens)
-        gold_spans.append([(s.start, s.end, s.label) for s in char_spans(offsets, list(tags))])
+        reference, _, gold_text_spans = tagged_text(tokens, tags)
+        gold_spans.append([(s.start, s.end, s.label) for s in gold_text_spans])
         spans = [tuple(s) for s in spans]
         if text == reference:
             pred_spans.append(spans)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ from curate.errors import UserError
 from curate.export.hub import CardInfo, plain_columns, with_class_labels
 from curate.store import Store
 from curate.store.run import check_run_id
-from curate.text.bio import parse_tag
+from curate.text.tags import parse_tag
 
 PROJECTION_STATUSES = ("complete", "partial")
 

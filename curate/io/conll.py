@@ -8,9 +8,11 @@ first token line; a sentence with a line of another width, or a malformed tag, i
 whole, with the number of the offending line. Sentence text is the tokens joined by single
 spaces, and each token's character range is recorded, so spans and tags convert both ways.
 
-The tag scheme is a file's, not a sentence's: a sentence without entities (or whose entities all
-start with ``B-``) reads the same in IOB1 and IOB2, so a first pass over the tags decides the
-scheme for the whole file (IOB1 when any entity starts with ``I-``). Lines are decoded with the
+Tags follow the one rule of :mod:`curate.text.tags`: IOB1, IOB2, BIOES and BILOU are read, a
+malformed tag quarantines its sentence. The tag scheme is a file's, not a sentence's: a sentence
+without entities (or whose entities all start with ``B-``) reads the same in every scheme, so a
+first pass over the tags decides the scheme for the whole file (BIOES or BILOU when a sentence
+has their tags, else IOB1 when any entity starts with ``I-``). Lines are decoded with the
 ``encoding`` option (UTF-8 by default).
 """
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, RawRecord, ReadBatch
 from curate.io.encoding import encoding_of
-from curate.text.bio import TagError, detect_scheme, parse_tag
+from curate.text.tags import TagError, detect_scheme, most_specific_scheme, parse_tag
 
 DOCSTART = "-DOCSTART-"
 
@@ -78,17 +80,18 @@ def _lines(path: str, encoding: str) -> Iterator[tuple[int, bytes, list[str]]]:
 
 
 def file_scheme(path: str, tag_column: int = -1, encoding: str = "utf-8") -> str:
-    """``iob1`` if an entity of some sentence of the file starts with ``I-``, else ``iob2``."""
+    """The most specific scheme of the file's sentences: ``bilou`` or ``bioes`` if some sentence
+    has their tags, ``iob1`` if an entity starts with ``I-``, else ``iob2``."""
+    schemes: set[str] = set()
     tags: list[str] = []
-    for _, _, columns in _lines(path, encoding):
+    for _, _, columns in [*_lines(path, encoding), (0, b"", [])]:
         if columns and columns[0] != DOCSTART:
             if -len(columns) <= tag_column < len(columns):
                 tags.append(columns[tag_column])
             continue
-        if _scheme_of(tags) == "iob1":
-            return "iob1"
+        schemes.add(_scheme_of(tags))
         tags = []
-    return _scheme_of(tags)
+    return most_specific_scheme(schemes)
 
 
 def _scheme_of(tags: list[str]) -> str:

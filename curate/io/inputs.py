@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from curate.errors import UserError
-from curate.text.bio import TagError, parse_tag
+from curate.text.tags import TagError, parse_tag
 
 #: file names (stem or extension) that name a split rather than a dataset
 SPLIT_NAMES = frozenset(

@@ -49,8 +49,8 @@ from curate.project.consistency import (
     harmonize,
     projection_counts,
 )
-from curate.project.iob import TokenSpan, char_spans_to_token, spans_to_tags, token_spans_to_char
 from curate.records import Span
+from curate.text.tags import TokenSpan, char_spans_to_token, spans_to_tags, token_spans_to_char
 
 COMPLETE, PARTIAL, DROPPED = "complete", "partial", "dropped"
 #: ``ProjectionConfig.adjective_label`` default: MISC for label sets that have MISC

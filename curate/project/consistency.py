@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from curate.project.iob import TokenSpan
+from curate.text.tags import TokenSpan
 
 Key = tuple[str, ...]
 

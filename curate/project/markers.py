@@ -33,8 +33,8 @@ from curate.project.alignment import (
     ProjectionResult,
     Tokenizer,
 )
-from curate.project.iob import char_spans_to_token, spans_to_tags
 from curate.records import Span
+from curate.text.tags import char_spans_to_token, spans_to_tags
 
 #: an MT call: one output per input, ``None`` where the engine failed
 Translate = Callable[[list[str]], "list[str] | list[str | None]"]

@@ -19,7 +19,7 @@ from typing import Any
 from curate.align import sentences
 from curate.align.languages import alignment_forms
 from curate.align.registry import WordAligner, for_languages
-from curate.align.tokenize import Tokens, join_tokens, tokenize
+from curate.align.tokenize import Tokens, tokenize
 from curate.project.alignment import (
     TRANSLATE_TEST,
     TRANSLATE_TRAIN,
@@ -36,6 +36,7 @@ from curate.project.alignment import (
 from curate.project.consistency import Table
 from curate.project.markers import MarkerConfig, project_with_markers
 from curate.records import Span, content_id, spans_from_column, spans_to_column
+from curate.text.tags import join_tokens
 
 Row = dict[str, Any]
 
