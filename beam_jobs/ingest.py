@@ -44,7 +44,7 @@ from curate.io import (
 from curate.io.bitext import check_line_counts
 from curate.io.encoding import check_encoding, check_encoding_name, encoding_of
 from curate.io.parallel import check_paired
-from curate.mt.languages import store_language
+from curate.languages import store_language
 from curate.progress import ProgressCallback, whitespace_tokens
 from curate.records import content_id
 from curate.store import Run, StageCounts, Store

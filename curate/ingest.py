@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from curate.errors import UserError
 from curate.io.base import Quarantined, RawRecord, ReadBatch
-from curate.mt.languages import store_form
+from curate.languages import store_form
 from curate.records import Span, content_id, load_schema, spans_to_column
 from curate.store.run import StageCounts
 from curate.text.langid import detect_batch

@@ -59,7 +59,7 @@ class InputSection(_Strict):
     @field_validator("lang", "target_lang")
     @classmethod
     def _language_code(cls, value: str | None) -> str | None:
-        from curate.mt.languages import store_language
+        from curate.languages import store_language
 
         return (
             None if value is None else _validated(lambda code: store_language(code, "lang"), value)

@@ -26,6 +26,8 @@ def _words(text: str, lang: str) -> list[str]:
 
 def test_codes_are_normalised_to_their_base_language() -> None:
     assert base_code("zh-Hant") == base_code("zho") == base_code("ZH_cn") == "zh"
+    assert base_code("yue") == "zh" and base_code("arz") == "ar"  # through the macrolanguage
+    assert base_code("hr") == "hr"  # its macrolanguage (sh) has no treatment either
     assert family("ja") == family("tha") == NO_SPACE
     assert family("ar-EG") == family("swh") == PREFIXING
     assert family("de") == family(None) == family("qq") == "suffixing"

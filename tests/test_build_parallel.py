@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from curate.build.common import language_name
 from curate.build.parallel import ParallelConfig, build_parallel
 from curate.errors import UserError
 from curate.records import load_schema
@@ -63,11 +62,7 @@ def test_both_directions_rendered_with_language_names() -> None:
     load_schema("training_samples").validate(load_schema("training_samples").table(result.samples))
 
 
-def test_language_names_come_from_langcodes_and_qsy_is_synthetic() -> None:
-    assert language_name("de") == "German"
-    assert language_name("ron") == "Romanian"
-    assert language_name("qsy") == "Synthetic"
-    assert language_name("xx-unknown") == "xx-unknown"
+def test_the_synthetic_language_is_named_in_prompts() -> None:
     rows = [translation(0, "hello world", "hallo welt", tgt_lang="qsy")]
     result = build_parallel(rows, ParallelConfig(directions="forward"))
     assert result.samples[0]["text"] == "English: hello world\nSynthetic: hallo welt"

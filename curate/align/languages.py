@@ -35,6 +35,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from curate.languages import base_language, macrolanguage
+
 SUFFIXING, NO_SPACE, ISOLATING, AGGLUTINATING, PREFIXING = (
     "suffixing",
     "no-space",
@@ -95,20 +97,15 @@ _TABLE: dict[str, Treatment] = {
     },
 }
 
-#: ISO 639-3 and other codes of the languages above (``zho`` -> ``zh``)
-_ALIASES = {
-    "zho": "zh", "chi": "zh", "cmn": "zh", "yue": "zh", "wuu": "zh", "jpn": "ja", "tha": "th",
-    "lao": "lo", "khm": "km", "mya": "my", "bod": "bo", "vie": "vi", "kor": "ko", "ara": "ar",
-    "arb": "ar", "arz": "ar", "apc": "ar", "ary": "ar", "heb": "he", "iw": "he", "fas": "fa",
-    "per": "fa", "pes": "fa", "prs": "fa", "swa": "sw", "swh": "sw", "zul": "zu", "xho": "xh",
-    "lug": "lg", "kin": "rw", "run": "rn", "nya": "ny", "sna": "sn", "lin": "ln",
-}  # fmt: skip
-
 
 def base_code(lang: str | None) -> str:
-    """``zh`` for ``zh-Hant``, ``zh_CN``, ``zho`` or ``ZH``; ``""`` for None."""
-    code = (lang or "").lower().replace("_", "-").split("-")[0]
-    return _ALIASES.get(code, code)
+    """The code a treatment is kept under: the language of ``lang`` (``zh-Hant``, ``zh_CN``,
+    ``zho``, ``ZH`` -> ``zh``), or its macrolanguage when only that has a treatment (``yue``,
+    ``cmn`` -> ``zh``, ``arz`` -> ``ar``); ``""`` for None. Codes come from
+    :mod:`curate.languages`."""
+    code = base_language(lang)
+    macro = macrolanguage(code) if code not in _TABLE else None
+    return macro if macro in _TABLE else code
 
 
 def treatment(lang: str | None) -> Treatment:

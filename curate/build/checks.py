@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.build.common import language_name
 from curate.build.interleave import InterleaveConfig, count_sentences
 from curate.build.pairing import DocPair
 from curate.build.tokens import TokenCounter
+from curate.languages import language_name
 
 MAX_RECORDED = 20
 

@@ -1,4 +1,4 @@
-"""Pieces shared by the training-set builders: counts by reason, splits, configs, language names.
+"""Pieces shared by the training-set builders: counts by reason, splits, configs.
 
 - :class:`BuildReport` counts what came in, what went out and what was filtered by reason, in the
   shape of the run manifest's ``counts`` (``{in, out, quarantined, filtered}``).
@@ -6,8 +6,6 @@
   test by hashing a stable key, so both directions or all windows of one pair share a split.
 - :func:`config_from_dict` builds a config dataclass from a recipe mapping and rejects unknown
   keys.
-- :func:`language_name` gives the English name of an ISO 639 / BCP 47 code from ``langcodes``
-  (with ``language_data``); the private-use code ``qsy`` is this project's synthetic language.
 """
 
 from __future__ import annotations
@@ -16,13 +14,9 @@ import dataclasses
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, TypeVar
 
 from curate.errors import UserError
-
-#: Names for codes that ``langcodes`` cannot know (private use, ISO 639 ``qaa``-``qtz``).
-PRIVATE_LANGUAGE_NAMES = {"qsy": "Synthetic"}
 
 SPLITS = ("train", "validation", "test")
 
@@ -109,23 +103,3 @@ def config_from_dict(cls: type[C], data: dict[str, Any] | None) -> C:
         return cls(**data)
     except TypeError as exc:
         raise UserError(f"bad options for {cls.__name__}: {exc}") from None
-
-
-@cache
-def language_name(code: str) -> str:
-    """English name of a language code (``de`` -> ``German``, ``qsy`` -> ``Synthetic``).
-
-    Unknown codes come back unchanged, so a template never fails on a name.
-    """
-    if code in PRIVATE_LANGUAGE_NAMES:
-        return PRIVATE_LANGUAGE_NAMES[code]
-    import langcodes
-
-    try:
-        language = langcodes.Language.get(code)
-    except (ValueError, LookupError):
-        return code
-    if language.language in PRIVATE_LANGUAGE_NAMES and not language.script:
-        return PRIVATE_LANGUAGE_NAMES[language.language]
-    name = language.display_name()
-    return code if name.startswith("Unknown language") else name

@@ -51,11 +51,11 @@ from curate.build.common import (
     assign_split,
     check_split_fractions,
     config_from_dict,
-    language_name,
 )
 from curate.build.pairing import DocPair
 from curate.build.tokens import FallbackCounter, TokenCounter
 from curate.errors import UserError
+from curate.languages import language_name
 from curate.records import content_id
 
 STAGE = "build.interleaved"

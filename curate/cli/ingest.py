@@ -97,7 +97,7 @@ def ingest(
     from curate.io import default_dataset
     from curate.io.bitext import ON_MISALIGNED
     from curate.io.encoding import check_encoding_name
-    from curate.mt.languages import store_language
+    from curate.languages import store_language
 
     # click puts unknown --option=value words among the input paths; they are Beam's options
     beam_args = [str(p) for p in paths if str(p).startswith("-")] + list(ctx.args)

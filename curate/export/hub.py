@@ -109,7 +109,7 @@ def size_category(n_rows: int) -> str:
 def _hub_language(code: str) -> str:
     """The shortest standard tag for a code (``deu`` -> ``de``), the store's form; codes that
     are none stay as they are."""
-    from curate.mt.languages import store_form
+    from curate.languages import store_form
 
     return store_form(code.replace("_", "-")) or code
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from sentencex import segment as sentencex_segment
 
+from curate.languages import parse_language
 from curate.mt.engine import TranslateConfig, Translation, TranslationEngine
-from curate.mt.languages import parse_language
 from curate.mt.memory import TranslationMemory
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")

@@ -4,10 +4,8 @@
 ISO 639-3 language, underscore, ISO 15924 script); ``M2M100`` the 100 codes of M2M-100
 (mostly ISO 639-1). Both are copied from the model cards (and the tokenizers in
 ``transformers``), in the models' own order. A loaded model's vocabulary is authoritative;
-these tables serve the registry before a model is downloaded.
-
-``MACROLANGUAGES`` maps an ISO 639 macrolanguage to the individual language these models
-use for it (``ar`` -> ``arb``, Modern Standard Arabic), so a user can say ``ar`` or ``fa``.
+these tables serve the registry before a model is downloaded. Which member of a
+macrolanguage the models use (``ar`` -> ``arb``) is in :data:`curate.languages.MACROLANGUAGES`.
 """
 
 from __future__ import annotations
@@ -319,35 +317,6 @@ M2M100: tuple[str, ...] = (
     "zh",
     "zu",
 )
-
-#: macrolanguage (as langcodes normalises it) -> individual language used by NLLB-200 and
-#: friends. The reverse direction (``arb`` asked, ``ar`` in the model) is derived from it.
-MACROLANGUAGES: dict[str, str] = {
-    "ar": "arb",
-    "ay": "ayr",
-    "az": "azj",
-    "din": "dik",
-    "et": "ekk",
-    "fa": "pes",
-    "ff": "fuv",
-    "kr": "knc",
-    "ku": "kmr",
-    "lv": "lvs",
-    "mg": "plt",
-    "mn": "khk",
-    "ms": "zsm",
-    "ne": "npi",
-    "no": "nb",
-    "om": "gaz",
-    "or": "ory",
-    "ps": "pbt",
-    "qu": "quy",
-    "sq": "als",
-    "sw": "swh",
-    "tmh": "taq",
-    "uz": "uzn",
-    "yi": "ydd",
-}
 
 #: M2M-100 writes Northern Sotho as ``ns`` (not an ISO code).
 M2M100_ALIASES: dict[str, str] = {"ns": "nso"}

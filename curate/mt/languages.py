@@ -6,8 +6,9 @@ model for one pair). :class:`LanguageTable` holds a model's native codes with th
 stands for and resolves a user's code to exactly one of them, or raises a
 :class:`~curate.errors.UserError` that names the language and lists close matches.
 
-Parsing and normalisation come from ``langcodes`` (IETF BCP 47, ISO 639 aliases and likely
-scripts); the macrolanguage table in :mod:`curate.mt.langtables` fills the one gap it leaves.
+Parsing, canonical codes and names come from :mod:`curate.languages` (``langcodes`` and the
+macrolanguages the models pick a member of); the families' code lists are in
+:mod:`curate.mt.langtables`.
 """
 
 from __future__ import annotations
@@ -15,102 +16,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
 
 import langcodes
 
 from curate.errors import UserError
-from curate.mt.langtables import MACROLANGUAGES
-
-_INDIVIDUAL_TO_MACRO = {v: k for k, v in MACROLANGUAGES.items()}
-
-
-@cache
-def parse_language(code: str) -> langcodes.Language:
-    """Parse a user's language code (or English name) into a ``langcodes.Language``."""
-    text = code.strip()
-    if not text:
-        raise UserError("empty language code")
-    try:
-        lang = langcodes.Language.get(text.replace("_", "-"))
-        if lang.language and lang.is_valid():
-            return lang
-    except (langcodes.LanguageTagError, ValueError):
-        pass
-    try:  # a language name such as "German" or "Swiss German"
-        return langcodes.find(text)
-    except LookupError:
-        raise UserError(
-            f"{code!r} is not a language code (give ISO 639-1/-3 such as 'de' or 'deu')"
-        ) from None
-
-
-def store_language(code: str, key: str = "language") -> str:
-    """The one form a language code takes in the store: the shortest standard tag.
-
-    ISO 639-1 and 639-3 codes of one language are one tag (``yor`` and ``yo`` -> ``yo``,
-    ``deu``/``ger`` -> ``de``, ``eng_Latn`` -> ``en``; macrolanguage members such as ``arb``
-    -> ``ar``); a region or an unusual script stays (``de-AT``, ``zh-Hant``). Names are not
-    codes: ``english`` raises a :class:`UserError` naming ``key`` and suggesting the code.
-    """
-    found = store_form(str(code).strip().replace("_", "-"))
-    if found is None:
-        raise UserError(
-            f"{key}: {code!r} is not an ISO 639 language code", hint=_code_hint(str(code).strip())
-        )
-    return found
-
-
-@cache
-def store_form(text: str) -> str | None:
-    """:func:`store_language` of a code (``_`` read as ``-``); None when it is not a code."""
-    if text.lower() == "und":
-        return "und"
-    try:
-        parsed = langcodes.Language.get(langcodes.standardize_tag(text, macro=True))
-    except (langcodes.LanguageTagError, ValueError):
-        return None
-    if not parsed.language or not parsed.is_valid():
-        return None
-    language = _INDIVIDUAL_TO_MACRO.get(parsed.language, parsed.language)
-    return langcodes.Language.make(
-        language=language, script=parsed.script, territory=parsed.territory
-    ).to_tag()
-
-
-def _code_hint(text: str) -> str:
-    try:
-        found = langcodes.find(text).language
-    except LookupError:
-        found = None
-    example = f"'{found}' for {language_name(found)}" if found else "'de' or 'deu'"
-    return f"give an ISO 639-1 or 639-3 code, e.g. {example}"
-
-
-def language_name(tag: str) -> str:
-    """English name of a tag, e.g. ``"German"``; the tag itself when unknown."""
-    try:
-        name = langcodes.Language.get(tag).display_name()
-    except (langcodes.LanguageTagError, ValueError, LookupError):
-        return tag
-    return tag if name.lower().startswith("unknown") else name
-
-
-def likely_script(lang: str) -> str | None:
-    try:
-        return langcodes.Language.get(lang).maximize().script
-    except (langcodes.LanguageTagError, ValueError, LookupError):
-        return None
-
-
-def canonical_tag(language: str, script: str | None = None, *, keep_script: bool = False) -> str:
-    """The tag we record for a language: the macrolanguage where the models pick one member
-    (``arb`` -> ``ar``), the script only when it matters (``zh-Hant``, not ``de-Latn``)."""
-    lang = langcodes.Language.get(language).language or language
-    lang = _INDIVIDUAL_TO_MACRO.get(lang, lang)
-    if script and (keep_script or script != likely_script(lang)):
-        return f"{lang}-{script}"
-    return lang
+from curate.languages import (
+    INDIVIDUAL_TO_MACRO,
+    MACROLANGUAGES,
+    canonical_tag,
+    language_name,
+    parse_language,
+)
 
 
 @dataclass(frozen=True)
@@ -173,7 +89,7 @@ class LanguageTable:
         candidates = (self._by_language.get(lang) or []) + (
             self._by_language.get(MACROLANGUAGES.get(lang, "")) or []
         )
-        candidates = candidates or self._by_language.get(_INDIVIDUAL_TO_MACRO.get(lang, ""), [])
+        candidates = candidates or self._by_language.get(INDIVIDUAL_TO_MACRO.get(lang, ""), [])
         if not candidates:
             raise self._unsupported(code, parsed, role)
         # A regional variant (prs_Arab is "fa-AF", Dari) only when the region was asked for.
