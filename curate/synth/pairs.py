@@ -17,6 +17,7 @@ from pathlib import Path
 from curate.align.pharaoh import format_pharaoh
 from curate.records import Span
 from curate.synth.grammar import Generator, Phrase
+from curate.text.tags import char_spans_to_tags, join_tokens
 
 #: ISO 639-3 private-use code and name of the synthetic target language.
 LANG_CODE = "qsy"
@@ -98,18 +99,9 @@ def generate(n: int, seed: int, markers: float = 0.0) -> list[SynthPair]:
 
 def iob2_tags(text: str, spans: Iterable[Span]) -> list[tuple[str, str]]:
     """``(token, tag)`` for the whitespace tokens of ``text``, tagged B-/I-/O from ``spans``."""
-    out, pos = [], 0
-    spans = sorted(spans)
-    for tok in text.split(" "):
-        start, end = pos, pos + len(tok)
-        tag = "O"
-        for s in spans:
-            if s.start <= start and end <= s.end:
-                tag = ("B-" if s.start == start else "I-") + s.label
-                break
-        out.append((tok, tag))
-        pos = end + 1
-    return out
+    tokens = text.split(" ")
+    _, offsets = join_tokens(tokens)
+    return list(zip(tokens, char_spans_to_tags(spans, offsets), strict=True))
 
 
 def write_conll(pairs: Iterable[SynthPair], path: str | Path, side: str = "src") -> None:
