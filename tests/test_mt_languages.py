@@ -118,3 +118,15 @@ def test_text_that_is_not_a_language_code_is_refused() -> None:
     _, targets = nllb_tables()
     with pytest.raises(UserError, match="not a language code"):
         targets.resolve("xx")
+
+
+def test_the_family_code_lists_are_the_ones_transformers_ships() -> None:
+    # langtables keeps copies so that resolving a code does not import transformers (seconds);
+    # this keeps the copies equal to the maintained source.
+    from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES as M2M
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES as NLLB
+
+    from curate.mt.langtables import M2M100
+
+    assert tuple(NLLB) == FLORES200
+    assert tuple(M2M["m2m100"]) == M2M100
