@@ -202,3 +202,13 @@ def test_fit_stats_gives_later_batches_the_same_expectations():
     )
     _, full = score_pairs(rows, DetectConfig(only=("length_ratio",)))
     assert runs["length_ratio"].score[0] == full["length_ratio"].score[probes["de_short"]]
+
+
+def test_robust_fit_gives_a_normal_sd_unmoved_by_outliers_and_floored():
+    from curate.artifacts.detectors._robust import robust_fit
+
+    values = np.random.default_rng(0).normal(5.0, 2.0, 4000)
+    values[:200] = 1e6  # 5% wild values move neither the median nor the scale
+    median, scale = robust_fit(values, min_scale=0.1)
+    assert abs(median - 5.0) < 0.15 and abs(scale - 2.0) < 0.15
+    assert robust_fit(np.full(50, 3.0), min_scale=0.1) == (3.0, 0.1)

@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from curate.artifacts.detectors._robust import robust_fit
 from curate.artifacts.detectors._text import CLOSERS, FINAL_PUNCT
 from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
-
-_MAD_TO_SD = 1.4826
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,10 @@ def _fit_one(x: np.ndarray, y: np.ndarray, params: LengthParams) -> dict[str, An
     k = int(np.clip(len(x) // params.rows_per_bin, 1, params.max_bins))
     centres, medians, scales = [], [], []
     for chunk in np.array_split(order, k):
-        yc = y[chunk]
-        med = float(np.median(yc))
+        med, scale = robust_fit(y[chunk], params.min_scale)
         centres.append(float(np.median(x[chunk])))
         medians.append(med)
-        scales.append(max(float(_MAD_TO_SD * np.median(np.abs(yc - med))), params.min_scale))
+        scales.append(scale)
     return {"n": len(x), "centres": centres, "medians": medians, "scales": scales}
 
 

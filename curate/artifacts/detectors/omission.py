@@ -22,12 +22,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from curate.artifacts.detectors._robust import robust_fit
 from curate.artifacts.detectors.length import LengthParams, length_z
 from curate.artifacts.detectors.lexical import LexicalParams, lexical_features
 from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
-
-_MAD_TO_SD = 1.4826
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,7 @@ def fit_gap_model(
     for key in np.unique(keys).tolist():
         values = gap[(keys == key) & ~np.isnan(gap)]
         if len(values) >= params.min_fit:
-            med = float(np.median(values))
-            scale = max(float(_MAD_TO_SD * np.median(np.abs(values - med))), params.min_scale)
+            med, scale = robust_fit(values, params.min_scale)
             models[key] = {"n": len(values), "median": med, "scale": scale}
     return models
 

@@ -16,10 +16,9 @@ import numpy as np
 import polars as pl
 from sacrebleu.metrics import CHRF
 
+from curate.artifacts.detectors._robust import robust_fit
 from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
-
-_MAD_TO_SD = 1.4826
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,7 @@ def fit_chrf_model(
     for key in np.unique(keys):
         values = chrf[(keys == key) & ~np.isnan(chrf)]
         if len(values) >= params.min_fit:
-            med = float(np.median(values))
-            scale = max(float(_MAD_TO_SD * np.median(np.abs(values - med))), params.min_scale)
+            med, scale = robust_fit(values, params.min_scale)
             models[str(key)] = {"n": len(values), "median": med, "scale": scale}
     return models
 
