@@ -212,3 +212,16 @@ def test_robust_fit_gives_a_normal_sd_unmoved_by_outliers_and_floored():
     median, scale = robust_fit(values, min_scale=0.1)
     assert abs(median - 5.0) < 0.15 and abs(scale - 2.0) < 0.15
     assert robust_fit(np.full(50, 3.0), min_scale=0.1) == (3.0, 0.1)
+
+
+def test_a_trimmed_robust_fit_is_not_widened_by_damaged_rows_on_one_side():
+    from curate.artifacts.detectors._robust import robust_fit
+
+    rng = np.random.default_rng(1)
+    clean = rng.normal(0.0, 1.0, 3000)
+    mixed = np.r_[clean[:2100], rng.uniform(2.0, 12.0, 900)]  # 30% damaged, all on the high side
+    plain = robust_fit(mixed, min_scale=0.01)[1]
+    trimmed = robust_fit(mixed, min_scale=0.01, trim_above=3.0)[1]
+    reference = robust_fit(clean, min_scale=0.01, trim_above=3.0)[1]
+    assert plain > 1.4 * reference
+    assert abs(trimmed - reference) < abs(plain - reference) / 2

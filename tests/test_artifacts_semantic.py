@@ -235,3 +235,17 @@ def test_fitted_stats_let_a_single_pair_be_judged_later():
     _, runs = score_pairs([moved, rows[2]], config, stats=stats)
     assert list(runs["semantic_misalignment"].flag) == [True, False]
     assert not np.isnan(runs["semantic_omission"].score).any()
+
+
+def test_semantic_misalignment_flags_outputs_shifted_by_one_row():
+    rows, _ = _corpus("de")
+    shifted = np.zeros(N_ROWS, dtype=bool)
+    for i in range(5, N_ROWS - 1, 15):  # ten outputs belong to the next row's source
+        rows[i] = {**rows[i], "text": rows[i + 1]["text"]}
+        shifted[i] = True
+    config = DetectConfig(only=("length_ratio", "semantic_misalignment"))
+    _, runs = score_pairs(rows, config)
+    run = runs["semantic_misalignment"]
+    assert run.flag[shifted].all()
+    assert run.flag[~shifted].mean() <= 0.02
+    assert "neighbouring row's source: z=" in run.detail[int(np.flatnonzero(shifted)[0])]

@@ -37,6 +37,9 @@ class OmissionParams:
     min_fit: int = 100
     #: Lower bound of the gap's scale.
     min_scale: float = 0.05
+    #: Gaps more than this many scales above the pair's first fit are set aside and the fit is
+    #: repeated (None: one fit over every row).
+    trim: float | None = None
     lexical: LexicalParams = field(default_factory=LexicalParams)
 
     def __post_init__(self) -> None:
@@ -47,12 +50,13 @@ class OmissionParams:
 def fit_gap_model(
     keys: np.ndarray, gap: np.ndarray, params: OmissionParams
 ) -> dict[str, dict[str, Any]]:
-    """Median and scaled MAD of the gap per language pair (pairs with enough rows only)."""
+    """Median and scaled MAD of the gap per language pair (pairs with enough rows only),
+    after setting aside the values above ``params.trim`` scales when that is set."""
     models = {}
     for key in np.unique(keys).tolist():
         values = gap[(keys == key) & ~np.isnan(gap)]
         if len(values) >= params.min_fit:
-            med, scale = robust_fit(values, params.min_scale)
+            med, scale = robust_fit(values, params.min_scale, params.trim)
             models[key] = {"n": len(values), "median": med, "scale": scale}
     return models
 
