@@ -211,7 +211,7 @@ def _export_action(
     store: Store, recipe: Recipe, base: Path
 ) -> Callable[[bool, ProgressCallback | None], dict[str, Any]]:
     from curate.export.hub import export_folder, push
-    from curate.export.stages import EXPORTABLE, export_card, export_rows, export_runs
+    from curate.export.stages import EXPORTABLE, export_card, export_reader, export_runs
 
     section = recipe.export
     assert section is not None
@@ -228,7 +228,7 @@ def _export_action(
         if previous is not None and Path(resolve(base, section.to)).exists():
             return previous
         runs = export_runs(store, section.stage, section.run_ids)
-        table = export_rows(store, section.stage, section.status, runs)
+        rows = export_reader(store, section.stage, section.status, runs)
         card = export_card(
             section.stage,
             pretty_name=section.name,
@@ -238,17 +238,19 @@ def _export_action(
         )
         with store.open_run("export", run_id, options, fingerprint) as run:
             result = export_folder(
-                table,
+                rows,
                 resolve(base, section.to),
                 card,
                 max_shard_bytes=section.max_shard_mb * 1_000_000,
+                max_shard_rows=section.max_shard_rows,
             )
             run.extra["export"] = {
                 "folder": str(result.folder),
                 "configs": result.configs,
                 "runs": runs,
             }
-            run.count("export", StageCounts(table.num_rows, table.num_rows))
+            exported = sum(s["rows"] for c in result.configs.values() for s in c.values())
+            run.count("export", StageCounts(exported, exported))
         if section.push:
             push(resolve(base, section.to), section.push)
         manifest = store.manifest(run_id)

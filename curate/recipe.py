@@ -129,6 +129,7 @@ class ExportSection(_Strict):
     license: str = "other"
     push: str | None = None
     max_shard_mb: int = Field(256, ge=1)
+    max_shard_rows: int = Field(100_000, ge=1)
     #: runs to export (default: the latest run of each job that wrote the stage)
     run_ids: list[str] = Field(default_factory=list)
 

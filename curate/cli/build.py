@@ -139,6 +139,9 @@ def export(
     name: str = typer.Option("curate dataset", help="Pretty name on the dataset card."),
     license: str = typer.Option("other", help="License id for the card."),
     max_shard_mb: int = typer.Option(256, help="Largest Parquet shard, in MB."),
+    max_shard_rows: Annotated[
+        int, typer.Option(help="Most rows in one Parquet shard.", min=1)
+    ] = 100_000,
     private: bool = typer.Option(False, help="Create the Hub repo as private."),
     run_id: Annotated[
         str | None,
@@ -154,7 +157,7 @@ def export(
     from curate.cli.inspect import require_store
     from curate.export.hub import export_folder
     from curate.export.hub import push as push_folder
-    from curate.export.stages import export_card, export_rows, export_runs
+    from curate.export.stages import export_card, export_reader, export_rows, export_runs
 
     if fmt not in ("hub", "conll"):
         raise UserError(f"unknown export format {fmt!r}", hint="choose hub or conll")
@@ -168,7 +171,7 @@ def export(
     statuses = [s.strip() for s in status.split(",") if s.strip()]
     named = [r.strip() for r in (run_id or "").split(",") if r.strip()]
     runs = export_runs(st, stage, named)
-    table = export_rows(st, stage, statuses, runs)
+    rows = export_reader(st, stage, statuses, runs)
     console = Console(stderr=True)
     console.print(
         f"exporting {stage} of run {', '.join(runs)}"
@@ -178,6 +181,7 @@ def export(
     if fmt == "conll":
         from curate.export.conll import export_conll
 
+        table = export_rows(st, stage, statuses, runs)
         for config, splits in export_conll(table, to).items():
             for split, n in splits.items():
                 console.print(f"{to}/{config}/{split}.conll: {n} sentences", soft_wrap=True)
@@ -189,7 +193,9 @@ def export(
         provenance=f"Built by curate from the store {st.root.name}, run {', '.join(runs)}.",
         recipe={m["run_id"]: m["options"] for m in st.manifests() if m["run_id"] in runs},
     )
-    result = export_folder(table, to, card, max_shard_bytes=max_shard_mb * 1_000_000)
+    result = export_folder(
+        rows, to, card, max_shard_bytes=max_shard_mb * 1_000_000, max_shard_rows=max_shard_rows
+    )
     for config, splits in result.configs.items():
         for split, info in splits.items():
             files = len(info["files"])

@@ -5,8 +5,12 @@
     DIR/README.md                                   dataset card: YAML header + body
     DIR/data/<config>/<split>-00000-of-00002-<hash>.parquet   zstd Parquet shards, size-bounded
 
-Rows are grouped by their ``config`` and ``split`` columns (``training_samples`` has both;
-other record kinds get ``default_config`` / ``train``). Config and split names are sanitised
+Rows may come as a stream of record batches: each batch is split by (config, split) and
+appended to that group's current shard, a new shard starting at ``max_shard_rows`` rows or about
+``max_shard_bytes`` bytes, so an export holds one batch at a time, never the whole set; the
+card's statistics are added up batch by batch. Rows are grouped by their ``config`` and
+``split`` columns (``training_samples`` has both; other record kinds get ``default_config`` /
+``train``). Config and split names are sanitised
 before they become paths. The card's YAML lists every config with its ``data_files``, the
 languages, license, task categories and size category, so that
 ``datasets.load_dataset(DIR, name=CONFIG)`` loads each config; the body gives provenance
@@ -42,6 +46,8 @@ from curate.errors import UserError
 
 CARD_MARKER = "<!-- written by curate export; edit the recipe, not this file -->"
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_SHARD_ROWS = 100_000
+_BATCH_ROWS = 10_000  # rows of an in-memory table written at a time
 SIZE_CATEGORIES = [
     (1_000, "n<1K"),
     (10_000, "1K<n<10K"),
@@ -167,25 +173,22 @@ def _row_bytes(table: pa.Table) -> np.ndarray:
     return sizes + (rest // max(n, 1)) + 8
 
 
-def _shard_bounds(table: pa.Table, max_bytes: int) -> list[tuple[int, int]]:
-    if table.num_rows == 0:
-        return [(0, 0)]
-    cumulative = np.cumsum(_row_bytes(table))
-    bounds, start, base = [], 0, 0
-    while start < table.num_rows:
-        end = int(np.searchsorted(cumulative, base + max_bytes, side="right"))
-        end = max(end, start + 1)
-        bounds.append((start, end))
-        base = int(cumulative[end - 1])
-        start = end
-    return bounds
-
-
 def _unique(table: pa.Table, column: str) -> list[str]:
     if column not in table.column_names:
         return []
     values = pc.unique(table.column(column).combine_chunks()).to_pylist()
     return sorted(str(v) for v in values if v not in (None, ""))
+
+
+#: columns whose distinct values the card lists, with their labels
+_PROVENANCE = [
+    ("Source datasets", "dataset"),
+    ("Runs", "run_id"),
+    ("Stages", "stage"),
+    ("Record kinds", "kind"),
+    ("Models", "model_id"),
+    ("Tokenizers (token counts)", "tokenizer"),
+]
 
 
 def _languages(table: pa.Table) -> list[str]:
@@ -200,8 +203,8 @@ def _languages(table: pa.Table) -> list[str]:
     return sorted({_hub_language(c) for c in codes})
 
 
-def _group(table: pa.Table, default_config: str) -> dict[tuple[str, str], pa.Table]:
-    """Split the table by (config, split), with sanitised names; clashes are an error."""
+def _group_rows(table: pa.Table, default_config: str) -> dict[tuple[str, str], pa.Table]:
+    """Split rows by their (config, split) values (in order of first appearance)."""
     n = table.num_rows
     configs = (
         table.column("config").to_pylist()
@@ -212,23 +215,112 @@ def _group(table: pa.Table, default_config: str) -> dict[tuple[str, str], pa.Tab
     keys: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(configs, splits, strict=True)):
         keys.setdefault(key, []).append(i)
-    seen: dict[tuple[str, str], tuple[str, str]] = {}
-    out: dict[tuple[str, str], pa.Table] = {}
-    for (config, split), indices in keys.items():
+    return {key: table.take(pa.array(idx, type=pa.int64())) for key, idx in keys.items()}
+
+
+class _Names:
+    """Sanitised (config, split) names; two raw names that become one are an error."""
+
+    def __init__(self, default_config: str) -> None:
+        self.default_config = default_config
+        self.seen: dict[tuple[str, str], tuple[str, str]] = {}
+        self.safe: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def __call__(self, config: str | None, split: str | None) -> tuple[str, str]:
+        raw = (config, split)
+        if raw in self.safe:
+            return self.safe[raw]
         safe = (
-            sanitize_name(config or default_config),
+            sanitize_name(config or self.default_config),
             sanitize_name(split or "train", kind="split"),
         )
-        if safe in seen and seen[safe] != (config, split):
-            raise UserError(
-                f"config/split names {seen[safe]} and {(config, split)} both become {safe}"
+        if safe in self.seen and self.seen[safe] != raw:
+            raise UserError(f"config/split names {self.seen[safe]} and {raw} both become {safe}")
+        self.seen[safe] = raw
+        self.safe[raw] = safe
+        return safe
+
+
+@dataclass
+class _Stats:
+    """What the card says about a set of rows, added up batch by batch."""
+
+    rows: int = 0
+    tokens: int = 0
+    languages: set[str] = field(default_factory=set)
+    values: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, table: pa.Table, provenance: bool = False) -> None:
+        self.rows += table.num_rows
+        if "n_tokens" in table.column_names:
+            self.tokens += int(pc.sum(table.column("n_tokens")).as_py() or 0)
+        self.languages.update(_languages(table))
+        if provenance:
+            for _, column in _PROVENANCE:
+                self.values.setdefault(column, set()).update(_unique(table, column))
+
+
+class _GroupWriter:
+    """The Parquet shards of one (config, split): a new file when the current one holds
+    ``max_rows`` rows or its rows' estimated size would pass ``max_bytes``. Only the rows
+    being written are held; files are named (count and content hash) when all are written."""
+
+    def __init__(
+        self, folder: Path, config: str, split: str, max_rows: int, max_bytes: int
+    ) -> None:
+        self.folder, self.config, self.split = folder, config, split
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.paths: list[Path] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = self.bytes = 0
+        self.stats = _Stats()
+
+    def write(self, table: pa.Table) -> None:
+        self.stats.add(table)
+        sizes = _row_bytes(table)
+        start = 0
+        while start < table.num_rows:
+            if self.writer is None:
+                path = self.folder / f"data/{self.config}/{self.split}-{len(self.paths):05d}.tmp"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+                self.paths.append(path)
+                self.rows = self.bytes = 0
+            room = sizes[start : start + self.max_rows - self.rows]
+            take = int(np.searchsorted(np.cumsum(room), self.max_bytes - self.bytes, "right"))
+            if take == 0 and self.rows == 0:
+                take = 1  # a row larger than a shard is a shard of its own
+            if take:
+                self.writer.write_table(table.slice(start, take))
+                self.rows += take
+                self.bytes += int(room[:take].sum())
+                start += take
+            if take < len(room) or self.rows == self.max_rows:
+                self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def finish(self) -> list[str]:
+        """Name the shards ``<split>-<k>-of-<n>-<hash>.parquet``; their paths in the folder."""
+        self.close()
+        files = []
+        for k, path in enumerate(self.paths):
+            # the content's hash in the name: `datasets` caches a folder by its card and file
+            # names, so a re-export with the same names would load the old rows
+            named = path.with_name(
+                f"{self.split}-{k:05d}-of-{len(self.paths):05d}-{_file_digest(path)}.parquet"
             )
-        seen[safe] = (config, split)
-        out[safe] = table.take(pa.array(indices, type=pa.int64()))
-    return dict(sorted(out.items()))
+            path.rename(named)
+            files.append(named.relative_to(self.folder).as_posix())
+        return files
 
 
-def _card(table: pa.Table, groups: dict, result: ExportResult, card: CardInfo) -> str:
+def _card(
+    schema: pa.Schema, total: _Stats, groups: dict, result: ExportResult, card: CardInfo
+) -> str:
     configs_yaml = []
     for i, config in enumerate(result.configs):
         entry: dict[str, Any] = {
@@ -244,9 +336,9 @@ def _card(table: pa.Table, groups: dict, result: ExportResult, card: CardInfo) -
     header = {
         "pretty_name": card.pretty_name,
         "license": card.license,
-        "language": _languages(table),
+        "language": sorted(total.languages),
         "task_categories": list(card.task_categories),
-        "size_categories": [size_category(table.num_rows)],
+        "size_categories": [size_category(total.rows)],
         "tags": list(card.tags),
         "configs": configs_yaml,
     }
@@ -264,29 +356,22 @@ def _card(table: pa.Table, groups: dict, result: ExportResult, card: CardInfo) -
     if card.description:
         lines += [card.description.strip(), ""]
     lines += ["## Configs and statistics", ""]
-    has_tokens = "n_tokens" in table.column_names
+    has_tokens = "n_tokens" in schema.names
     lines.append("| config | split | rows | tokens | mean tokens/row | languages | files |")
     lines.append("|---|---|---:|---:|---:|---|---:|")
     for (config, split), part in groups.items():
-        tokens = int(pc.sum(part.column("n_tokens")).as_py() or 0) if has_tokens else 0
-        mean = f"{tokens / part.num_rows:.1f}" if has_tokens and part.num_rows else "-"
-        languages = ", ".join(_languages(part)) or "-"
+        tokens = part.tokens
+        mean = f"{tokens / part.rows:.1f}" if has_tokens and part.rows else "-"
+        languages = ", ".join(sorted(part.languages)) or "-"
         n_files = len(result.configs[config][split]["files"])
         token_cell = f"{tokens:,}" if has_tokens else "-"
         lines.append(
-            f"| {config} | {split} | {part.num_rows:,} | {token_cell} | {mean} | {languages} "
+            f"| {config} | {split} | {part.rows:,} | {token_cell} | {mean} | {languages} "
             f"| {n_files} |"
         )
     lines += ["", "## Provenance", ""]
-    for label, column in [
-        ("Source datasets", "dataset"),
-        ("Runs", "run_id"),
-        ("Stages", "stage"),
-        ("Record kinds", "kind"),
-        ("Models", "model_id"),
-        ("Tokenizers (token counts)", "tokenizer"),
-    ]:
-        values = _unique(table, column)
+    for label, column in _PROVENANCE:
+        values = sorted(total.values.get(column, ()))
         if values:
             shown = ", ".join(f"`{v}`" for v in values[:20])
             more = f" and {len(values) - 20} more" if len(values) > 20 else ""
@@ -316,7 +401,7 @@ def _card(table: pa.Table, groups: dict, result: ExportResult, card: CardInfo) -
         "",
     ]
     docs = _column_docs(card.schema)
-    for f in table.schema:
+    for f in schema:
         doc = f": {docs[f.name]}" if f.name in docs else ""
         lines.append(f"- `{f.name}` ({f.type}){doc}")
     return "\n".join(lines) + "\n"
@@ -386,39 +471,63 @@ def replaced_folder(folder: Path) -> Iterator[Path]:
 
 
 def export_folder(
-    rows: pa.Table | Iterable[dict[str, Any]],
+    rows: pa.Table | pa.RecordBatchReader | Iterable[dict[str, Any]],
     folder: str | Path,
     card: CardInfo,
     *,
     default_config: str = "default",
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS,
 ) -> ExportResult:
     """Write a Hub-ready dataset folder (see the module docstring); returns what was written.
 
-    ``folder`` must not exist, be empty, or hold an earlier export (which is replaced whole).
+    ``rows`` may be a stream of record batches (:func:`curate.export.stages.export_reader`):
+    batches are written as they come, so memory follows the batch, not the export. A shard
+    holds at most ``max_shard_rows`` rows and, unless one row alone is larger, rows of about
+    ``max_shard_bytes`` uncompressed bytes. ``folder`` must not exist, be empty, or hold an
+    earlier export (which is replaced whole).
     """
     folder = Path(folder)
-    if max_shard_bytes < 1:
-        raise UserError("max_shard_bytes must be positive")
-    table = _as_table(rows)
-    groups = _group(table, default_config)
-    result = ExportResult(folder=folder)
+    if max_shard_bytes < 1 or max_shard_rows < 1:
+        raise UserError("max_shard_bytes and max_shard_rows must be positive")
+    names = _Names(default_config)
+    total = _Stats()
+    schema = rows.schema if isinstance(rows, pa.Table | pa.RecordBatchReader) else None
     with replaced_folder(folder) as tmp:
-        for (config, split), part in groups.items():
-            bounds = _shard_bounds(part, max_shard_bytes)
-            files = []
-            for k, (a, b) in enumerate(bounds):
-                shard = tmp / f"data/{config}/{split}-{k:05d}-of-{len(bounds):05d}.parquet"
-                shard.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(part.slice(a, b - a), shard, compression="zstd")
-                # the content's hash in the name: `datasets` caches a folder by its card and file
-                # names, so a re-export with the same names would load the old rows
-                named = shard.with_name(f"{shard.stem}-{_file_digest(shard)}.parquet")
-                shard.rename(named)
-                files.append(named.relative_to(tmp).as_posix())
-            result.configs.setdefault(config, {})[split] = {"rows": part.num_rows, "files": files}
-        (tmp / "README.md").write_text(_card(table, groups, result, card), encoding="utf-8")
+        writers: dict[tuple[str, str], _GroupWriter] = {}
+        for table in _batches(rows):
+            schema = table.schema
+            total.add(table, provenance=True)
+            for (config, split), part in _group_rows(table, default_config).items():
+                key = names(config, split)
+                if key not in writers:
+                    writers[key] = _GroupWriter(tmp, *key, max_shard_rows, max_shard_bytes)
+                writers[key].write(part)
+        result = ExportResult(folder=folder)
+        groups = dict(sorted(writers.items()))
+        for (config, split), writer in groups.items():
+            files = writer.finish()
+            result.configs.setdefault(config, {})[split] = {
+                "rows": writer.stats.rows,
+                "files": files,
+            }
+        stats = {key: writer.stats for key, writer in groups.items()}
+        schema = schema if schema is not None else pa.schema([])
+        (tmp / "README.md").write_text(_card(schema, total, stats, result, card), "utf-8")
     return result
+
+
+def _batches(rows: pa.Table | pa.RecordBatchReader | Iterable[dict[str, Any]]) -> Iterator:
+    """Tables of at most ``_BATCH_ROWS`` rows, plain columns, from what :func:`export_folder`
+    takes."""
+    if isinstance(rows, pa.RecordBatchReader):
+        for batch in rows:
+            if batch.num_rows:
+                yield plain_columns(pa.Table.from_batches([batch]))
+        return
+    table = _as_table(rows)
+    for start in range(0, table.num_rows, _BATCH_ROWS):
+        yield table.slice(start, _BATCH_ROWS)
 
 
 def read_card_header(folder: str | Path) -> dict[str, Any]:

@@ -68,9 +68,11 @@ def export_card(stage: str, **info: Any) -> CardInfo:
 #: sentence k of an export is sentence k of the labelled input
 _CORPUS_ORDER = """
 SELECT p.* FROM projections p LEFT JOIN examples e ON e.id = p.example_id
-WHERE p.run_id IN ({runs})
+WHERE p.run_id IN ({runs}) AND p.status IN ({statuses})
 ORDER BY p.src_lang, p.tgt_lang, e.source_file NULLS LAST, e.source_line, p.id
 """
+#: rows read (and written) at a time by an export
+BATCH_ROWS = 10_000
 
 
 def _check_stage(stage: str) -> None:
@@ -112,8 +114,21 @@ def export_rows(
     statuses: Sequence[str] = ("complete",),
     run_ids: Sequence[str] = (),
 ) -> pa.Table:
+    """All rows of :func:`export_reader` in one table (for small exports and CoNLL files)."""
+    return export_reader(store, stage, statuses, run_ids).read_all()
+
+
+def export_reader(
+    store: Store,
+    stage: str = "training_samples",
+    statuses: Sequence[str] = ("complete",),
+    run_ids: Sequence[str] = (),
+    batch_rows: int = BATCH_ROWS,
+) -> pa.RecordBatchReader:
     """The rows of ``stage`` ready for :func:`curate.export.hub.export_folder`, from the runs
-    :func:`export_runs` chooses (``run_ids``, else the latest run of each job).
+    :func:`export_runs` chooses (``run_ids``, else the latest run of each job), streamed in
+    batches of at most ``batch_rows`` rows: what is known before the first row (that there are
+    rows, the tag set of projections) comes from aggregate queries, so no step holds the stage.
 
     Raises :class:`UserError` for a stage that cannot be exported, an unknown status, or when
     nothing is left to export (saying what the store has instead).
@@ -121,45 +136,68 @@ def export_rows(
     _check_stage(stage)
     chosen = export_runs(store, stage, run_ids)
     runs = ", ".join(f"'{check_run_id(r)}'" for r in chosen) or "NULL"
-    if stage == "projections":
-        table = store.sql(_CORPUS_ORDER.format(runs=runs))
-    else:
-        table = store.sql(f"SELECT * FROM {stage} WHERE run_id IN ({runs})")
-    if table.num_rows == 0:
+    counts = store.sql(
+        f"SELECT status, count(*) AS n FROM {stage} WHERE run_id IN ({runs}) GROUP BY ALL"
+        if stage == "projections"
+        else f"SELECT count(*) AS n FROM {stage} WHERE run_id IN ({runs})"
+    )
+    if sum(counts.column("n").to_pylist()) == 0:
         raise UserError(
             f"the store has no {stage.replace('_', ' ')}",
             hint=f"run `{EXPORTABLE[stage].made_by}` first",
         )
     if stage == "training_samples":
-        return table
-    return _projection_rows(table, statuses)
+        return store.sql_batches(f"SELECT * FROM {stage} WHERE run_id IN ({runs})", batch_rows)
+    return _projection_reader(store, runs, statuses, counts, batch_rows)
 
 
-def _projection_rows(table: pa.Table, statuses: Sequence[str]) -> pa.Table:
+def _projection_reader(
+    store: Store, runs: str, statuses: Sequence[str], counts: pa.Table, batch_rows: int
+) -> pa.RecordBatchReader:
     unknown = sorted(set(statuses) - set(PROJECTION_STATUSES))
     if unknown or not statuses:
         raise UserError(
             f"unknown projection status {', '.join(unknown) or '(none given)'}",
             hint=f"choose from {', '.join(PROJECTION_STATUSES)}",
         )
-    kept = table.filter(pc.is_in(table.column("status"), pa.array(list(statuses))))
-    if kept.num_rows == 0:
-        found = ", ".join(
-            f"{row['values']} {row['counts']}"
-            for row in pc.value_counts(table.column("status")).to_pylist()
-        )
+    by_status = {row["status"]: row["n"] for row in counts.to_pylist()}
+    if not sum(by_status.get(s, 0) for s in statuses):
+        found = ", ".join(f"{status} {n}" for status, n in sorted(by_status.items()))
         raise UserError(
             f"no projections with status {', '.join(statuses)} (the store has {found})",
             hint="widen --status, e.g. --status complete,partial",
         )
-    kept = plain_columns(kept)
+    kept = ", ".join(f"'{s}'" for s in statuses)
+    tags = store.sql(
+        f"SELECT DISTINCT unnest(tags) AS tag FROM projections "
+        f"WHERE run_id IN ({runs}) AND status IN ({kept})"
+    )
+    names = tag_names([tags.column("tag").to_pylist()])
+    reader = store.sql_batches(_CORPUS_ORDER.format(runs=runs, statuses=kept), batch_rows)
+
+    def label(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+        return _label_projections(
+            pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch, names
+        )
+
+    schema = label(reader.schema.empty_table()).schema
+    batches = (b for t in map(label, reader) for b in t.to_batches())
+    return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+def _label_projections(table: pa.Table, names: list[str]) -> pa.Table:
+    """Projection rows as a token-classification dataset: plain columns, ``ner_tags`` (class
+    ids of ``names``), ``config`` (the language pair) and ``split``."""
+    kept = plain_columns(table)
     config = pc.binary_join_element_wise(kept.column("src_lang"), kept.column("tgt_lang"), "-")
     split = pc.if_else(pc.equal(kept.column("direction"), "translate-test"), "test", "train")
-    tags = kept.column("tags").to_pylist()
-    names = tag_names(tags)
     index = {name: i for i, name in enumerate(names)}
     ner_tags = pa.array(
-        [None if row is None else [index[t] for t in row] for row in tags], pa.list_(pa.int64())
+        [
+            None if row is None else [index[t] for t in row]
+            for row in kept.column("tags").to_pylist()
+        ],
+        pa.list_(pa.int64()),
     )
     kept = kept.append_column("ner_tags", ner_tags)
     kept = kept.append_column("config", config).append_column("split", split)

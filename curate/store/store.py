@@ -275,6 +275,23 @@ class Store:
         )
         return pa.Table.from_pylist(rows, schema=schema)
 
+    def sql_batches(
+        self, query: str, batch_rows: int = 10_000, run_id: str | None = None
+    ) -> pa.RecordBatchReader:
+        """Stream one read-only statement's result in record batches of at most ``batch_rows``
+        rows: DuckDB produces them as they are read, so the caller never holds the result."""
+        con = self.connect(run_id)
+        check_read_only(con, query)
+        with _sql_errors():
+            reader = con.sql(query).fetch_arrow_reader(batch_rows)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            with _sql_errors():
+                yield from reader
+            con.close()
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
     def sql(self, query: str, run_id: str | None = None) -> pa.Table:
         """Run one read-only statement; anything that could write or reconfigure is refused."""
         con = self.connect(run_id)
@@ -300,6 +317,17 @@ class Store:
             message = str(exc).splitlines()[0]
             hint = "run `curate doctor` to find damaged files" if ".parquet" in message else None
             raise UserError(f"SQL error: {message}", hint=hint) from None
+
+
+@contextmanager
+def _sql_errors() -> Iterator[None]:
+    """DuckDB's errors while running or streaming a query, as one-line UserErrors."""
+    try:
+        yield
+    except (duckdb.PermissionException, duckdb.Error) as exc:
+        message = str(exc).splitlines()[0]
+        hint = "run `curate doctor` to find damaged files" if ".parquet" in message else None
+        raise UserError(f"SQL error: {message}", hint=hint) from None
 
 
 def _pause_for_compaction(attempt: int) -> None:
