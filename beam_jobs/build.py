@@ -7,7 +7,9 @@ kept; near duplicates meet in buckets of their MinHash LSH band keys (GroupByKey
 whose estimated Jaccard similarity with an earlier row (store order) of the same band reaches
 the threshold is dropped; the survivors are rendered per bucket. Interleaved sets are built per
 language pair from document pairs made by curate's pairing (document of origin, a shared link,
-or retrieval over pivot translations). Mixing, which needs every sample, is one final step.
+or retrieval over pivot translations). Mixing works in buckets of sample ids: the tokens per
+bucket and language group are combined first and reach each bucket as a side input, from which
+the bucket takes its share of each group's quota (:mod:`curate.build.mixing`).
 Filter decisions are counted by reason in the manifest.
 """
 
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,7 +39,7 @@ from beam_jobs.common import (
 from beam_jobs.shards import bucket_count, buckets_of, concat, read_shards, sides, tag_side
 from curate.build.common import BuildReport
 from curate.build.interleave import InterleaveConfig, build_interleaved
-from curate.build.mixing import MixConfig, mix
+from curate.build.mixing import MixConfig, available_tokens, mix, plan_mix, shard_plan
 from curate.build.pairing import documents_from_segments, pair_by_key, pair_by_retrieval
 from curate.build.parallel import (
     ParallelConfig,
@@ -368,15 +370,72 @@ def to_tables(item: Any) -> tuple[dict[str, pa.Table], dict[str, StageCounts]]:
     return {"training_samples": _samples_table(samples)}, counts
 
 
-def mix_all(items: list[Any], config: dict[str, Any]) -> Any:
-    samples = [s for part, _ in items for s in part]
-    counts: dict[str, StageCounts] = defaultdict(StageCounts)
-    for _, part_counts in items:
-        for stage, c in part_counts.items():
-            counts[stage].add(c)
-    result = mix(samples, MixConfig.from_dict(config))
-    counts.update(_report_counts("build.mix", result.report))
-    return result.samples, dict(counts)
+MIX_ROWS = 20_000  # samples per mixing shard (a bucket of sample ids)
+
+
+def _mix_buckets(total: int) -> int:
+    return bucket_count(total, MIX_ROWS)
+
+
+def key_samples(samples: list[dict[str, Any]], total: int) -> Iterator[tuple[int, list]]:
+    """``(bucket, samples)`` per mixing bucket (a stable hash of the sample id) of a part."""
+    numbers = buckets_of(pa.array([s["id"] for s in samples], pa.string()), _mix_buckets(total))
+    by_bucket: dict[int, list[dict[str, Any]]] = {}
+    for number, sample in zip(numbers.tolist(), samples, strict=True):
+        by_bucket.setdefault(number, []).append(sample)
+    yield from by_bucket.items()
+
+
+def bucket_tokens(item: tuple[int, list], config: dict[str, Any]) -> dict[int, dict[str, int]]:
+    """``{bucket: {group: tokens}}`` of one part of a bucket: what mixing plans from."""
+    bucket, samples = item
+    return {bucket: available_tokens(samples, MixConfig.from_dict(config))}
+
+
+def merge_tokens(parts: Iterable[dict[int, dict[str, int]]]) -> dict[int, dict[str, int]]:
+    """Add up ``{bucket: {group: tokens}}`` (a combiner: partial sums merge the same way)."""
+    out: dict[int, dict[str, int]] = {}
+    for part in parts:
+        for bucket, groups in part.items():
+            mine = out.setdefault(bucket, {})
+            for g, n in groups.items():
+                mine[g] = mine.get(g, 0) + n
+    return out
+
+
+def mix_bucket(
+    item: tuple[int, Iterable[list]], config: dict[str, Any], tokens: dict[int, dict[str, int]]
+) -> Any:
+    """Mix one bucket of samples (in id order) to its share of every group's quota."""
+    bucket, parts = item
+    samples = sorted((s for part in parts for s in part), key=lambda s: s["id"])
+    mix_config = MixConfig.from_dict(config)
+    whole = merge_tokens([{0: groups} for groups in tokens.values()]).get(0, {})
+    whole = dict(sorted(whole.items()))  # the same plan whatever order the parts came in
+    plan = shard_plan(plan_mix(whole, mix_config), tokens, bucket)
+    result = mix(samples, mix_config, plan=plan, shard=bucket)
+    return result.samples, _report_counts("build.mix", result.report)
+
+
+def mix_samples(built: beam.PCollection, config: dict[str, Any]) -> beam.PCollection:
+    """Mixing in buckets of sample ids: the tokens per bucket and group are combined first
+    (``CombineGlobally``) and reach every bucket as a side input, from which each bucket takes
+    its share of every group's quota; no step holds more than one bucket of samples."""
+    counts = built | "MixBuilderCounts" >> beam.Map(lambda item: ([], item[1]))
+    parts = built | "MixParts" >> beam.FlatMap(lambda item: [item[0]] if item[0] else [])
+    total = parts | "MixSize" >> beam.Map(len) | "MixTotal" >> beam.CombineGlobally(sum)
+    keyed = parts | "MixKey" >> beam.FlatMap(key_samples, total=beam.pvalue.AsSingleton(total))
+    tokens = (
+        keyed
+        | "MixTokens" >> beam.Map(bucket_tokens, config=config)
+        | "MixPlan" >> beam.CombineGlobally(merge_tokens)
+    )
+    mixed = (
+        keyed
+        | "MixBuckets" >> beam.GroupByKey()
+        | "Mix" >> beam.Map(mix_bucket, config=config, tokens=beam.pvalue.AsSingleton(tokens))
+    )
+    return (counts, mixed) | "MixParts+Counts" >> beam.Flatten()
 
 
 def language_pairs(store: Store, job: BuildJob) -> list[tuple[str, str]]:
@@ -435,11 +494,7 @@ def run_build(
                 | "Build" >> beam.Map(build_interleaved_pair, store_root=store.uri, job=job)
             )
         if job.mix is not None:
-            built = (
-                built
-                | "Gather" >> beam.combiners.ToList()
-                | "Mix" >> beam.Map(mix_all, config=job.mix)
-            )
+            built = mix_samples(built, job.mix)
         return built | "Write" >> beam.ParDo(WriteStagesFn(to_tables, staging, job.run_id))
 
     execution = Execution(tuple(beam_args or ()), workers, force, progress)

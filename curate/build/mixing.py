@@ -18,6 +18,13 @@ through its samples again (repeats get a new id); without it the shortfall is re
 
 Only samples of the ``splits`` listed are sampled; others pass through unchanged. Samples not
 drawn are counted as filtered with reason ``not_sampled`` (or ``ratio_zero``).
+
+Mixing in shards: ratios, target and quotas depend only on the tokens available per group
+(:func:`available_tokens`, which adds up shard by shard), so :func:`plan_mix` makes them from
+those counts alone, :func:`shard_plan` splits each group's quota over the shards in proportion
+to the tokens each shard holds of the group (largest remainders, so the shares add up to the
+quota), and :func:`mix` fills one shard's share from that shard's samples. With one shard this is
+exactly :func:`mix` over all samples.
 """
 
 from __future__ import annotations
@@ -141,9 +148,67 @@ def _fill(
     return taken, total
 
 
-def mix(samples: Iterable[dict[str, Any]], config: MixConfig | None = None) -> BuildResult:
+def available_tokens(samples: Iterable[dict[str, Any]], config: MixConfig) -> dict[str, int]:
+    """Tokens per language group of the samples that are drawn from (``splits``)."""
+    available: dict[str, int] = {}
+    for s in samples:
+        if s["split"] in config.splits:
+            g = group_of(s, config)
+            available[g] = available.get(g, 0) + int(s["n_tokens"] or 0)
+    return available
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    """Target ratio per group, the token target, and the tokens each group is filled to."""
+
+    ratios: dict[str, float]
+    target: int
+    quotas: dict[str, int]
+
+
+def plan_mix(available: dict[str, int], config: MixConfig) -> MixPlan:
+    """Ratios, target and quotas from the tokens available per group (module docstring)."""
+    ratios = target_ratios(available, config)
+    if config.target_tokens is not None:
+        target = config.target_tokens
+    else:
+        limits = [available[g] / p for g, p in ratios.items() if p > 0]
+        target = int(min(limits)) if limits else 0
+    return MixPlan(ratios, target, {g: round(ratios[g] * target) for g in available})
+
+
+def shard_plan(plan: MixPlan, available: dict[int, dict[str, int]], shard: int) -> MixPlan:
+    """``plan`` with the quotas of shard ``shard``: each group's quota split over the shards in
+    proportion to ``available[shard][group]`` tokens, by largest remainders (ties: lower shard
+    first), so the shards' quotas of a group add up to the group's."""
+    quotas: dict[str, int] = {}
+    for g, quota in plan.quotas.items():
+        held = {s: groups.get(g, 0) for s, groups in available.items() if groups.get(g, 0)}
+        total = sum(held.values())
+        if not total or shard not in held:
+            quotas[g] = 0
+            continue
+        share = {s: quota * n // total for s, n in held.items()}
+        rest = {s: quota * n % total for s, n in held.items()}
+        left = quota - sum(share.values())
+        for s in sorted(held, key=lambda s: (-rest[s], s))[:left]:
+            share[s] += 1
+        quotas[g] = share[shard]
+    return MixPlan(plan.ratios, plan.target, quotas)
+
+
+def mix(
+    samples: Iterable[dict[str, Any]],
+    config: MixConfig | None = None,
+    *,
+    plan: MixPlan | None = None,
+    shard: int = 0,
+) -> BuildResult:
     """Sample ``samples`` per language group to the configured ratios and token target.
 
+    ``plan`` (of all shards, with this shard's quotas: :func:`shard_plan`) mixes one shard of
+    the samples, ``shard`` numbering it; without it the plan is made from ``samples``.
     ``BuildResult.report.stats["groups"]`` gives, per group: available tokens and samples,
     target ratio and tokens, achieved tokens and ratio, samples drawn and repeats, shortfall.
     """
@@ -157,19 +222,15 @@ def mix(samples: Iterable[dict[str, Any]], config: MixConfig | None = None) -> B
     for r in pool:
         groups.setdefault(group_of(r, config), []).append(r)
     available = {g: sum(int(s["n_tokens"] or 0) for s in members) for g, members in groups.items()}
-    ratios = target_ratios(available, config)
-    if config.target_tokens is not None:
-        target = config.target_tokens
-    else:
-        limits = [available[g] / p for g, p in ratios.items() if p > 0]
-        target = int(min(limits)) if limits else 0
+    plan = plan or plan_mix(available, config)
+    ratios, target = plan.ratios, plan.target
     out: list[dict[str, Any]] = list(passthrough)
     group_stats: dict[str, dict[str, Any]] = {}
     distinct_kept = len(passthrough)
     for g in sorted(groups):
         members = groups[g]
-        quota = round(ratios[g] * target)
-        rng = random.Random(f"{config.seed}:{g}")
+        quota = plan.quotas.get(g, 0)
+        rng = random.Random(f"{config.seed}:{g}" + (f":{shard}" if shard else ""))
         taken, tokens = _fill(members, quota, rng, config.allow_repeats) if quota else ([], 0)
         chosen = {i for i, _ in taken}
         for i, rep in taken:

@@ -1,0 +1,92 @@
+"""Building in shards: mixing in buckets of samples and interleaving by document pair.
+
+Tiny bucket sizes force the samples over many buckets; the jobs must keep every record
+(drawn, or counted as not drawn) and, with one bucket, give the rows of the library called on
+all samples at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import beam_jobs.build as job
+from beam_jobs.ingest import InputSpec, run_ingest
+from curate.build.mixing import MixConfig, available_tokens, mix, plan_mix
+from curate.ingest import IngestConfig
+from curate.store import Store
+from curate.synth import generate
+
+MIX = {"strategy": "temperature", "temperature": 2.0}
+
+
+def _samples(store: Store, run_id: str) -> list[dict[str, Any]]:
+    rows = store.sql(f"SELECT * FROM training_samples WHERE run_id = '{run_id}' ORDER BY id")
+    return [{k: v for k, v in r.items() if k != "run_id"} for r in rows.to_pylist()]
+
+
+@pytest.fixture(scope="module")
+def two_pairs(tmp_path_factory) -> Store:
+    """Bitext of two language pairs of different sizes (en-qsy 90 pairs, en-qsz 30)."""
+    folder = tmp_path_factory.mktemp("mix")
+    store = Store(folder / "store")
+    for lang, n, seed in (("qsy", 90, 3), ("qsz", 30, 4)):
+        lines = [f"{p.src} ||| {p.tgt}" for p in generate(n, seed=seed)]
+        (folder / f"{lang}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        run_ingest(
+            store,
+            [InputSpec(str(folder / f"{lang}.txt"), "bitext")],
+            IngestConfig(f"synth-{lang}", f"ingest-{lang}", lang="en", target_lang=lang),
+        )
+    return store
+
+
+def test_mixing_in_one_bucket_draws_the_rows_of_the_library(two_pairs, monkeypatch):
+    """One bucket: the rows of `mix` over every built sample (in id order)."""
+    config = {"dedup_near": False}
+    job.run_build(two_pairs, job.BuildJob("unmixed", "parallel", config=config))
+    built = _samples(two_pairs, "unmixed")
+    expected = mix(built, MixConfig.from_dict(MIX))
+    assert expected.report.filtered["not_sampled"] > 0
+    manifest = job.run_build(two_pairs, job.BuildJob("mixed", "parallel", config=config, mix=MIX))
+    got = _samples(two_pairs, "mixed")
+    assert [(s["id"], s["text"]) for s in got] == sorted(
+        (s["id"], s["text"]) for s in expected.samples
+    )
+    assert manifest["counts"]["build.mix"] == expected.report.to_counts()
+
+
+def test_mixing_in_tiny_buckets_keeps_every_sample_and_the_quotas(two_pairs, monkeypatch):
+    """Buckets of 7 samples: each takes its share of every group's quota, so the groups get
+    their planned tokens (within a few samples), and every sample is drawn or counted."""
+    config = {"dedup_near": False}
+    job.run_build(two_pairs, job.BuildJob("unmixed-7", "parallel", config=config))
+    built = _samples(two_pairs, "unmixed-7")
+    mix_config = MixConfig.from_dict(MIX)
+    plan = plan_mix(available_tokens(built, mix_config), mix_config)
+    monkeypatch.setattr(job, "MIX_ROWS", 7)
+    manifest = job.run_build(two_pairs, job.BuildJob("mixed-7", "parallel", config=config, mix=MIX))
+    got = _samples(two_pairs, "mixed-7")
+    counts = manifest["counts"]["build.mix"]
+    assert counts["in"] == len(built) and counts["out"] == len(got)
+    assert counts["in"] == len(got) + counts["filtered"]["not_sampled"]
+    assert len({s["id"] for s in got}) == len(got)
+    assert {s["id"] for s in got} <= {s["id"] for s in built}
+    assert job._mix_buckets(len(built)) >= len(built) // 7
+    for group, tokens in available_tokens(got, mix_config).items():
+        # each bucket misses or passes its share by less than one sample: 35 buckets here,
+        # a few samples in all
+        assert abs(tokens - plan.quotas[group]) <= 0.05 * plan.quotas[group]
+    assert set(available_tokens(got, mix_config)) == set(plan.quotas)
+
+
+def test_shard_quotas_add_up_to_the_group_quota_in_proportion_to_the_tokens_held():
+    from curate.build.mixing import MixPlan, shard_plan
+
+    plan = MixPlan({"de-en": 0.5, "en-fr": 0.5}, 200, {"de-en": 100, "en-fr": 100})
+    held = {0: {"de-en": 10, "en-fr": 5}, 1: {"de-en": 20}, 2: {"de-en": 3, "en-fr": 5}}
+    quotas = [shard_plan(plan, held, s).quotas for s in held]
+    assert sum(q["de-en"] for q in quotas) == 100 and sum(q["en-fr"] for q in quotas) == 100
+    assert [q["de-en"] for q in quotas] == [30, 61, 9]  # 30.3, 60.6, 9.1: the largest rest
+    assert [q["en-fr"] for q in quotas] == [50, 0, 50]
