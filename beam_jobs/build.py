@@ -5,11 +5,15 @@ meets its ``artifact_tags`` through GroupByKey and goes through the per-row filt
 duplicates meet in buckets of their dedup key (GroupByKey) and the first in store order is
 kept; near duplicates meet in buckets of their MinHash LSH band keys (GroupByKey), and a row
 whose estimated Jaccard similarity with an earlier row (store order) of the same band reaches
-the threshold is dropped; the survivors are rendered per bucket. Interleaved sets are built per
-language pair from document pairs made by curate's pairing (document of origin, a shared link,
-or retrieval over pivot translations). Mixing works in buckets of sample ids: the tokens per
-bucket and language group are combined first and reach each bucket as a side input, from which
-the bucket takes its share of each group's quota (:mod:`curate.build.mixing`).
+the threshold is dropped; the survivors are rendered per bucket. Interleaved sets are built from
+document pairs made by curate's pairing: documents are rebuilt from shards of segments in
+buckets of document ids (GroupByKey), where translated documents (their segments' translations,
+joined by segment id first) are paired with their document of origin; pairing by a shared link
+groups the documents again by link. Each bucket's pairs are built (and packed) together.
+Retrieval over pivot translations reads each language pair whole. Mixing works in buckets of
+sample ids: the tokens per bucket and language group are combined first and reach each bucket
+as a side input, from which the bucket takes its share of each group's quota
+(:mod:`curate.build.mixing`).
 Filter decisions are counted by reason in the manifest.
 """
 
@@ -36,7 +40,15 @@ from beam_jobs.common import (
     translation_pairs,
     upstream_fingerprints,
 )
-from beam_jobs.shards import bucket_count, buckets_of, concat, read_shards, sides, tag_side
+from beam_jobs.shards import (
+    bucket_count,
+    buckets_of,
+    concat,
+    join_tables,
+    read_shards,
+    sides,
+    tag_side,
+)
 from curate.build.common import BuildReport
 from curate.build.interleave import InterleaveConfig, build_interleaved
 from curate.build.mixing import MixConfig, available_tokens, mix, plan_mix, shard_plan
@@ -288,13 +300,14 @@ def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCol
 
 
 # -- interleaved ------------------------------------------------------------------------------
-def _translated_documents(store: Store, tgt: str) -> dict[str, dict[str, Any]]:
-    """Documents rebuilt from the translations of their segments into ``tgt``, by origin id."""
-    rows = store.sql(
-        "SELECT s.doc_id, s.seg_index, t.text, t.dataset FROM translations t "
-        "JOIN segments s ON s.id = t.source_id "
-        f"WHERE t.source_kind = 'segments' AND t.tgt_lang = '{tgt}' ORDER BY s.doc_id, s.seg_index"
-    ).to_pylist()
+_SEGMENT_COLUMNS = ["id", "doc_id", "seg_index", "text", "lang", "dataset"]
+_TRANSLATED_COLUMNS = ["source_id", "source_kind", "tgt_lang", "text", "dataset"]
+
+
+def translated_documents(rows: list[dict[str, Any]], tgt: str) -> dict[str, dict[str, Any]]:
+    """Documents rebuilt from the translations of their segments into ``tgt`` (``rows``:
+    ``doc_id``, ``seg_index``, ``text``, ``dataset``, ordered by document and segment), by
+    origin id."""
     docs: dict[str, dict[str, Any]] = {}
     for row in rows:
         doc = docs.setdefault(
@@ -311,48 +324,31 @@ def _translated_documents(store: Store, tgt: str) -> dict[str, dict[str, Any]]:
     return docs
 
 
+def _translated_documents(store: Store, tgt: str) -> dict[str, dict[str, Any]]:
+    rows = store.sql(
+        "SELECT s.doc_id, s.seg_index, t.text, t.dataset FROM translations t "
+        "JOIN segments s ON s.id = t.source_id "
+        f"WHERE t.source_kind = 'segments' AND t.tgt_lang = '{tgt}' ORDER BY s.doc_id, s.seg_index"
+    ).to_pylist()
+    return translated_documents(rows, tgt)
+
+
+def _with_links(docs: list[dict[str, Any]], meta: dict[str, str | None], field: str) -> None:
+    for doc in docs:
+        doc[field] = (json.loads(meta[doc["id"]]) if meta.get(doc["id"]) else {}).get(field)
+
+
 def _documents(store: Store, link_field: str) -> list[dict[str, Any]]:
     docs = documents_from_segments(
         store.sql("SELECT doc_id, seg_index, text, lang, dataset FROM segments").to_pylist()
     )
-    meta = {
-        r["id"]: json.loads(r["meta"]) if r["meta"] else {}
-        for r in store.sql("SELECT id, meta FROM documents").to_pylist()
-    }
-    for doc in docs:
-        doc[link_field] = meta.get(doc["id"], {}).get(link_field)
+    meta = {r["id"]: r["meta"] for r in store.sql("SELECT id, meta FROM documents").to_pylist()}
+    _with_links(docs, meta, link_field)
     return docs
 
 
-def build_interleaved_pair(pair: tuple[str, str], store_root: str, job: BuildJob) -> Any:
-    src, tgt = pair
-    store = Store(store_root)
-    if job.pair_by == "origin":
-        src_docs = [d for d in _documents(store, job.link_field) if d["lang"] == src]
-        tgt_docs = list(_translated_documents(store, tgt).values())
-        pairing = pair_by_key(
-            src_docs, tgt_docs, src_key="id", tgt_key="source_id", method="origin"
-        )
-    else:
-        docs = _documents(store, job.link_field)
-        src_docs = [d for d in docs if d["lang"] == src]
-        tgt_docs = [d for d in docs if d["lang"] == tgt]
-        if job.pair_by == "link":
-            pairing = pair_by_key(
-                src_docs, tgt_docs, src_key=job.link_field, tgt_key=job.link_field
-            )
-        else:
-            pivots = {
-                origin: " ".join(doc["sentences"])
-                for origin, doc in _translated_documents(store, src).items()
-            }
-            pairing = pair_by_retrieval(
-                src_docs,
-                tgt_docs,
-                pivot_texts=pivots,
-                method=job.retrieval_method,
-                threshold=job.threshold,
-            )
+def build_pairs(pairing: Any, job: BuildJob) -> Any:
+    """``(samples, counts)`` of the interleaved builder over one pairing's document pairs."""
     result = build_interleaved(
         pairing.pairs,
         InterleaveConfig.from_dict(job.config),
@@ -362,6 +358,201 @@ def build_interleaved_pair(pair: tuple[str, str], store_root: str, job: BuildJob
     counts = _report_counts("build.pairing", pairing.report)
     counts.update(_report_counts("build.interleaved", result.report))
     return result.samples, counts
+
+
+def build_interleaved_pair(pair: tuple[str, str], store_root: str, job: BuildJob) -> Any:
+    """Retrieval pairing of one language pair, read whole: its TF-IDF (or MinHash) index and
+    its one-to-one linking need every document of the pair."""
+    src, tgt = pair
+    store = Store(store_root)
+    docs = _documents(store, job.link_field)
+    pivots = {
+        origin: " ".join(doc["sentences"])
+        for origin, doc in _translated_documents(store, src).items()
+    }
+    pairing = pair_by_retrieval(
+        [d for d in docs if d["lang"] == src],
+        [d for d in docs if d["lang"] == tgt],
+        pivot_texts=pivots,
+        method=job.retrieval_method,
+        threshold=job.threshold,
+    )
+    return build_pairs(pairing, job)
+
+
+def join_translated(bucket: tuple[int, Any]) -> Iterator[pa.Table]:
+    """One bucket by segment id: translations of segments with their document and position."""
+    _, grouped = bucket
+    parts = sides(grouped, ("segments", "translations"))
+    if not parts["segments"] or not parts["translations"]:
+        return
+    segments = concat(parts["segments"]).select(["id", "doc_id", "seg_index"])
+    translations = concat(parts["translations"]).select(
+        ["source_id", "tgt_lang", "text", "dataset"]
+    )
+    joined = join_tables(translations, segments, "source_id", "id")
+    yield joined.select(["doc_id", "seg_index", "tgt_lang", "text", "dataset"])
+
+
+def _keep_translated(item: tuple[Shard, pa.Table]) -> pa.Table:
+    table = item[1]
+    return table.filter(pc.equal(table.column("source_kind"), "segments"))
+
+
+def origin_bucket(
+    bucket: tuple[int, Any], job: BuildJob, pairs: list[tuple[str, str]]
+) -> Iterator[Any]:
+    """One bucket of documents (by id) with their translations: each language pair's documents
+    paired with their own translation, then built."""
+    _, grouped = bucket
+    parts = sides(grouped, ("segments", "translated"))
+    segments = concat(parts["segments"], None) if parts["segments"] else None
+    docs = [] if segments is None else documents_from_segments(segments.sort_by(_ORDER).to_pylist())
+    translated = (
+        concat(parts["translated"]).sort_by([("doc_id", "ascending"), ("seg_index", "ascending")])
+        if parts["translated"]
+        else None
+    )
+    for src, tgt in pairs:
+        rows = []
+        if translated is not None:
+            rows = translated.filter(pc.equal(translated.column("tgt_lang"), tgt)).to_pylist()
+        pairing = pair_by_key(
+            [d for d in docs if d["lang"] == src],
+            list(translated_documents(rows, tgt).values()),
+            src_key="id",
+            tgt_key="source_id",
+            method="origin",
+        )
+        yield build_pairs(pairing, job)
+
+
+def link_documents(
+    bucket: tuple[int, Any], job: BuildJob, pairs: list[tuple[str, str]], buckets: int
+) -> Iterator[Any]:
+    """One bucket of documents (by id): ``("docs", (link bucket, documents))`` for documents
+    with a link, and ``("counts", counts)`` for those without (filtered ``no_key`` in every
+    language pair they belong to, as pairing counts them)."""
+    _, grouped = bucket
+    parts = sides(grouped, ("segments", "documents"))
+    if not parts["segments"]:
+        return
+    segments = concat(parts["segments"]).sort_by(_ORDER)
+    orders: dict[tuple[str, str], int] = {}
+    for doc_id, lang, order in zip(
+        *(segments.column(c).to_pylist() for c in ("doc_id", "lang", _ORDER)), strict=True
+    ):
+        orders.setdefault((doc_id, lang), order)
+    docs = documents_from_segments(segments.to_pylist())
+    meta: dict[str, str | None] = {}
+    for table in parts["documents"]:
+        meta.update(zip(*(table.column(c).to_pylist() for c in ("id", "meta")), strict=True))
+    _with_links(docs, meta, job.link_field)
+    linked: dict[int, list[dict[str, Any]]] = {}
+    no_key = Counter()
+    for doc in docs:
+        link = doc[job.link_field]
+        if link is None or link == "":
+            no_key[doc["lang"]] += 1
+            continue
+        doc[_ORDER] = orders[(doc["id"], doc["lang"])]
+        number = int(buckets_of(pa.array([str(link)]), buckets)[0])
+        linked.setdefault(number, []).append(doc)
+    for number, members in linked.items():
+        yield "docs", (number, members)
+    n = sum(no_key[lang] for pair in pairs for lang in pair)
+    if n:
+        counts = StageCounts(n, 0, filtered={"no_key": n})
+        yield "counts", {"build.pairing": counts}
+
+
+def link_bucket(
+    bucket: tuple[int, Any], job: BuildJob, pairs: list[tuple[str, str]]
+) -> Iterator[Any]:
+    """One bucket of documents by link: each language pair's documents paired by their link
+    (the first in store order wins a link), then built."""
+    _, grouped = bucket
+    docs = [
+        {k: v for k, v in d.items() if k != _ORDER}
+        for d in sorted((d for part in grouped for d in part), key=lambda d: d[_ORDER])
+    ]
+    for src, tgt in pairs:
+        pairing = pair_by_key(
+            [d for d in docs if d["lang"] == src],
+            [d for d in docs if d["lang"] == tgt],
+            src_key=job.link_field,
+            tgt_key=job.link_field,
+        )
+        yield build_pairs(pairing, job)
+
+
+def interleaved_samples(
+    p: beam.Pipeline, store: Store, job: BuildJob, pairs: list[tuple[str, str]]
+) -> beam.PCollection:
+    """``(samples, counts)`` elements of the interleaved builder over shards of the store.
+
+    Documents are rebuilt in buckets of document ids (segments, with the translations of their
+    segments joined by segment id first, or with their documents' links); pairing by origin
+    happens there, pairing by link in buckets of links. A bucket's pairs are built together
+    (packed within the bucket). Retrieval pairing reads each language pair whole.
+    """
+    if job.pair_by == "retrieval":
+        return (
+            p
+            | "Pairs" >> beam.Create(pairs)
+            | "Build" >> beam.Map(build_interleaved_pair, store_root=store.uri, job=job)
+        )
+    segments = store_shards(store, "segments", SHARD_ROWS)
+    buckets = bucket_count(sum(s.rows for s in segments), SHARD_ROWS)
+    rows = read_shards(p, "Segments", segments, [*_SEGMENT_COLUMNS]) | "SegmentOrder" >> beam.Map(
+        with_order
+    )
+    by_doc = bucketed(rows, "SegmentsByDoc", "segments", "doc_id", buckets)
+    if job.pair_by == "origin":
+        translations = store_shards(store, "translations", SHARD_ROWS)
+        join = bucket_count(sum(s.rows for s in translations), SHARD_ROWS)
+        translated = (
+            (
+                bucketed(rows, "SegmentsById", "segments", "id", join),
+                read_shards(p, "Translations", translations, _TRANSLATED_COLUMNS)
+                | "OfSegments" >> beam.Map(_keep_translated)
+                | "TranslationsBySegment"
+                >> beam.FlatMap(tag_side("translations", "source_id", join)),
+            )
+            | "JoinSides" >> beam.Flatten()
+            | "JoinSegments" >> beam.GroupByKey()
+            | "Translated" >> beam.FlatMap(join_translated)
+        )
+        return (
+            (by_doc, bucketed(translated, "TranslatedByDoc", "translated", "doc_id", buckets))
+            | "DocSides" >> beam.Flatten()
+            | "Documents" >> beam.GroupByKey()
+            | "PairByOrigin" >> beam.FlatMap(origin_bucket, job=job, pairs=pairs)
+        )
+    documents = store_shards(store, "documents", SHARD_ROWS)
+    linked = (
+        (
+            by_doc,
+            bucketed(
+                read_shards(p, "Documents", documents, ["id", "meta"]),
+                "DocumentsById",
+                "documents",
+                "id",
+                buckets,
+            ),
+        )
+        | "DocSides" >> beam.Flatten()
+        | "Documents" >> beam.GroupByKey()
+        | "Links" >> beam.FlatMap(link_documents, job=job, pairs=pairs, buckets=buckets)
+    )
+    no_key = linked | "NoKey" >> beam.FlatMap(lambda i: [([], i[1])] if i[0] == "counts" else [])
+    built = (
+        linked
+        | "Linked" >> beam.FlatMap(lambda i: [i[1]] if i[0] == "docs" else [])
+        | "ByLink" >> beam.GroupByKey()
+        | "PairByLink" >> beam.FlatMap(link_bucket, job=job, pairs=pairs)
+    )
+    return (no_key, built) | "Pairings" >> beam.Flatten()
 
 
 # -- shared -----------------------------------------------------------------------------------
@@ -488,11 +679,7 @@ def run_build(
         if job.kind == "parallel":
             built = parallel_samples(p, store, job)
         else:
-            built = (
-                p
-                | "Pairs" >> beam.Create(pairs)
-                | "Build" >> beam.Map(build_interleaved_pair, store_root=store.uri, job=job)
-            )
+            built = interleaved_samples(p, store, job, pairs)
         if job.mix is not None:
             built = mix_samples(built, job.mix)
         return built | "Write" >> beam.ParDo(WriteStagesFn(to_tables, staging, job.run_id))

@@ -7,13 +7,17 @@ all samples at once.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import beam_jobs.build as job
 from beam_jobs.ingest import InputSpec, run_ingest
+from curate.build.interleave import InterleaveConfig, build_interleaved
 from curate.build.mixing import MixConfig, available_tokens, mix, plan_mix
+from curate.build.pairing import pair_by_key
 from curate.ingest import IngestConfig
 from curate.store import Store
 from curate.synth import generate
@@ -90,3 +94,100 @@ def test_shard_quotas_add_up_to_the_group_quota_in_proportion_to_the_tokens_held
     assert sum(q["de-en"] for q in quotas) == 100 and sum(q["en-fr"] for q in quotas) == 100
     assert [q["de-en"] for q in quotas] == [30, 61, 9]  # 30.3, 60.6, 9.1: the largest rest
     assert [q["en-fr"] for q in quotas] == [50, 0, 50]
+
+
+# -- interleaved ------------------------------------------------------------------------------
+SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
+
+
+def _library(store: Store, pair_by: str, config: dict[str, Any]) -> Any:
+    """The interleaved builder called on the whole pair, as the job read it before sharding."""
+    docs = job._documents(store, "link")
+    if pair_by == "origin":
+        pairing = pair_by_key(
+            [d for d in docs if d["lang"] == "en"],
+            list(job._translated_documents(store, "de").values()),
+            src_key="id",
+            tgt_key="source_id",
+            method="origin",
+        )
+    else:
+        pairing = pair_by_key(
+            [d for d in docs if d["lang"] == "en"], [d for d in docs if d["lang"] == "de"]
+        )
+    return pairing, build_interleaved(pairing.pairs, InterleaveConfig.from_dict(config), run_id="x")
+
+
+def _comparable(samples: list[dict[str, Any]]) -> list[tuple]:
+    return sorted((s["id"], s["text"], s["n_tokens"], s["split"]) for s in samples)
+
+
+@pytest.fixture(scope="module")
+def linked_store(tmp_path_factory) -> Store:
+    """English news documents and German documents that share their links: some paired, one
+    link twice, one document without a link, some English ones without a German partner."""
+    folder = tmp_path_factory.mktemp("links")
+    news = [json.loads(line) for line in (SAMPLES / "news_en.jsonl").read_text().splitlines()]
+    german = []
+    for i, doc in enumerate(news[:9]):
+        sentences = [f"Satz {k} des Dokuments {i} über {doc['link']} ." for k in range(3 + i % 4)]
+        german.append({"id": f"de-{i}", "text": " ".join(sentences), "link": doc["link"]})
+    german.append(
+        {"id": "de-again", "text": "Noch einmal dieselbe Geschichte .", "link": news[0]["link"]}
+    )
+    german.append({"id": "de-none", "text": "Ein Dokument ohne Verweis ."})
+    (folder / "de.jsonl").write_text("\n".join(json.dumps(d) for d in german) + "\n")
+    store = Store(folder / "store")
+    for path, lang in ((SAMPLES / "news_en.jsonl", "en"), (folder / "de.jsonl", "de")):
+        run_ingest(
+            store,
+            [InputSpec(str(path), "jsonl")],
+            IngestConfig(f"news-{lang}", f"ingest-{lang}", lang=lang, identify_language=False),
+        )
+    return store
+
+
+@pytest.mark.parametrize("pair_by", ["origin", "link"])
+def test_interleaving_in_tiny_buckets_equals_the_library_on_the_whole_pair(
+    pair_by, translated_store, linked_store, monkeypatch
+):
+    """Documents rebuilt and paired in buckets (of 3 segments' worth of documents, then of
+    links) give the pairs and counts of one call on the whole pair; unpacked samples are the
+    same rows, and packed ones too when everything is one bucket."""
+    store = translated_store if pair_by == "origin" else linked_store
+    base = {"context_tokens": 256, "chunk_tokens": 64, "overlap_chunks": 1}
+    for pack, shard_rows in ((True, 20_000), (False, 3), (True, 3)):
+        config = {**base, "pack_pairs": pack}
+        pairing, expected = _library(store, pair_by, config)
+        monkeypatch.setattr(job, "SHARD_ROWS", shard_rows)
+        run_id = f"int-{pair_by}-{pack}-{shard_rows}"
+        manifest = job.run_build(
+            store, job.BuildJob(run_id, "interleaved", config=config, pair_by=pair_by)
+        )
+        counts = manifest["counts"]
+        assert counts["build.pairing"] == pairing.report.to_counts()
+        got = _samples(store, run_id)
+        if shard_rows == 3 and pack:
+            # packing happens within a bucket: the same pairs, every one of them
+            assert counts["build.interleaved"]["in"] == expected.report.n_in
+            pair_ids = {p["pair_id"] for s in got for p in json.loads(s["meta"])["pairs"]}
+            assert pair_ids == {p.pair_id for p in pairing.pairs}
+        else:
+            assert counts["build.interleaved"] == expected.report.to_counts()
+            assert _comparable(got) == _comparable(expected.samples)
+    if pair_by == "link":
+        assert {"duplicate_key", "no_key", "unpaired"} <= set(pairing.report.filtered)
+
+
+def test_retrieval_pairing_still_reads_the_pair_whole(linked_store):
+    """Retrieval needs every document of the pair (its index, one-to-one linking): the
+    German documents have no English translation here, so each is counted without pivot text."""
+    manifest = job.run_build(
+        linked_store, job.BuildJob("int-ret", "interleaved", pair_by="retrieval")
+    )
+    docs = job._documents(linked_store, "link")
+    n_de = sum(d["lang"] == "de" for d in docs)
+    n_en = sum(d["lang"] == "en" for d in docs)
+    pairing = manifest["counts"]["build.pairing"]
+    assert pairing["in"] == n_en + n_de and pairing["out"] == 0
+    assert pairing["filtered"] == {"no_pivot_text": n_de, "unpaired": n_en}
