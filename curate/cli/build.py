@@ -157,7 +157,7 @@ def export(
     from curate.cli.inspect import require_store
     from curate.export.hub import export_folder
     from curate.export.hub import push as push_folder
-    from curate.export.stages import export_card, export_reader, export_rows, export_runs
+    from curate.export.stages import export_card, export_reader, export_runs
 
     if fmt not in ("hub", "conll"):
         raise UserError(f"unknown export format {fmt!r}", hint="choose hub or conll")
@@ -181,8 +181,7 @@ def export(
     if fmt == "conll":
         from curate.export.conll import export_conll
 
-        table = export_rows(st, stage, statuses, runs)
-        for config, splits in export_conll(table, to).items():
+        for config, splits in export_conll(rows, to).items():
             for split, n in splits.items():
                 console.print(f"{to}/{config}/{split}.conll: {n} sentences", soft_wrap=True)
         return
