@@ -5,7 +5,7 @@ text each) into a store in files of 20,000 rows, then runs ``curate export`` on 
 process and reports the child's peak RSS and wall time per size. An export that streams the
 stage keeps its peak flat as N grows; one that reads the stage whole grows with it.
 
-    python benchmarks/export_memory.py --sizes 50000 200000
+    PYTHONPATH=$PWD python benchmarks/export_memory.py --sizes 50000 200000 600000
 
 The last line is ``export_peak_rss_ratio X``: peak RSS at the largest size over the smallest.
 """
@@ -60,7 +60,8 @@ def export_peak(store: Path, to: Path) -> tuple[float, float]:
     command = [sys.executable, "-c", "from curate.cli import main; main()"]
     command += ["export", "--store", str(store), "--to", str(to)]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    # outside the checkout: `python -c` would put the working directory first on the path
+    done = subprocess.run(command, capture_output=True, text=True, cwd=to.parent)
     if done.returncode:
         sys.exit(f"export failed: {done.stderr.strip()[-2000:]}")
     seconds = time.perf_counter() - start
