@@ -8,6 +8,7 @@ all samples at once.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,14 @@ def _comparable(samples: list[dict[str, Any]]) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
+def origin_store(translated_store, tmp_path_factory) -> Store:
+    """A copy of the translated news sample (the session's store is shared by other tests)."""
+    copy = tmp_path_factory.mktemp("origin") / "store"
+    shutil.copytree(translated_store.root, copy)
+    return Store(copy)
+
+
+@pytest.fixture(scope="module")
 def linked_store(tmp_path_factory) -> Store:
     """English news documents and German documents that share their links: some paired, one
     link twice, one document without a link, some English ones without a German partner."""
@@ -149,12 +158,12 @@ def linked_store(tmp_path_factory) -> Store:
 
 @pytest.mark.parametrize("pair_by", ["origin", "link"])
 def test_interleaving_in_tiny_buckets_equals_the_library_on_the_whole_pair(
-    pair_by, translated_store, linked_store, monkeypatch
+    pair_by, origin_store, linked_store, monkeypatch
 ):
     """Documents rebuilt and paired in buckets (of 3 segments' worth of documents, then of
     links) give the pairs and counts of one call on the whole pair; unpacked samples are the
     same rows, and packed ones too when everything is one bucket."""
-    store = translated_store if pair_by == "origin" else linked_store
+    store = origin_store if pair_by == "origin" else linked_store
     base = {"context_tokens": 256, "chunk_tokens": 64, "overlap_chunks": 1}
     for pack, shard_rows in ((True, 20_000), (False, 3), (True, 3)):
         config = {**base, "pack_pairs": pack}
