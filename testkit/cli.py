@@ -31,8 +31,8 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def cli_command(*args: str) -> list[str]:
-    """The command line of ``curate <args>`` run by this interpreter."""
-    return [sys.executable, "-c", "from curate.cli import main; main()", *args]
+    """The command line of ``curate <args>`` run by this interpreter (``python -m curate``)."""
+    return [sys.executable, "-m", "curate", *args]
 
 
 def run_cli(
