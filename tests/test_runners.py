@@ -11,6 +11,7 @@ from beam_jobs import ingest as ingest_job
 from beam_jobs import translate as translate_job
 from beam_jobs.common import WriteStagesFn, make_pipeline, pipeline_options
 from curate.ingest import IngestConfig
+from curate.mt.memory import MemoryShard
 
 RUNNERS = {
     "DataflowRunner": [
@@ -115,11 +116,31 @@ def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
             staging,
         ),
     )
-    assert list(translate) == ["Files", "Read", "Batch", "Translate", "Write"]
+    assert list(translate) == ["Files", "Read", "Groups", "Batch", "Translate", "Write"]
     model = translate["Translate"][0]
     assert isinstance(model, translate_job.TranslateBatchesFn)
     assert (model.job, model.store_root) == (job, "gs://bucket/store")
     assert (translate["Write"][0].staging_dir, translate["Write"][0].prefix) == (staging, "t")
+    # with the translation memory joined by key: its shards are read by workers
+    shard = MemoryShard(
+        "en", "de", "bucket/store/memory/src_lang=en/tgt_lang=de/p.parquet", (0,), 9
+    )
+    join = translate_job.MemoryJoin("m", "1", "d", ((("en", "de"), ("en", "de")),), (shard,))
+    joined = constructed(
+        args,
+        lambda p: translate_job.build(
+            p,
+            ["gs://bucket/store/segments/lang=en/r--000000000000.parquet"],
+            job,
+            "gs://bucket/store",
+            staging,
+            join,
+        ),
+    )
+    assert {"KeyRows", "ReadMemory", "JoinMemory", "SplitHits", "Remembered", "Results"} <= set(
+        joined
+    )
+    assert joined["ReadMemory"][2] == {"store_root": "gs://bucket/store", "join": join}
 
     options = worker_options(args)
     assert options["runner"] == runner

@@ -13,9 +13,10 @@ from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.errors import UserError
 from curate.ingest import IngestConfig
-from curate.mt.engine import TranslateConfig
-from curate.mt.memory import TranslationMemory
+from curate.mt.engine import TranslateConfig, TranslationEngine
+from curate.mt.memory import MemoryEntry, TranslationMemory, normalize_text
 from curate.mt.random_model import random_ct2_model
+from curate.mt.stage import translate_rows
 from curate.store import Store
 
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
@@ -140,6 +141,62 @@ def test_an_object_store_gets_the_same_translations_and_memory_as_a_local_disk(
     assert remote.sql("SELECT count(*) FROM memory").column(0)[0].as_py() == len(
         {r["source_text"] for r in local}
     )
+
+
+def _plant(memory: TranslationMemory, texts: list[str], model_id: str, version: str) -> None:
+    """Entries for ``texts`` (recognisable translations), three to a file, plus entries under
+    another decoding that must never be found."""
+    decoding = job(Path()).config.decoding_key()
+    for i in range(0, len(texts), 3):
+        chunk = {t: MemoryEntry(f"MEM {t[:20]}", -0.5, pieces=2) for t in texts[i : i + 3]}
+        memory.add(model_id, version, "en", "de", chunk, decoding=decoding)
+        memory.add(model_id, version, "en", "de", chunk, decoding="other")
+        memory.flush()
+
+
+def test_memory_joined_by_key_in_tiny_shards_gives_the_rows_of_a_lookup(store, model, tmp_path):
+    # every text twice (a second dataset), a third of the distinct texts in the memory
+    run_ingest(
+        store,
+        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
+        IngestConfig("news2", "ingest-news2", lang="en"),
+    )
+    segments = store.sql("SELECT id, text, lang FROM segments ORDER BY id").to_pylist()
+    distinct = sorted({normalize_text(r["text"]) for r in segments if r["text"].strip()})
+    planted = distinct[::3]
+    engine = TranslationEngine.load(str(model), config=job(model).config, download=False)
+    key = (engine.model.model_id, engine.model.version)
+    _plant(TranslationMemory(store.location), planted, *key)
+    _plant(TranslationMemory(tmp_path / "reference"), planted, *key)
+    # the per-call lookup of the library: one call over every row
+    reference = translate_rows(
+        engine,
+        segments,
+        "en",
+        "de",
+        run_id="tr",
+        memory=TranslationMemory(tmp_path / "reference"),
+        config=job(model).config,
+    )
+    expected = sorted(reference.translations, key=lambda r: r["source_id"])
+
+    assert len(TranslationMemory(store.location).shards("en", "de", max_rows=1)) > 3
+    tiny = TranslateJob(**{**job(model).__dict__, "batch_tokens": 40, "memory_shard_rows": 1})
+    manifest = run_translate(store, tiny)
+    got = store.sql("SELECT * FROM translations ORDER BY source_id").to_pylist()
+    assert manifest["counts"]["translate"]["in"] == len(segments) == len(got) > 20
+    columns = ("id", "source_id", "source_text", "text", "from_memory", "source_line", "meta")
+    assert [[r[c] for c in columns] for r in got] == [[r[c] for c in columns] for r in expected]
+    assert [r["score"] for r in got] == pytest.approx([r["score"] for r in expected])
+    hits = [r for r in got if r["from_memory"]]
+    assert {normalize_text(r["source_text"]) for r in hits} == set(planted)
+    assert len(hits) == sum(normalize_text(r["text"]) in set(planted) for r in segments)
+    assert all(r["text"].startswith("MEM ") for r in hits) and len(hits) < len(got)
+    # every miss was learned: a second run is served by the memory alone
+    run_translate(store, job(model, run_id="again"))
+    again = store.sql("SELECT from_memory, text FROM translations WHERE run_id = 'again'")
+    assert all(again.column("from_memory").to_pylist())
+    assert sorted(again.column("text").to_pylist()) == sorted(r["text"] for r in got)
 
 
 def test_the_job_starts_without_torch():

@@ -25,7 +25,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
@@ -73,6 +73,22 @@ def memory_entry(row: Mapping[str, object]) -> MemoryEntry:
         int(row["pieces"]),  # type: ignore[call-overload]
         bool(row["input_truncated"]),
     )
+
+
+#: a memory entry as a plain tuple (text, score, truncated, pieces, input_truncated)
+EntryTuple = tuple[str, float | None, bool, int, bool]
+_ENTRY_COLUMNS = ("text", "score", "truncated", "pieces", "input_truncated")
+
+
+@dataclass(frozen=True)
+class MemoryShard:
+    """Row groups of one memory file: what one worker reads at once."""
+
+    src: str
+    tgt: str
+    path: str  # on the memory's filesystem
+    row_groups: tuple[int, ...]
+    rows: int
 
 
 _Partition = tuple[str, str]
@@ -198,6 +214,49 @@ class TranslationMemory:
             out.setdefault(row["text_hash"], memory_entry(row))
         return out
 
+    def shards(self, src: str, tgt: str, max_rows: int = ROW_GROUP_ROWS) -> list[MemoryShard]:
+        """The language pair's files cut into shards of whole row groups, at most ``max_rows``
+        rows each where a row group allows (Parquet metadata only: no row is read here)."""
+        out: list[MemoryShard] = []
+        for path in self.files(src, tgt):
+            meta = pq.ParquetFile(str(path), filesystem=self.fs).metadata
+            groups: list[int] = []
+            rows = 0
+            for i in range(meta.num_row_groups):
+                n = meta.row_group(i).num_rows
+                if groups and rows + n > max_rows:
+                    out.append(MemoryShard(src, tgt, str(path), tuple(groups), rows))
+                    groups, rows = [], 0
+                groups.append(i)
+                rows += n
+            if groups:
+                out.append(MemoryShard(src, tgt, str(path), tuple(groups), rows))
+        return out
+
+    def read_shard(
+        self, shard: MemoryShard, model_id: str, model_version: str, decoding: str = ""
+    ) -> Iterator[tuple[str, EntryTuple]]:
+        """``(text hash, entry as a tuple)`` for each entry of ``shard`` under this model key
+        (``MemoryEntry(*entry)`` turns a tuple back into an entry); one row group at a time."""
+        parquet = pq.ParquetFile(shard.path, filesystem=self.fs)
+        columns = ["model_id", "model_version", "decoding", "text_hash", *_ENTRY_COLUMNS]
+        for group in shard.row_groups:
+            table = parquet.read_row_group(group, columns=columns)
+            keep = pc.and_(
+                pc.and_(
+                    pc.equal(table["model_id"], model_id),
+                    pc.equal(table["model_version"], model_version),
+                ),
+                pc.equal(table["decoding"], decoding),
+            )
+            table = table.filter(keep)
+            hashes = table["text_hash"].to_pylist()
+            values = zip(*(table[c].to_pylist() for c in _ENTRY_COLUMNS), strict=True)
+            for h, (text, score, truncated, pieces, input_truncated) in zip(
+                hashes, values, strict=True
+            ):
+                yield h, (text, score, bool(truncated), int(pieces), bool(input_truncated))
+
     def add(
         self,
         model_id: str,
@@ -251,8 +310,10 @@ class TranslationMemory:
         return written
 
     def _write(self, src: str, tgt: str, rows: list[dict[str, object]]) -> PurePath:
-        schema = self._schema.file_schema
-        table = pa.Table.from_pylist(rows, schema=schema)
+        table = pa.Table.from_pylist(rows, schema=self._schema.file_schema)
+        return self._write_table(src, tgt, table)
+
+    def _write_table(self, src: str, tgt: str, table: pa.Table) -> PurePath:
         directory = self.partition_dir(src, tgt)
         name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.parquet"
         final = directory / name
@@ -282,15 +343,12 @@ class TranslationMemory:
             table = pa.concat_tables(
                 pq.read_table(str(f), schema=schema, filesystem=self.fs) for f in files
             )
-            seen: set[tuple[str, ...]] = set()
-            keep = []
-            cols = [table.column(c).to_pylist() for c in ("model_id", "model_version", "decoding")]
-            for i, h in enumerate(table.column("text_hash").to_pylist()):
-                key = (cols[0][i], cols[1][i], cols[2][i], h)
-                if key not in seen:
-                    seen.add(key)
-                    keep.append(i)
-            final = self._write(src, tgt, table.take(keep).to_pylist())
+            # the first row of each key, in file order (Arrow-native: no Python row objects)
+            keys = ["model_id", "model_version", "decoding", "text_hash"]
+            numbered = table.select(keys).append_column("_i", pa.array(range(len(table))))
+            first = numbered.group_by(keys, use_threads=False).aggregate([("_i", "min")])
+            keep = pc.sort_indices(first["_i_min"])
+            final = self._write_table(src, tgt, table.take(pc.take(first["_i_min"], keep)))
             for f in files:
                 layer.delete_file(self.fs, str(f))
             return final

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
 
 from curate.mt.engine import TranslateConfig, Translation, TranslationEngine
-from curate.mt.languages import ResolvedLanguage
-from curate.mt.memory import TranslationMemory
+from curate.mt.memory import MemoryEntry, TranslationMemory
 from curate.records import content_id, load_schema
 
 STAGE = "translate"
@@ -104,23 +103,118 @@ def submit_rows(
     src_lang, tgt_lang = engine.languages(src, tgt)
     texts = [str(row.get(text_column) or "") for row in rows]
     pending = engine.submit_texts(texts, src, tgt, memory=memory, config=config)
-    return lambda: _rows_result(
-        engine, rows, pending.result(), src_lang, tgt_lang, run_id, source_kind, dataset
+    lineage = _Lineage(
+        engine.model.model_id, engine.model.version, src_lang.tag, tgt_lang.tag, run_id, source_kind
     )
+    return lambda: _rows_result(lineage, rows, pending.result(), dataset)
+
+
+def submit_groups(
+    engine: TranslationEngine,
+    groups: Sequence[Sequence[dict[str, Any]]],
+    src: str,
+    tgt: str,
+    *,
+    run_id: str,
+    text_column: str = "text",
+    source_kind: str = "segments",
+    memory: TranslationMemory | None = None,
+    config: TranslateConfig | None = None,
+) -> Callable[[], TranslateResult]:
+    """:func:`submit_rows` for rows already joined with the translation memory (its misses).
+
+    The rows of one group share one normalised text (:func:`~curate.mt.memory.normalize_text`;
+    a blank text is a group of its own): the model translates each group once and every row of
+    it gets that translation, as repeats inside one :func:`submit_rows` call do. The memory,
+    when given, is not looked up (the caller resolved its hits), only taught the new
+    translations. Rows come out group by group.
+    """
+    cfg = config or engine.config
+    src_lang, tgt_lang = engine.languages(src, tgt)
+    firsts = [str(group[0].get(text_column) or "") for group in groups]
+    pending = engine.submit_texts(firsts, src, tgt, config=cfg)
+    lineage = _Lineage(
+        engine.model.model_id, engine.model.version, src_lang.tag, tgt_lang.tag, run_id, source_kind
+    )
+
+    def finish() -> TranslateResult:
+        results = pending.result()
+        if memory is not None:
+            learned = {
+                r.source: MemoryEntry(r.text, r.score, r.truncated, r.pieces, r.input_truncated)
+                for r in results
+                if r.ok and not r.passthrough and r.text is not None
+            }
+            memory.add(
+                lineage.model_id,
+                lineage.model_version,
+                lineage.src_tag,
+                lineage.tgt_tag,
+                learned,
+                decoding=cfg.decoding_key(),
+            )
+        rows = [row for group in groups for row in group]
+        expanded = [
+            replace(result, source=str(row.get(text_column) or ""))
+            for group, result in zip(groups, results, strict=True)
+            for row in group
+        ]
+        return _rows_result(lineage, rows, expanded, None)
+
+    return finish
+
+
+def remembered_rows(
+    rows: Sequence[dict[str, Any]],
+    entries: Sequence[MemoryEntry],
+    *,
+    model_id: str,
+    model_version: str,
+    src_tag: str,
+    tgt_tag: str,
+    run_id: str,
+    text_column: str = "text",
+    source_kind: str = "segments",
+) -> TranslateResult:
+    """Translation rows for ``rows`` whose translations the memory holds (``entries[i]``), as
+    :func:`submit_rows` makes them for memory hits, without a model."""
+    results = [
+        Translation(
+            str(row.get(text_column) or ""),
+            entry.text,
+            entry.score,
+            entry.truncated,
+            entry.pieces,
+            from_memory=True,
+            input_truncated=entry.input_truncated,
+        )
+        for row, entry in zip(rows, entries, strict=True)
+    ]
+    lineage = _Lineage(model_id, model_version, src_tag, tgt_tag, run_id, source_kind)
+    return _rows_result(lineage, rows, results, None)
+
+
+@dataclass(frozen=True)
+class _Lineage:
+    """What every output row of one call records about where it came from."""
+
+    model_id: str
+    model_version: str
+    src_tag: str
+    tgt_tag: str
+    run_id: str
+    source_kind: str
 
 
 def _rows_result(
-    engine: TranslationEngine,
+    lineage_of: _Lineage,
     rows: Sequence[dict[str, Any]],
     results: list[Translation],
-    src_lang: ResolvedLanguage,
-    tgt_lang: ResolvedLanguage,
-    run_id: str,
-    source_kind: str,
     dataset: str | None,
 ) -> TranslateResult:
     out = TranslateResult()
-    model_id, model_version = engine.model.model_id, engine.model.version
+    model_id, model_version = lineage_of.model_id, lineage_of.model_version
+    run_id, source_kind = lineage_of.run_id, lineage_of.source_kind
     for row, result in zip(rows, results, strict=True):
         source_id = str(row.get("id") or row.get("source_id") or "")
         lineage = {
@@ -135,7 +229,7 @@ def _rows_result(
             payload = json.dumps(row, ensure_ascii=False, default=_json_default).encode()
             out.quarantine.append(
                 {
-                    "id": content_id(STAGE, source_id, tgt_lang.tag, QUARANTINE_REASON),
+                    "id": content_id(STAGE, source_id, lineage_of.tgt_tag, QUARANTINE_REASON),
                     "reason": QUARANTINE_REASON,
                     "detail": result.error,
                     "source_file": row.get("source_file"),
@@ -148,9 +242,11 @@ def _rows_result(
             continue
         out.translations.append(
             {
-                "id": content_id(source_id, src_lang.tag, tgt_lang.tag, model_id, model_version),
-                "src_lang": src_lang.tag,
-                "tgt_lang": tgt_lang.tag,
+                "id": content_id(
+                    source_id, lineage_of.src_tag, lineage_of.tgt_tag, model_id, model_version
+                ),
+                "src_lang": lineage_of.src_tag,
+                "tgt_lang": lineage_of.tgt_tag,
                 "source_kind": source_kind,
                 "source_text": result.source,
                 "text": result.text,
