@@ -3,15 +3,16 @@
 Rows of a committed stage (``segments`` or ``examples``; a document's translation is its
 segments' translations joined with their ``ws_after``) are read file by file and paired with
 every requested target language. With the translation memory, they are joined with it by key
-(:func:`join_memory`): the memory is read as shards of row groups by the workers and grouped
-with the rows by (languages, hash of the normalised text) with ``CoGroupByKey``, so no worker
-holds the whole memory; rows whose key the memory holds become translations there
-(``from_memory``), without the model, and the rows of each other key go on as one group, which
-the model translates once. Groups are batched by an estimate of their token count
-(``BatchElements``), and translated by :class:`TranslateBatchesFn`: one engine per worker
-process, shared by its threads,
-which submits each batch to the model (curate's ``submit_rows``) before collecting the previous
-one, so the model never waits for Python between batches. Failed inputs are quarantined, never
+(:func:`join_memory`): the memory is read as shards of row groups by the workers, which keep
+only the entries whose text hash some row has (a side input of 64-bit hash prefixes, 8 bytes
+a distinct text), and grouped with the rows by (languages, hash of the normalised text) with
+``CoGroupByKey``, so no worker holds the whole memory; rows whose key the memory holds become
+translations there (``from_memory``), without the model, and the rows of each other key go on
+as one group, which the model translates once. Groups are batched by an estimate of their
+token count (``BatchElements``), and translated by :class:`TranslateBatchesFn`: one engine per
+worker process, shared by its threads, which submits each batch to the model (curate's
+``submit_groups``) before collecting the previous one, so the model never waits for Python
+between batches. Failed inputs are quarantined, never
 dropped. Beam's RunInference is not used: it runs one batch at a time, and importing it
 imports torch (about 2 s of start-up) for a model manager this job does not need.
 
@@ -26,13 +27,14 @@ staging, the memory and the commit all go through the store's filesystem layer
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindow
@@ -144,10 +146,32 @@ class KeyRowsFn(beam.DoFn):
         yield f"{src}\t{tgt}\t{text_hash(normalize_text(text))}", element
 
 
-def read_memory_shard(shard: MemoryShard, store_root: str, join: MemoryJoin) -> Iterator[Any]:
-    """``(memory key, entry tuple)`` for the entries of one shard under the job's model key."""
+class WantedHashesFn(beam.CombineFn):
+    """The sorted, distinct 64-bit prefixes of the rows' text hashes (8 bytes a distinct text):
+    what a memory shard reader needs to leave out entries no row asks for."""
+
+    def create_accumulator(self) -> list[int]:
+        return []
+
+    def add_input(self, accumulator: list[int], key: str) -> list[int]:
+        accumulator.append(int(key.rsplit("\t", 1)[1][:16], 16))
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Iterable[list[int]]) -> list[int]:
+        return [prefix for accumulator in accumulators for prefix in accumulator]
+
+    def extract_output(self, accumulator: list[int]) -> np.ndarray:
+        return np.unique(np.fromiter(accumulator, dtype=np.uint64, count=len(accumulator)))
+
+
+def read_memory_shard(
+    shard: MemoryShard, wanted: np.ndarray, store_root: str, join: MemoryJoin
+) -> Iterator[Any]:
+    """``(memory key, entry tuple)`` for the entries of one shard under the job's model key
+    whose text hash some row has (by its prefix in ``wanted``)."""
     memory = TranslationMemory(resolve_location(store_root))
-    for h, entry in memory.read_shard(shard, join.model_id, join.model_version, join.decoding):
+    key = (join.model_id, join.model_version, join.decoding)
+    for h, entry in memory.read_shard(shard, *key, wanted=wanted):
         yield f"{shard.src}\t{shard.tgt}\t{h}", entry
 
 
@@ -208,10 +232,23 @@ def join_memory(
     keyed = pairs | "KeyRows" >> beam.ParDo(KeyRowsFn(dict(join.tags))).with_outputs(
         _BLANK, main="keyed"
     )
+    # only entries some row asks for enter the shuffle: the memory's shards are filtered by
+    # the rows' hash prefixes (a side input of 8 bytes a distinct text, not the memory)
+    wanted = (
+        keyed.keyed
+        | "RowKeys" >> beam.Keys()
+        | "WantedHashes" >> beam.CombineGlobally(WantedHashesFn())
+    )
     remembered = (
         p
         | "MemoryShards" >> beam.Create(list(join.shards))
-        | "ReadMemory" >> beam.FlatMap(read_memory_shard, store_root=store_root, join=join)
+        | "ReadMemory"
+        >> beam.FlatMap(
+            read_memory_shard,
+            wanted=beam.pvalue.AsSingleton(wanted),
+            store_root=store_root,
+            join=join,
+        )
     )
     split = (
         {"rows": keyed.keyed, "memory": remembered}

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
-from curate.mt.memory import MemoryEntry, TranslationMemory, normalize_text
+from curate.mt.memory import (
+    MemoryEntry,
+    TranslationMemory,
+    hash_prefixes,
+    normalize_text,
+    text_hash,
+)
 from curate.mt.splitting import split_to_fit
 from curate.records import load_schema
 
@@ -52,7 +59,30 @@ def test_files_are_zstd_parquet_in_language_partitions_with_the_schema(tmp_path:
 
     merged = memory.compact("en", "de")
     assert merged is not None and [p.name for p in directory.iterdir()] == [merged.name]
+    assert pq.ParquetFile(merged).metadata.num_row_groups == 1  # not one per merged file
     assert set(TranslationMemory(tmp_path).lookup(*KEY, ["A.", "B."])) == {"A.", "B."}
+
+
+def test_shards_cut_files_at_row_groups_and_read_only_the_wanted_hashes(tmp_path: Path) -> None:
+    memory = TranslationMemory(tmp_path)
+    texts = [f"Sentence {i}." for i in range(10)]
+    for i in range(0, 10, 5):  # two files of five entries
+        memory.add(*KEY, {t: MemoryEntry(t.upper()) for t in texts[i : i + 5]}, decoding="d")
+        memory.flush()
+    memory.add(*KEY, {"Other decoding.": MemoryEntry("x")}, decoding="e")
+    memory.flush()
+    shards = memory.shards("en", "de", max_rows=1)
+    assert len(shards) == 3 and sum(s.rows for s in shards) == 11
+    everything = dict(kv for s in shards for kv in memory.read_shard(s, "model-a", "v1", "d"))
+    assert {MemoryEntry(*e).text for e in everything.values()} == {t.upper() for t in texts}
+    asked = [text_hash(normalize_text(t)) for t in (texts[1], texts[7], "Not remembered.")]
+    wanted = np.unique(hash_prefixes(asked))
+    found = dict(
+        kv for s in shards for kv in memory.read_shard(s, "model-a", "v1", "d", wanted=wanted)
+    )
+    assert set(found) == set(asked[:2])
+    empty = np.array([], dtype=np.uint64)
+    assert not [kv for s in shards for kv in memory.read_shard(s, *KEY[:2], "d", wanted=empty)]
 
 
 def test_normalisation_collapses_whitespace_and_composes_unicode() -> None:

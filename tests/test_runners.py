@@ -140,7 +140,8 @@ def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
     assert {"KeyRows", "ReadMemory", "JoinMemory", "SplitHits", "Remembered", "Results"} <= set(
         joined
     )
-    assert joined["ReadMemory"][2] == {"store_root": "gs://bucket/store", "join": join}
+    read_memory = joined["ReadMemory"][2]
+    assert (read_memory["store_root"], read_memory["join"]) == ("gs://bucket/store", join)
 
     options = worker_options(args)
     assert options["runner"] == runner

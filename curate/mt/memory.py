@@ -25,11 +25,12 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -51,6 +52,12 @@ def normalize_text(text: str) -> str:
 
 def text_hash(normalized: str) -> str:
     return hashlib.blake2b(normalized.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def hash_prefixes(hashes: Sequence[str]) -> np.ndarray:
+    """The first 64 bits of each :func:`text_hash`, as unsigned integers (8 bytes a text)."""
+    raw = bytes.fromhex("".join(h[:16] for h in hashes))
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,15 @@ class MemoryShard:
     path: str  # on the memory's filesystem
     row_groups: tuple[int, ...]
     rows: int
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``: its columns in order, missing ones as nulls."""
+    columns = [
+        table[f.name] if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in schema
+    ]
+    return pa.table(columns, schema=schema) if columns else table
 
 
 _Partition = tuple[str, str]
@@ -234,10 +250,19 @@ class TranslationMemory:
         return out
 
     def read_shard(
-        self, shard: MemoryShard, model_id: str, model_version: str, decoding: str = ""
+        self,
+        shard: MemoryShard,
+        model_id: str,
+        model_version: str,
+        decoding: str = "",
+        wanted: np.ndarray | None = None,
     ) -> Iterator[tuple[str, EntryTuple]]:
         """``(text hash, entry as a tuple)`` for each entry of ``shard`` under this model key
-        (``MemoryEntry(*entry)`` turns a tuple back into an entry); one row group at a time."""
+        (``MemoryEntry(*entry)`` turns a tuple back into an entry); one row group at a time.
+
+        ``wanted``: a sorted array of :func:`hash_prefixes`; only entries whose prefix is in it
+        are read out (a prefix may match more than one hash: callers match the whole hash).
+        """
         parquet = pq.ParquetFile(shard.path, filesystem=self.fs)
         columns = ["model_id", "model_version", "decoding", "text_hash", *_ENTRY_COLUMNS]
         for group in shard.row_groups:
@@ -250,6 +275,11 @@ class TranslationMemory:
                 pc.equal(table["decoding"], decoding),
             )
             table = table.filter(keep)
+            if wanted is not None and table.num_rows:
+                prefixes = hash_prefixes(table["text_hash"].to_pylist())
+                found = np.searchsorted(wanted, prefixes).clip(max=max(len(wanted) - 1, 0))
+                hit = (wanted[found] == prefixes) if len(wanted) else np.zeros(len(prefixes), bool)
+                table = table.filter(pa.array(hit))
             hashes = table["text_hash"].to_pylist()
             values = zip(*(table[c].to_pylist() for c in _ENTRY_COLUMNS), strict=True)
             for h, (text, score, truncated, pieces, input_truncated) in zip(
@@ -314,22 +344,36 @@ class TranslationMemory:
         return self._write_table(src, tgt, table)
 
     def _write_table(self, src: str, tgt: str, table: pa.Table) -> PurePath:
+        return self._write_tables(src, tgt, [table])
+
+    def _write_tables(self, src: str, tgt: str, tables: Iterable[pa.Table]) -> PurePath:
+        """One new file of ``tables`` (streamed, one at a time), visible only when complete."""
         directory = self.partition_dir(src, tgt)
         name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.parquet"
         final = directory / name
-        if not self.location.local:  # one upload: the object appears whole or not at all
-            pq.write_table(
-                table,
-                str(final),
-                compression="zstd",
-                row_group_size=ROW_GROUP_ROWS,
-                filesystem=self.fs,
-            )
-            return final
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".{name}.tmp"
-        pq.write_table(table, str(tmp), compression="zstd", row_group_size=ROW_GROUP_ROWS)
-        Path(tmp).replace(final)
+        if self.location.local:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            target = directory / f".{name}.tmp"
+        else:  # one upload: the object appears whole when the writer closes, or not at all
+            target = final
+        schema = self._schema.file_schema
+        with pq.ParquetWriter(
+            str(target), schema, compression="zstd", filesystem=self.fs
+        ) as writer:
+            pending: list[pa.Table] = []
+            rows = 0
+            for table in tables:  # row groups of ROW_GROUP_ROWS, however the tables come
+                pending.append(table)
+                rows += table.num_rows
+                if rows >= ROW_GROUP_ROWS:
+                    whole = pa.concat_tables(pending)
+                    cut = rows - rows % ROW_GROUP_ROWS
+                    writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
+                    pending, rows = [whole.slice(cut)], rows - cut
+            if rows:
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+        if self.location.local:
+            Path(target).replace(final)
         return final
 
     def compact(self, src: str, tgt: str) -> PurePath | None:
@@ -339,19 +383,35 @@ class TranslationMemory:
             files = self.files(src, tgt)
             if len(files) < 2:
                 return files[0] if files else None
-            schema = self._schema.file_schema
-            table = pa.concat_tables(
-                pq.read_table(str(f), schema=schema, filesystem=self.fs) for f in files
-            )
-            # the first row of each key, in file order (Arrow-native: no Python row objects)
+            # pass 1, the key columns only: the first row of each key, in file order
             keys = ["model_id", "model_version", "decoding", "text_hash"]
-            numbered = table.select(keys).append_column("_i", pa.array(range(len(table))))
+            numbered = pa.concat_tables(
+                pq.read_table(str(f), columns=keys, filesystem=self.fs) for f in files
+            )
+            numbered = numbered.append_column("_i", pa.array(range(len(numbered)), pa.int64()))
             first = numbered.group_by(keys, use_threads=False).aggregate([("_i", "min")])
-            keep = pc.sort_indices(first["_i_min"])
-            final = self._write_table(src, tgt, table.take(pc.take(first["_i_min"], keep)))
+            keep = np.sort(first["_i_min"].to_numpy())
+            del numbered, first
+            # pass 2: the kept rows, one row group at a time, into one new file
+            final = self._write_tables(src, tgt, self._kept_row_groups(files, keep))
             for f in files:
                 layer.delete_file(self.fs, str(f))
             return final
+
+    def _kept_row_groups(self, files: list[PurePath], keep: np.ndarray) -> Iterator[pa.Table]:
+        """The rows numbered ``keep`` (sorted; numbered across ``files`` in order), row group
+        by row group, in the memory's schema (columns a file lacks read as null)."""
+        schema = self._schema.file_schema
+        offset = 0
+        for path in files:
+            parquet = pq.ParquetFile(str(path), filesystem=self.fs)
+            for group in range(parquet.num_row_groups):
+                table = parquet.read_row_group(group)
+                lo, hi = np.searchsorted(keep, [offset, offset + table.num_rows])
+                offset += table.num_rows
+                if hi > lo:
+                    taken = table.take(pa.array(keep[lo:hi] - (offset - table.num_rows)))
+                    yield _conform(taken, schema)
 
     def close(self) -> None:
         self.flush()
