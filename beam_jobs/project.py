@@ -41,13 +41,13 @@ from beam_jobs.common import (
     upstream_fingerprints,
 )
 from beam_jobs.shards import (
-    bucket_count,
+    bucket_count_below,
     by_partition,
     concat,
+    even_slices,
     join_tables,
     read_shards,
     sides,
-    slices,
     tag_side,
 )
 from curate.align.bitext import read_bitext_pairs
@@ -270,7 +270,7 @@ def join_examples(bucket: tuple[int, Any], chunk_pairs: int) -> Iterator[tuple[P
     joined = join_tables(translations, examples, "source_id", "example_id")
     joined = joined.sort_by([("example_id", "ascending"), ("translation_id", "ascending")])
     for (src, tgt), rows in by_partition(joined, ["src_lang", "tgt_lang"]):
-        for chunk in slices(rows, chunk_pairs):
+        for chunk in even_slices(rows, chunk_pairs):
             yield (src, tgt), chunk
 
 
@@ -417,7 +417,7 @@ def run_project(
     translations = store_shards(store, "translations", job.chunk_pairs)
     examples = store_shards(store, "examples", job.chunk_pairs)
     rows = max(sum(s.rows for s in translations), sum(s.rows for s in examples))
-    buckets = bucket_count(rows, job.chunk_pairs)
+    buckets = bucket_count_below(rows, job.chunk_pairs)
 
     def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
         read = read_shards(p, "Translations", translations, _PROJECT_COLUMNS)

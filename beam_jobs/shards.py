@@ -44,6 +44,20 @@ def bucket_count(rows: int, rows_per_bucket: int) -> int:
     return max(1, math.ceil(rows / max(1, rows_per_bucket)))
 
 
+def bucket_count_below(rows: int, limit: int) -> int:
+    """Buckets for a join of ``rows`` rows so that a bucket rarely holds more than ``limit``.
+
+    Hash buckets are not equal: a bucket of ``m`` expected rows varies by about ``sqrt(m)``.
+    Aiming at ``limit`` less four of those keeps buckets below ``limit`` but for about one in
+    30,000; a bucket above it is still cut in even chunks (:func:`even_slices`), never into a
+    full chunk and a small remainder.
+    """
+    if rows <= limit:  # one bucket holds every row: nothing varies
+        return 1
+    aim = max(limit // 2, int(limit - 4 * math.sqrt(limit)), 1)
+    return bucket_count(rows, aim)
+
+
 def buckets_of(values: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
     """A stable bucket number in ``[0, buckets)`` per value (xxh64 of its text; null: 0)."""
     out = np.zeros(len(values), dtype=np.int64)
@@ -96,6 +110,15 @@ def slices(table: pa.Table, rows: int) -> Iterator[pa.Table]:
     """``table`` in consecutive slices of at most ``rows`` rows."""
     for start in range(0, table.num_rows, rows):
         yield table.slice(start, rows)
+
+
+def even_slices(table: pa.Table, rows: int) -> Iterator[pa.Table]:
+    """``table`` in the fewest consecutive slices of at most ``rows`` rows, of even sizes (a
+    chunk aligned on its own is never a small remainder)."""
+    if table.num_rows == 0:
+        return
+    size = math.ceil(table.num_rows / math.ceil(table.num_rows / rows))
+    yield from slices(table, size)
 
 
 def by_partition(table: pa.Table, keys: Sequence[str]) -> Iterator[tuple[tuple, pa.Table]]:

@@ -7,6 +7,7 @@ jobs worked before they were sharded).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +17,7 @@ import pytest
 from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_align, run_project
+from beam_jobs.shards import bucket_count_below, buckets_of, even_slices
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.align.registry import get_aligner
 from curate.artifacts.config import DetectConfig
@@ -72,6 +74,27 @@ def test_a_shard_reads_only_the_row_groups_it_needs(tmp_path):
     shards = plan_shards([path], "translations", 25)
     assert [s.rows for s in shards] == [25, 25, 25, 25]
     assert [p.row_groups for p in shards[1].pieces] == [(2, 3, 4)]
+
+
+def test_shards_of_a_partition_are_of_even_sizes_never_a_small_remainder(tmp_path):
+    folder = tmp_path / "translations" / "src_lang=en" / "tgt_lang=de"
+    files = [_write(folder / "a.parquet", list(range(150)), 40),
+             _write(folder / "b.parquet", list(range(150, 250)), 40)]  # fmt: skip
+    shards = plan_shards(files, "translations", 100)
+    assert [s.rows for s in shards] == [84, 84, 82]
+    ids = [i for s in shards for i in read_shard(s, ["id"]).column("id").to_pylist()]
+    assert ids == [f"r{i:04d}" for i in range(250)]
+
+
+def test_chunks_of_a_bucket_are_even_and_buckets_stay_below_the_chunk():
+    table = pa.table({"id": [f"r{i}" for i in range(101)]})
+    assert [t.num_rows for t in even_slices(table, 100)] == [51, 50]
+    assert [t.num_rows for t in even_slices(table, 101)] == [101]
+    # hash buckets of real ids: none holds more than the chunk (no chunk of a few pairs left)
+    ids = pa.array([content_id("synth", str(i)) for i in range(200_000)])
+    buckets = bucket_count_below(len(ids), 20_000)
+    assert buckets == 11 and bucket_count_below(20_000, 20_000) == 1
+    assert max(Counter(buckets_of(ids, buckets).tolist()).values()) <= 20_000
 
 
 # -- jobs -------------------------------------------------------------------------------------
