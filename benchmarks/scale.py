@@ -194,6 +194,7 @@ def run_stage(stage: str, folder: str, workers: int, vectors: bool) -> None:
 
         to = str(Path(folder) / f"export-w{workers}")
         sys.argv = ["curate", "export", "--store", store_path, "--to", to]
+        sys.argv += ["--run-id", "build-parallel-w1"]  # the same samples at every size
         main()
         shutil.rmtree(to)
     elif stage == "translate":  # the shipped model over the examples, into a second language
