@@ -27,6 +27,15 @@ Three figures, printed side by side:
 The aligner runs once per language and prefix length; every setting reuses those links.
 Usage: python benchmarks/projection_europarl.py [--data /work/shared/data] [--no-extra]
 The last line is ``projection_f1 <held-out macro F1>``.
+
+``--through-jobs`` projects the way ``curate project`` does instead: per language the English
+CoNLL is ingested with that language's CoNLL as its translations (``--target-file``: human
+references, tokens as given) into a temporary store, NTREX of the pair is the job's extra
+bitext, and the project job (sharded reads, a join by hash buckets, chunks of
+``align.chunk_pairs``, the whole-pair first passes) writes the projections, whose tags on the
+given tokens are scored against the gold. Only the defaults are scored this way (the grid needs
+the library path's separate runs); the library path's defaults figure is printed beside it.
+The last line is then ``projection_f1_jobs <macro F1 of the defaults through the jobs>``.
 """
 
 from __future__ import annotations
@@ -161,10 +170,97 @@ def aligner_links(
     return links
 
 
+def jobs_tags(data: Path, lang: str, extra: bool, chunk_pairs: int | None) -> list[list[str]]:
+    """Projected tags of every Europarl sentence from ``curate project``'s job, in file order."""
+    import tempfile
+
+    from beam_jobs.ingest import InputSpec, run_ingest
+    from beam_jobs.project import ProjectJob, run_project
+    from curate.align.chunks import CHUNK_PAIRS
+    from curate.ingest import IngestConfig
+    from curate.store import Store
+
+    root = data / "europarl_ner"
+    with tempfile.TemporaryDirectory(prefix="curate-europarl-") as tmp:
+        store = Store(Path(tmp) / "store")
+        spec = InputSpec(
+            str(root / "en-europarl.test.conll02"),
+            "conll",
+            options={"target_file": str(root / f"{lang}-europarl.test.conll02")},
+        )
+        run_ingest(store, [spec], IngestConfig("europarl", "ingest", lang="en", target_lang=lang))
+        extra_files: tuple[str, ...] = ()
+        pairs = ntrex_pairs(data, lang) if extra else []
+        if pairs:
+            path = Path(tmp) / "ntrex.bitext"
+            with open(path, "w", encoding="utf-8") as out:
+                for src, tgt in pairs:
+                    out.write(f"{' '.join(src)} ||| {' '.join(tgt)}\n")
+            extra_files = (str(path),)
+        job = ProjectJob(
+            "project", extra_bitext=extra_files, chunk_pairs=chunk_pairs or CHUNK_PAIRS
+        )
+        run_project(store, job)
+        rows = store.sql(
+            "SELECT e.source_line, p.tags FROM projections p "
+            "JOIN examples e ON e.id = p.example_id ORDER BY e.source_line"
+        ).to_pylist()
+    return [list(r["tags"] or []) for r in rows]
+
+
+def library_default_tags(
+    examples: list[LabelledText],
+    gold: list[tuple[list[str], list[str]]],
+    extra: list[tuple[list[str], list[str]]],
+    lang: str,
+) -> list[list[str]]:
+    """The library path with the defaults: ``EflomalConfig()`` aligning the batch itself."""
+    from curate.align.eflomal import EflomalAligner
+
+    results = project_translate_train(
+        examples,
+        [" ".join(tokens) for tokens, _ in gold],
+        EflomalAligner(EflomalConfig(extra=extra)),
+        src_lang="en",
+        tgt_lang=lang,
+        config=ProjectionConfig(),
+        tokenizer=whitespace_tokens,
+    )
+    return [r.tags for r in results]
+
+
+def through_jobs(args: argparse.Namespace, examples: list[LabelledText]) -> None:
+    """Defaults through the project job and through the library, per language and macro."""
+    root = args.data / "europarl_ner"
+    figures: dict[str, tuple[float, float]] = {}
+    for lang in LANGUAGES:
+        gold = read_sentences(root / f"{lang}-europarl.test.conll02")
+        start = time.perf_counter()
+        tags = jobs_tags(args.data, lang, not args.no_extra, args.chunk_pairs)
+        seconds = time.perf_counter() - start
+        if len(tags) != len(gold):
+            raise SystemExit(f"{lang}: the job projected {len(tags)} of {len(gold)} sentences")
+        jobs = score_tags(tags, [t for _, t in gold]).micro.f1
+        extra = [] if args.no_extra else ntrex_pairs(args.data, lang)
+        library = score_tags(
+            library_default_tags(examples, gold, extra, lang), [t for _, t in gold]
+        ).micro.f1
+        figures[lang] = (library, jobs)
+        print(f"{lang}: defaults, library {library:.4f}, jobs {jobs:.4f} ({seconds:.0f} s)")
+    library = sum(f[0] for f in figures.values()) / len(figures)
+    jobs = sum(f[1] for f in figures.values()) / len(figures)
+    print(f"projection_f1_library {library:.4f}")
+    print(f"projection_f1_jobs {jobs:.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--no-extra", action="store_true", help="align the 799 pairs alone")
+    parser.add_argument(
+        "--through-jobs", action="store_true", help="project through `curate project`'s job"
+    )
+    parser.add_argument("--chunk-pairs", type=int, help="the job's chunk size (default: its own)")
     args = parser.parse_args()
 
     root = args.data / "europarl_ner"
@@ -173,6 +269,9 @@ def main() -> None:
     for tokens, tags in english:
         text, _, spans = tagged_text(tokens, tags)
         examples.append(LabelledText(text, spans))
+    if args.through_jobs:
+        through_jobs(args, examples)
+        return
     grid = settings()
     default = Setting(*DEFAULT_ALIGNER, ProjectionConfig())
     if default not in grid:
