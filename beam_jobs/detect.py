@@ -6,18 +6,21 @@ same source text. What detectors learn from a whole language pair is a first pas
 optional columns the pair has at all (counts combined per pair) and the fit of the learning
 detectors on a sample of the pair (the ``SAMPLE_ROWS`` smallest ids, combined per pair); both
 reach the tagging of every chunk as side inputs, so every chunk of a pair is judged against
-the same fit. Detectors only tag; nothing is filtered here.
+the same fit. Chunks are cut in corpus order (blocks of consecutive source lines, brought
+together by a shuffle), since a detector may compare a row with its neighbours. Detectors only
+tag; nothing is filtered here.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +34,7 @@ from beam_jobs.common import (
 )
 from beam_jobs.shards import (
     bucket_count,
+    buckets_of,
     by_partition,
     concat,
     join_tables,
@@ -54,11 +58,15 @@ SAMPLE_ROWS = 20000  # rows per language pair the learning detectors fit on
 
 _TRANSLATION_COLUMNS = [
     "id", "src_lang", "tgt_lang", "source_text", "text", "score", "truncated", "dataset", "origin",
+    "source_file", "source_line",
 ]  # fmt: skip
+#: Where a row stands in its corpus: chunks are cut in this order, since detectors that compare
+#: a row with its neighbours (a pairing shifted by one row) read the chunk's row order.
+_POSITION = ("source_file", "source_line")
 _PROJECTION_COLUMNS = ["translation_id", "status", "n_source_spans", "n_projected"]
 #: Columns detectors may use beyond the translation itself, in the order they are passed.
 OPTIONAL = ("projection_status", "n_source_spans", "n_projected", "reference_text")
-_COLUMNS = [c for c in _TRANSLATION_COLUMNS if c != "origin"] + list(OPTIONAL)
+_COLUMNS = [c for c in _TRANSLATION_COLUMNS if c not in ("origin", *_POSITION)] + list(OPTIONAL)
 
 Pair = tuple[str, str]
 
@@ -125,7 +133,7 @@ def with_references(bucket: tuple[int, Any]) -> Iterator[pa.Table]:
     mt_key = pc.if_else(is_mt, rows.column("_text_key"), pa.scalar(None, pa.string()))
     rows = rows.set_column(rows.column_names.index("_text_key"), "_text_key", mt_key)
     joined = join_tables(rows, references, "_text_key", "_ref_key", how="left outer")
-    yield joined.select(_COLUMNS)
+    yield joined.select(_COLUMNS + list(_POSITION))
 
 
 #: Why a detector could not judge a translation, by the input it lacked.
@@ -226,14 +234,33 @@ def _drop_empty_optional(rows: pa.Table, present: dict[str, int]) -> pa.Table:
 def fit_pair(item: tuple[Pair, pa.Table], job: DetectJob, present: dict) -> tuple[Pair, Any]:
     """What the learning detectors learn from the pair's sample (a side input of tagging)."""
     pair, sample = item
-    rows = _drop_empty_optional(sample, present[pair])
+    rows = in_corpus_order(sample)
+    rows = _drop_empty_optional(rows, present[pair])
     return pair, fit_stats(rows, DetectConfig.from_dict(job.config))
 
 
-def chunks(table: pa.Table) -> Iterator[tuple[Pair, pa.Table]]:
-    """One bucket's rows, per pair in id order, in chunks of at most ``CHUNK_ROWS``."""
-    for pair, rows in by_pair(table):
-        yield from ((pair, chunk) for chunk in slices(rows.sort_by("id"), CHUNK_ROWS))
+def in_corpus_order(rows: pa.Table) -> pa.Table:
+    """``rows`` sorted by file, line and id, without those position columns."""
+    order = [(column, "ascending") for column in (*_POSITION, "id")]
+    return rows.sort_by(order).drop_columns(list(_POSITION))
+
+
+def position_blocks(table: pa.Table, blocks: int) -> Iterator[tuple[tuple, pa.Table]]:
+    """One bucket's rows keyed by language pair and block of ``CHUNK_ROWS`` consecutive source
+    lines; rows without a line go to ``blocks`` blocks by a hash of their id."""
+    lines = table.column("source_line").to_numpy(zero_copy_only=False).astype(float)
+    by_id = -1 - buckets_of(table.column("id"), blocks)
+    block = np.where(np.isnan(lines), by_id, np.nan_to_num(lines) // CHUNK_ROWS)
+    keyed = table.append_column("_block", pa.array(block.astype(np.int64)))
+    for (src, tgt, number), rows in by_partition(keyed, ["src_lang", "tgt_lang", "_block"]):
+        yield (src, tgt, number), rows.drop_columns(["_block"])
+
+
+def chunks(item: tuple[tuple, Iterable[pa.Table]]) -> Iterator[tuple[Pair, pa.Table]]:
+    """One block's rows in corpus order (file, line, id), in chunks of at most ``CHUNK_ROWS``."""
+    (src, tgt, _), tables = item
+    rows = in_corpus_order(concat(list(tables)))
+    yield from (((src, tgt), chunk) for chunk in slices(rows, CHUNK_ROWS))
 
 
 def tag_chunk(item: tuple[Pair, pa.Table], job: DetectJob, stats: dict, present: dict) -> Any:
@@ -267,6 +294,7 @@ def run_detect(
     translations = store_shards(store, "translations", SHARD_ROWS)
     projections = store_shards(store, "projections", SHARD_ROWS)
     buckets = bucket_count(sum(s.rows for s in translations), SHARD_ROWS)
+    blocks = bucket_count(sum(s.rows for s in translations), CHUNK_ROWS)
 
     def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
         rows = read_shards(p, "Translations", translations, _TRANSLATION_COLUMNS) | (
@@ -298,8 +326,9 @@ def run_detect(
         )
         return (
             joined
+            | "ByPosition" >> beam.FlatMap(position_blocks, blocks=blocks)
+            | "Blocks" >> beam.GroupByKey()
             | "Chunks" >> beam.FlatMap(chunks)
-            | "Spread" >> beam.Reshuffle()
             | "Tag" >> beam.Map(tag_chunk, job=job, stats=stats, present=present)
             | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
         )

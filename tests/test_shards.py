@@ -272,7 +272,7 @@ LEFT JOIN (SELECT source_text, src_lang, tgt_lang, any_value(text) AS text
            FROM translations WHERE origin = 'reference' GROUP BY ALL) r
        ON t.origin IN ('mt', 'system') AND r.source_text = t.source_text
           AND r.src_lang = t.src_lang AND r.tgt_lang = t.tgt_lang
-ORDER BY t.id
+ORDER BY t.source_file, t.source_line, t.id
 """
 
 
