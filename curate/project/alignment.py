@@ -363,11 +363,16 @@ def _resolve_adjective(config: ProjectionConfig, labels: Iterable[str]) -> Proje
 
 
 def _share_joined(
-    candidates: list[tuple[int, int, int, str, int]], spans: Sequence[TokenSpan]
+    candidates: list[tuple[int, int, int, str, int]],
+    spans: Sequence[TokenSpan],
+    split: frozenset[tuple[int, int]] = frozenset(),
 ) -> list[tuple[int, int, int, str, int]]:
     """Labelled spans projected onto exactly the same words (``China and the US`` -> one
     segment ``中美``) share them in the labelled order, in proportion to their lengths, where
-    there are enough words to share; otherwise they are left to the overlap rule."""
+    there are enough words to share; otherwise they are left to the overlap rule. On the
+    characters of a word split back into characters (``split``: their ranges), each span takes
+    one character per labelled word where there are enough (``中美关系`` for ``China`` and
+    ``US``: ``中``, ``美``, the rest is not labelled), as names are abbreviated in compounds."""
     by_range: dict[tuple[int, int], list[tuple[int, int, int, str, int]]] = {}
     for c in candidates:
         by_range.setdefault((c[0], c[1]), []).append(c)
@@ -379,10 +384,14 @@ def _share_joined(
         group.sort(key=lambda c: spans[c[4]].start)
         sizes = [spans[c[4]].end - spans[c[4]].start for c in group]
         total, pos, acc = sum(sizes), start, 0
+        exact = (start, end) in split and total <= end - start
         for i, (c, size) in enumerate(zip(group, sizes, strict=True)):
             acc += size
-            stop = end if i == len(group) - 1 else start + round((end - start) * acc / total)
-            stop = min(max(stop, pos + 1), end - (len(group) - 1 - i))
+            if exact:
+                stop = pos + size
+            else:
+                stop = end if i == len(group) - 1 else start + round((end - start) * acc / total)
+                stop = min(max(stop, pos + 1), end - (len(group) - 1 - i))
             out.append((pos, stop, c[2], c[3], c[4]))
             pos = stop
     return out
@@ -400,8 +409,25 @@ def project_token_spans(
     Returns ``(index of the labelled span, projected token span)`` pairs in text order of the
     other side, and ``(index of the labelled span, reason)`` for every span that was dropped
     or changed. ``labelled_tokens`` enables anchors (with ``config.anchors``) and keeps edge
-    trimming from removing words that the labelled span has too.
+    trimming from removing words that the labelled span has too. Spans whose only word is
+    the projection of another span too are dropped here, with the reason; with character
+    offsets, :func:`project_spans` and :func:`project_batch` split such a word of a no-space
+    script back into its characters and share them instead.
     """
+    kept, reasons, _ = _project(spans, links, other_tokens, config, labelled_tokens)
+    return kept, reasons
+
+
+def _project(
+    spans: Sequence[TokenSpan],
+    links: Sequence[Link],
+    other_tokens: Sequence[str],
+    config: ProjectionConfig,
+    labelled_tokens: Sequence[str] | None,
+    split: frozenset[tuple[int, int]] = frozenset(),
+) -> tuple[list[tuple[int, TokenSpan]], list[tuple[int, str]], set[int]]:
+    """:func:`project_token_spans`, plus the other side's words that were the only word of
+    two spans or more (``split``: ranges of words already split into characters)."""
     config = _resolve_adjective(config, (s.label for s in spans))
     if config.convention == AUTO:
         config = replace(config, convention=convention_for_labels(s.label for s in spans))
@@ -437,15 +463,17 @@ def project_token_spans(
             reasons.append((k, why or "not projected"))
             continue
         candidates.append((found[0], found[1], support, span.label, k))
-    candidates = _share_joined(candidates, spans)
+    candidates = _share_joined(candidates, spans, split)
     # Overlaps: the strongest support claims its words first; later ones keep what is left.
     taken: dict[int, int] = {}
+    joined: set[int] = set()
     kept: list[tuple[int, TokenSpan]] = []
     for start, end, _, label, k in sorted(candidates, key=lambda c: (-c[2], c[0] - c[1], c[4])):
         free = [t for t in range(start, end) if t not in taken]
         if not free:
             owner = spans[taken[start]].label
             if end - start == 1:
+                joined.add(start)
                 why = (
                     f"its only word {other_tokens[start]!r} is the projection of another span "
                     f"({owner}) too: the two were written or segmented as one word"
@@ -469,7 +497,7 @@ def project_token_spans(
             label = config.adjective_label
         kept.append((k, TokenSpan(best[0], best[-1] + 1, label)))
     kept.sort(key=lambda item: item[1].start)
-    return kept, reasons
+    return kept, reasons, joined
 
 
 @dataclass
@@ -481,39 +509,97 @@ class _Draft:
     origin: list[int]  # index in ``spans`` of each token span
     projected: dict[int, TokenSpan]  # index in ``token_spans`` -> projection
     reasons: dict[int, list[str]]  # index in ``spans`` -> reasons
+    #: the other side's words and the links, with joined words split into characters
+    other: Tokens = field(default_factory=lambda: Tokens([], []))
+    links: list[Link] = field(default_factory=list)
+
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def _characters(word: str) -> list[str]:
+    """The grapheme clusters of a word of a no-space script, or [] for other words."""
+    return _GRAPHEME.findall(word) if _NO_SPACE_CHAR.search(word) else []
+
+
+def split_words(
+    other: Tokens, links: Sequence[Link], positions: Iterable[int]
+) -> tuple[Tokens, list[Link], frozenset[tuple[int, int]]]:
+    """``other`` with the words at ``positions`` (of no-space scripts, two characters or
+    more) split into their characters, each character linked to what its word was linked to;
+    also the word index ranges of the split words."""
+    tokens, offsets = list(other.tokens), list(other.offsets)
+    found = sorted(p for p in set(positions) if len(_characters(tokens[p])) > 1)
+    shift = {}  # old index -> (new start, new end)
+    new_tokens: list[str] = []
+    new_offsets: list[tuple[int, int]] = []
+    for p, (word, (start, _)) in enumerate(zip(tokens, offsets, strict=True)):
+        begin = len(new_tokens)
+        if p in found:
+            pos = start
+            for ch in _characters(word):
+                new_tokens.append(ch)
+                new_offsets.append((pos, pos + len(ch)))
+                pos += len(ch)
+        else:
+            new_tokens.append(word)
+            new_offsets.append(offsets[p])
+        shift[p] = (begin, len(new_tokens))
+    new_links = sorted({(s, t) for s, old in links if old in shift for t in range(*shift[old])})
+    ranges = frozenset(shift[p] for p in found)
+    return Tokens(new_tokens, new_offsets), new_links, ranges
 
 
 def _draft(
     spans: Sequence[Span],
     labelled_offsets: Sequence[tuple[int, int]],
-    other_tokens: Sequence[str],
+    other: Tokens,
     links: Sequence[Link],
     config: ProjectionConfig,
     labelled_tokens: Sequence[str] | None,
 ) -> _Draft:
-    draft = _Draft(spans, [], [], {}, {})
+    draft = _Draft(spans, [], [], {}, {}, other, list(links))
     for k, tok in enumerate(char_spans_to_token(spans, labelled_offsets)):
         if tok is None:
             draft.reasons.setdefault(k, []).append("covers no word of the labelled text")
             continue
         draft.token_spans.append(tok)
         draft.origin.append(k)
-    if not other_tokens:
+    if not other.tokens:
         for k in draft.origin:
             draft.reasons.setdefault(k, []).append("the other text has no words")
         return draft
-    projected, why = project_token_spans(
-        draft.token_spans, links, other_tokens, config, labelled_tokens
+    projected, why, joined = _project(
+        draft.token_spans, links, other.tokens, config, labelled_tokens
     )
+    notes: list[tuple[int, str]] = []
+    if joined:
+        # A segmenter made one word of two names (``中美`` for "China" and "the US"): the
+        # word is split back into its characters and the spans share them.
+        split, split_links, ranges = split_words(other, links, joined)
+        if ranges:
+            projected, why, _ = _project(
+                draft.token_spans, split_links, split.tokens, config, labelled_tokens, ranges
+            )
+            draft.other, draft.links = split, split_links
+            notes = [
+                (
+                    k,
+                    f"shares the word {''.join(split.tokens[a:b])!r} with another span "
+                    "(segmented as one word): projected onto its characters",
+                )
+                for k, ts in projected
+                for a, b in ranges
+                if a <= ts.start and ts.end <= b and ts.end - ts.start < b - a
+            ]
     draft.projected = dict(projected)
-    for k, msg in why:
+    for k, msg in [*why, *notes]:
         draft.reasons.setdefault(draft.origin[k], []).append(msg)
     return draft
 
 
-def _finish(
-    draft: _Draft, other_tokens: Sequence[str], other_offsets: Sequence[tuple[int, int]]
-) -> ProjectionResult:
+def _finish(draft: _Draft) -> ProjectionResult:
+    other_tokens, other_offsets = draft.other
     projected = sorted(draft.projected.items(), key=lambda item: item[1].start)
     tok_out = [ts for _, ts in projected]
     n = len(draft.spans)
@@ -530,6 +616,10 @@ def _finish(
         ],
         n_source_spans=n,
         source_index=[draft.origin[k] for k, _ in projected],
+        text="",
+        tokens=list(other_tokens),
+        offsets=list(other_offsets),
+        links=list(draft.links),
     )
 
 
@@ -549,8 +639,8 @@ def project_spans(
     :func:`curate.align.tokenize.tokenize`. The batch-level consistency pass needs a batch:
     see :func:`project_batch`.
     """
-    draft = _draft(spans, labelled_offsets, other_tokens, links, config, labelled_tokens)
-    return _finish(draft, other_tokens, other_offsets)
+    other = Tokens(list(other_tokens), list(other_offsets))
+    return _finish(_draft(spans, labelled_offsets, other, links, config, labelled_tokens))
 
 
 def _harmonize(batch: DraftBatch, config: ConsistencyConfig, table: Table | None = None) -> None:
@@ -654,10 +744,18 @@ def draft_batch(
         found = aligner.align(pairs)
     all_links = [list(links) if labelled_is_source else swap_links(links) for links in found]
     drafts = [
-        _draft(item.spans, lt.offsets, ot.tokens, links, config, lt.tokens)
+        _draft(item.spans, lt.offsets, ot, links, config, lt.tokens)
         for item, lt, ot, links in zip(labelled, lab_tok, oth_tok, all_links, strict=True)
     ]
-    return DraftBatch(list(others), lab_tok, oth_tok, all_links, drafts, aligner.method, plan)
+    return DraftBatch(
+        list(others),
+        lab_tok,
+        [d.other for d in drafts],
+        [d.links for d in drafts],
+        drafts,
+        aligner.method,
+        plan,
+    )
 
 
 def finish_batch(
@@ -671,7 +769,7 @@ def finish_batch(
     for k, (draft, other, ot, links) in enumerate(
         zip(batch.drafts, batch.others, batch.other_tokens, batch.links, strict=True)
     ):
-        result = _finish(draft, ot.tokens, ot.offsets)
+        result = _finish(draft)
         if batch.plan is not None:
             result.sentence_pairs = len(batch.plan.ranges[k])
             result.sentence_fallback = batch.plan.fallback[k]
