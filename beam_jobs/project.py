@@ -53,6 +53,7 @@ from beam_jobs.shards import (
 from curate.align.bitext import read_bitext_pairs
 from curate.align.chunks import CHUNK_PAIRS
 from curate.align.registry import get_aligner
+from curate.align.sentences import aligned_as_counts
 from curate.align.tokenize import tokenize
 from curate.errors import UserError
 from curate.progress import ProgressCallback
@@ -64,7 +65,7 @@ from curate.project.alignment import (
     function_words_from_counts,
 )
 from curate.project.consistency import add_tables
-from curate.project.markers import MarkerConfig
+from curate.project.options import projection_config
 from curate.project.stage import (
     align_rows,
     draft_translate_train_rows,
@@ -77,7 +78,6 @@ from curate.store import StageCounts, Store
 from curate.store.shards import Shard, store_shards
 
 STAGE = "project"
-METHODS = ("alignment", "marker")
 
 #: Columns of ``translations`` the jobs read.
 _ALIGN_COLUMNS = [
@@ -163,6 +163,7 @@ def align_chunk(item: tuple[Shard, pa.Table], job: ProjectJob, references: dict[
     out = align_rows(rows, _aligner(pair, job, references), _lineage(job, "align"))
     _with_model(out, rows)
     counts = StageCounts(records_in=len(rows), records_out=len(out))
+    counts.notes = aligned_as_counts([r["aligned_as"] for r in out])
     return {"alignments": load_schema("alignments").table(out)}, {"align": counts}
 
 
@@ -292,7 +293,7 @@ def _projection_config(
 ) -> ProjectionConfig:
     """The job's options, with what is learnt from the whole pair: the function words, and
     whether ``adjective_label: auto`` relabels (the pair's labels include it)."""
-    config = ProjectionConfig(**job.options)
+    config = projection_config("alignment", job.options)
     if config.adjective_label == ADJECTIVE_AUTO:
         found = ADJECTIVE_LABEL if ADJECTIVE_LABEL in labels.get(pair, set()) else None
         config = dataclasses.replace(config, adjective_label=found)
@@ -354,7 +355,7 @@ def marker_chunk(item: tuple[Pair, pa.Table], job: ProjectJob) -> Any:
         [{**_example(r), "lang": src} for r in rows],
         lambda texts: [t.text or "" for t in engine.translate_texts(texts, src, tgt)],
         tgt,
-        MarkerConfig(**job.options),
+        projection_config("marker", job.options),
         _lineage(job, STAGE),
     )
     return _projection_tables(out, rows, origin="mt")
@@ -368,6 +369,7 @@ def _projection_tables(
     for row, source in zip(out, rows, strict=True):
         row["origin"] = origin or source["origin"]
     counts = StageCounts(records_in=len(rows), records_out=len(out))
+    counts.notes = aligned_as_counts([r.get("aligned_as") for r in out])
     return {"projections": load_schema("projections").table(out)}, {STAGE: counts}
 
 
@@ -395,15 +397,8 @@ def run_project(
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Project the labels of every translated example in ``store``; returns the manifest."""
-    if job.method not in METHODS:
-        raise UserError(
-            f"unknown projection method {job.method!r}", hint=f"one of {', '.join(METHODS)}"
-        )
+    projection_config(job.method, job.options)  # every option is checked before any work
     _check_chunk(job)
-    try:  # every option is checked before any work starts
-        (ProjectionConfig if job.method == "alignment" else MarkerConfig)(**job.options)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"projection options: {exc}") from None
     if job.method == "alignment":
         get_aligner(job.aligner, **job.aligner_options)
     origins = "t.origin = 'mt'" if job.method == "marker" else "TRUE"

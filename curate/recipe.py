@@ -14,18 +14,26 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from curate.align.chunks import CHUNK_PAIRS
 from curate.errors import UserError
 
+T, R = TypeVar("T"), TypeVar("R")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
-def _validated(check: Callable[[str], str], value: str) -> str:
+def _validated(check: Callable[[T], R], value: T) -> R:
     """A library check's one-line UserError as the ValueError pydantic reports under its key."""
     try:
         return check(value)
@@ -102,6 +110,17 @@ class AlignSection(_Strict):
 class ProjectSection(_Strict):
     method: Literal["alignment", "marker"] = "alignment"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The method's own options: unknown keys, wrong types and refused values."""
+        from curate.project.options import projection_config
+
+        method = info.data.get("method")
+        if method is not None:
+            _validated(lambda options: projection_config(method, options), value)
+        return value
 
 
 class InterleavedSection(_Strict):

@@ -61,6 +61,40 @@ def test_jsonl_spans_beside_a_target_field_give_examples_and_linked_translations
     assert plain["n"] == 10  # records without spans stay plain bitext: nothing lost
 
 
+def test_projection_and_alignment_report_how_many_examples_were_aligned_by_sentence(tmp_path):
+    rows = []
+    for k in range(40):
+        one = k % 4 == 0  # one sentence each: aligned whole
+        unpaired = k % 4 == 3  # 2 sentences against 5: cannot be paired, the fallback
+        text = f"Anna Berg met Tom Lind in Oslo on day {k}." + ("" if one else " They spoke.")
+        de = f"Anna Berg traf Tom Lind am Tag {k} in Oslo." + ("" if one else " Sie sprachen.")
+        if unpaired:
+            de = f"Anna Berg traf Tom Lind. Es war Tag {k}. Sie waren in Oslo. Es regnete. Gut."
+        spans = [{"start": 0, "end": 9, "label": "PER"}, {"start": 26, "end": 30, "label": "LOC"}]
+        rows.append({"id": f"r{k}", "text": text, "de": de, "entities": spans})
+    data = tmp_path / "paragraphs.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    store = tmp_path / "store"
+    curate(
+        *("ingest", str(data), "--store", str(store), "--lang", "en", "--target-lang", "de"),
+        *("--spans-field", "entities", "--target-field", "de"),
+    )
+    out = curate("project", "--store", str(store), "--run-id", "p")
+    expected = "aligned by sentence 20 (50.0%), paragraph fallback 10 (25.0%), whole 10"
+    assert expected in out.stderr
+    units = sql(store, "SELECT aligned_as, count(*) AS n FROM projections GROUP BY 1 ORDER BY 1")
+    assert units == [
+        {"aligned_as": "fallback", "n": 10},
+        {"aligned_as": "sentences", "n": 20},
+        {"aligned_as": "whole", "n": 10},
+    ]
+    (manifest,) = sql(store, "SELECT counts FROM runs WHERE run_id = 'p'")
+    notes = json.loads(manifest["counts"])["project"]["notes"]
+    assert notes == {"aligned_by_sentence": 20, "aligned_whole": 10, "sentence_fallback": 10}
+    out = curate("align", "--store", str(store), "--run-id", "a")
+    assert "40 alignments; " + expected in out.stderr
+
+
 def test_conll_with_a_plain_target_file_is_projected_onto_the_human_translation(tmp_path):
     store = tmp_path / "store"
     out = curate(

@@ -52,12 +52,40 @@ def minimal(**extra) -> dict:
         (minimal(inputs=[{"path": "a.txt", "on_misaligned": "pair"}]), "inputs.0.on_misaligned"),
         (minimal(export={"to": "hub", "run_id": "x"}), "export.run_id: unknown key"),
         (minimal(inputs=[{"path": "a.txt", "origin": "machine"}]), "inputs.0.origin"),
+        (
+            minimal(project={"options": {"max_gapp": 2}}),
+            "project.options: Value error, alignment projection options: max_gapp: unknown option",
+        ),
+        (
+            minimal(project={"options": {"max_gap": "three"}}),
+            "project.options: Value error, alignment projection options: max_gap: Input should "
+            "be a valid integer",
+        ),
+        (
+            minimal(project={"options": {"consistency": {"min_cnt": 2}}}),
+            "alignment projection options: consistency.min_cnt",
+        ),
+        (minimal(project={"options": {"convention": "qaa"}}), "unknown convention 'qaa'"),
+        (
+            minimal(project={"method": "marker", "options": {"max_gap": 1}}),
+            "project.options: Value error, marker projection options: max_gap: unknown option",
+        ),
     ],
 )
 def test_invalid_recipes_name_the_key(tmp_path, data, message):
     with pytest.raises(UserError) as info:
         load_recipe(write_recipe(tmp_path, data))
     assert message in str(info.value)
+
+
+def test_projection_options_are_checked_and_typed_before_anything_runs(tmp_path):
+    options = {"max_gap": 2, "trim_words": ["de", "la"], "consistency": {"min_count": 3}}
+    recipe, _ = load_recipe(write_recipe(tmp_path, minimal(project={"options": options})))
+    assert recipe.project is not None and recipe.project.options == options
+    with pytest.raises(UserError) as info:
+        load_recipe(write_recipe(tmp_path, minimal(project={"options": {"max_gapp": 2}})))
+    assert "\n" not in str(info.value) and "1 problem(s)" in str(info.value)
+    assert "known options: max_gap," in str(info.value)  # the misspelt key's right name
 
 
 def test_yaml_is_parsed_safely(tmp_path):

@@ -17,7 +17,8 @@ as many on one side) is aligned whole too: the paragraph is the fallback, and
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import regex
@@ -27,6 +28,9 @@ from curate.align.tokenize import Tokens
 from curate.text.segment import split_sentences
 
 Range = tuple[int, int]  # [start, end) of word indices
+#: how an example was aligned (:meth:`SentencePlan.aligned_as`)
+SENTENCES, WHOLE, FALLBACK = "sentences", "whole", "fallback"
+ALIGNED_AS = (SENTENCES, WHOLE, FALLBACK)
 _LOOKALIKE = regex.compile(r"^(?:\p{N}+(?:[.,:]\p{N}+)*|\p{Lu}\p{L}{2,})$")
 
 
@@ -47,6 +51,37 @@ class SentencePlan:
     @property
     def n_split(self) -> int:
         return sum(len(r) > 1 for r in self.ranges)
+
+    def aligned_as(self, k: int) -> str:
+        """``sentences`` (several sentence pairs), ``fallback`` (several sentences on both
+        sides, aligned whole) or ``whole`` (one sentence on a side) for example ``k``."""
+        if self.fallback[k]:
+            return FALLBACK
+        return SENTENCES if len(self.ranges[k]) > 1 else WHOLE
+
+
+def aligned_as_counts(values: Sequence[str | None]) -> Counter[str]:
+    """``aligned_as`` values tallied under the names a run's counts use
+    (``aligned_by_sentence``, ``aligned_whole``, ``sentence_fallback``); None not counted."""
+    names = {
+        SENTENCES: "aligned_by_sentence",
+        WHOLE: "aligned_whole",
+        FALLBACK: "sentence_fallback",
+    }
+    return Counter(names[v] for v in values if v is not None)
+
+
+def aligned_as_summary(notes: Mapping[str, int]) -> str:
+    """``by sentence 12 (3.0%), paragraph fallback 1 (0.3%), whole 387`` of a run's counts
+    (empty when nothing was aligned)."""
+    split, fallback = notes.get("aligned_by_sentence", 0), notes.get("sentence_fallback", 0)
+    total = split + fallback + notes.get("aligned_whole", 0)
+    if not total:
+        return ""
+    return (
+        f"aligned by sentence {split} ({split / total:.1%}), paragraph fallback {fallback} "
+        f"({fallback / total:.1%}), whole {total - split - fallback}"
+    )
 
 
 def sentence_ranges(text: str, tokens: Tokens, lang: str | None) -> list[Range]:

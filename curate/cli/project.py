@@ -9,6 +9,7 @@ import yaml
 from rich.console import Console
 
 from curate.align.chunks import CHUNK_PAIRS
+from curate.align.sentences import aligned_as_summary
 from curate.cli.display import output_mode, run_job_with_display
 from curate.errors import UserError
 from curate.store import Store
@@ -110,8 +111,11 @@ def align(
         lambda progress: run_align(Store(store), job, list(ctx.args), progress=progress),
         output_mode(quiet, as_json),
     )
+    units = aligned_as_summary(manifest["counts"].get("align", {}).get("notes", {}))
     Console(stderr=True, quiet=as_json).print(
         f"{run_id}: {manifest['rows'].get('alignments', 0)} alignments"
+        + (f"; {units}" if units else ""),
+        soft_wrap=True,
     )
 
 
@@ -209,6 +213,9 @@ def project(
         f"SELECT status, count(*) AS n FROM projections WHERE run_id = '{job.run_id}' GROUP BY 1"
     ).to_pylist()
     summary = ", ".join(f"{r['status']}={r['n']}" for r in statuses)
+    units = aligned_as_summary(manifest["counts"]["project"].get("notes", {}))
     Console(stderr=True, quiet=as_json).print(
         f"{run_id}: {manifest['counts']['project']['in']} examples projected ({summary})"
+        + (f"; {units}" if units else ""),
+        soft_wrap=True,
     )

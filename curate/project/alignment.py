@@ -210,6 +210,9 @@ class ProjectionResult:
     #: several sentences but was aligned whole because they could not be paired
     sentence_pairs: int = 1
     sentence_fallback: bool = False
+    #: ``sentences``, ``whole`` or ``fallback`` (:mod:`curate.align.sentences`); None where no
+    #: word aligner was used (markers)
+    aligned_as: str | None = None
 
     @property
     def n_projected(self) -> int:
@@ -770,9 +773,11 @@ def finish_batch(
         zip(batch.drafts, batch.others, batch.other_tokens, batch.links, strict=True)
     ):
         result = _finish(draft)
+        result.aligned_as = sentences.WHOLE
         if batch.plan is not None:
             result.sentence_pairs = len(batch.plan.ranges[k])
             result.sentence_fallback = batch.plan.fallback[k]
+            result.aligned_as = batch.plan.aligned_as(k)
         results.append(
             replace(
                 result,

@@ -111,6 +111,7 @@ def align_rows(
     tgt = [words(t["text"] or "", t["tgt_lang"]) for t in translations]
     links: list[list[tuple[int, int]]] = [[] for _ in translations]
     methods = [aligner.method] * len(translations)
+    aligned_as = [sentences.WHOLE] * len(translations)
     by_lang: dict[tuple[str, str], list[int]] = {}
     for k, t in enumerate(translations):
         by_lang.setdefault((t["src_lang"], t["tgt_lang"]), []).append(k)
@@ -126,11 +127,14 @@ def align_rows(
             (src_lang, tgt_lang),
         )
         found = sentences.merge_links(pair_aligner.align(sentences.split_pairs(forms, plan)), plan)
-        for k, pair_links in zip(idx, found, strict=True):
+        for n, (k, pair_links) in enumerate(zip(idx, found, strict=True)):
             links[k] = pair_links
             methods[k] = pair_aligner.method
+            aligned_as[k] = plan.aligned_as(n)
     rows = []
-    for tr, s, t, pair_links, method in zip(translations, src, tgt, links, methods, strict=True):
+    for tr, s, t, pair_links, method, unit in zip(
+        translations, src, tgt, links, methods, aligned_as, strict=True
+    ):
         rows.append(
             {
                 **(lineage or {}),
@@ -144,6 +148,7 @@ def align_rows(
                 "tgt_token_offsets": _offsets_column(t.offsets),
                 "links": [{"src": i, "tgt": j} for i, j in pair_links],
                 "method": method,
+                "aligned_as": unit,
                 "source_id": tr["id"],
             }
         )
@@ -177,6 +182,7 @@ def _projection_row(
         "reasons": result.reasons,
         "n_source_spans": result.n_source_spans,
         "n_projected": result.n_projected,
+        "aligned_as": result.aligned_as,
         "source_id": translation_id or example_id,
     }
 

@@ -133,26 +133,34 @@ def now_iso() -> str:
 
 @dataclass
 class StageCounts:
-    """Conservation bookkeeping of one stage: ``in == out + quarantined + filtered``."""
+    """Conservation bookkeeping of one stage: ``in == out + quarantined + filtered``.
+
+    ``notes`` tallies how the records out were made (e.g. projections aligned sentence by
+    sentence or whole); it is not part of the conservation sum, and only written when set."""
 
     records_in: int = 0
     records_out: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     filtered: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: StageCounts) -> None:
         self.records_in += other.records_in
         self.records_out += other.records_out
         self.quarantined.update(other.quarantined)
         self.filtered.update(other.filtered)
+        self.notes.update(other.notes)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "in": self.records_in,
             "out": self.records_out,
             "quarantined": dict(sorted(self.quarantined.items())),
             "filtered": dict(sorted(self.filtered.items())),
         }
+        if self.notes:
+            out["notes"] = dict(sorted(self.notes.items()))
+        return out
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> StageCounts:
@@ -161,6 +169,7 @@ class StageCounts:
             int(data.get("out", 0)),
             Counter(data.get("quarantined", {})),
             Counter(data.get("filtered", {})),
+            Counter(data.get("notes", {})),
         )
 
 
