@@ -364,10 +364,14 @@ def job_runs(pairs: pl.DataFrame) -> dict[str, TagRun]:
             "from_memory": False,
             "dataset": "ntrex",
             "source_id": row["id"],
+            "source_file": "ntrex",
+            "source_line": line,  # the pairs' order, which the library path reads too
             "run_id": "tr",
             "stage": "translate",
         }
-        for row in pairs.select(["id", "src_lang", "tgt_lang", "source_text", "text"]).to_dicts()
+        for line, row in enumerate(
+            pairs.select(["id", "src_lang", "tgt_lang", "source_text", "text"]).to_dicts()
+        )
     ]
     with tempfile.TemporaryDirectory(prefix="curate-ntrex-") as tmp:
         store = Store(Path(tmp) / "store")
