@@ -10,6 +10,7 @@ import yaml
 from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
 from curate.errors import UserError
 from curate.store import Store
 
@@ -35,12 +36,13 @@ def _section(path: Path | None, key: str) -> dict:
 
 def _run(
     kind: str,
-    store: Path,
+    store: str,
     run_id: str | None,
     config: Path | None,
     mix: Path | None,
     quiet: bool = False,
     as_json: bool = False,
+    args: list[str] | None = None,
     **kw,
 ) -> None:
     from beam_jobs.build import BuildJob, run_build
@@ -55,7 +57,7 @@ def _run(
     manifest = run_job_with_display(
         f"build {kind}",
         job.run_id,
-        lambda progress: run_build(Store(store), job, progress=progress),
+        lambda progress: run_build(Store(store), job, args, progress=progress),
         output_mode(quiet, as_json),
     )
     console = Console(stderr=True, quiet=as_json)
@@ -67,7 +69,6 @@ def _run(
     console.print(f"training_samples: {manifest['rows'].get('training_samples', 0)} rows")
 
 
-STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
 CONFIG = typer.Option(None, "--config", help="YAML with the builder's options (or a recipe).")
 MIX = typer.Option(None, "--mix", help="YAML with mixing options (or a recipe with `mix:`).")
 TOKENIZER = typer.Option(None, "--tokenizer", help="SentencePiece model or HF tokenizer dir.")
@@ -75,23 +76,32 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress; only the final l
 JSON = typer.Option(False, "--json", help="One JSON event per line (machine logs).")
 
 
-@build_app.command("parallel")
+#: unknown --options of a build command go to Beam (e.g. --runner=DataflowRunner ...)
+BEAM = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@build_app.command("parallel", context_settings=BEAM)
 def build_parallel(
-    store: Path = STORE,
+    ctx: typer.Context,
+    store: str = STORE,
     config: Path | None = CONFIG,
     mix: Path | None = MIX,
     tokenizer: str | None = TOKENIZER,
     run_id: str | None = typer.Option(None, help="Run id (default: build-parallel)."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     quiet: bool = QUIET,
     as_json: bool = JSON,
 ) -> None:
     """Parallel samples (templates, both directions, filtered and de-duplicated)."""
-    _run("parallel", store, run_id, config, mix, quiet, as_json, tokenizer=tokenizer)
+    args = beam_args(list(ctx.args), dask_address, dask_partitions)
+    _run("parallel", store, run_id, config, mix, quiet, as_json, args, tokenizer=tokenizer)
 
 
-@build_app.command("interleaved")
+@build_app.command("interleaved", context_settings=BEAM)
 def build_interleaved(
-    store: Path = STORE,
+    ctx: typer.Context,
+    store: str = STORE,
     config: Path | None = CONFIG,
     mix: Path | None = MIX,
     tokenizer: str | None = TOKENIZER,
@@ -101,6 +111,8 @@ def build_interleaved(
     method: str = typer.Option("tfidf", help="Retrieval similarity: tfidf or minhash."),
     threshold: float = typer.Option(0.3, help="Retrieval score threshold."),
     run_id: str | None = typer.Option(None, help="Run id (default: build-interleaved)."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     quiet: bool = QUIET,
     as_json: bool = JSON,
 ) -> None:
@@ -113,6 +125,7 @@ def build_interleaved(
         mix,
         quiet,
         as_json,
+        beam_args(list(ctx.args), dask_address, dask_partitions),
         tokenizer=tokenizer,
         pair_by=pair_by,
         link_field=link_field,
@@ -124,7 +137,7 @@ def build_interleaved(
 
 def export(
     to: Path = typer.Option(..., "--to", help="Folder for the Hub-ready dataset."),
-    store: Path = STORE,
+    store: str = STORE,
     stage: Annotated[
         str, typer.Option(help="What to export: training_samples or projections.")
     ] = "training_samples",
@@ -166,8 +179,7 @@ def export(
             "--format conll writes projected span labels to a folder",
             hint="use it with --stage projections and without --push",
         )
-    require_store(store)
-    st = Store(store)
+    st = require_store(store)
     statuses = [s.strip() for s in status.split(",") if s.strip()]
     named = [r.strip() for r in (run_id or "").split(",") if r.strip()]
     runs = export_runs(st, stage, named)
@@ -189,7 +201,7 @@ def export(
         stage,
         pretty_name=name,
         license=license,
-        provenance=f"Built by curate from the store {st.root.name}, run {', '.join(runs)}.",
+        provenance=f"Built by curate from the store {st.name}, run {', '.join(runs)}.",
         recipe={m["run_id"]: m["options"] for m in st.manifests() if m["run_id"] in runs},
     )
     result = export_folder(

@@ -9,10 +9,9 @@ import yaml
 from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
 from curate.errors import UserError
 from curate.store import Store
-
-STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def detect(
     ctx: typer.Context,
-    store: Path = STORE,
+    store: str = STORE,
     config: Path | None = typer.Option(
         None, "--config", help="YAML: a recipe or its detect section."
     ),
@@ -33,12 +32,15 @@ def detect(
     skip: str | None = typer.Option(None, help="Skip these detectors (comma-separated)."),
     run_id: str = typer.Option("detect", help="Run id; re-running replaces it."),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Tag every translation with artifact scores and flags (nothing is dropped)."""
     from beam_jobs.detect import UNSCORED, DetectJob, run_detect
 
+    args = beam_args(list(ctx.args), dask_address, dask_partitions)
     section: dict = {}
     if config is not None:
         if not config.exists():
@@ -55,7 +57,7 @@ def detect(
         "detect",
         run_id,
         lambda progress: run_detect(
-            Store(store), DetectJob(run_id, section), list(ctx.args), workers, progress=progress
+            Store(store), DetectJob(run_id, section), args, workers, progress=progress
         ),
         output_mode(quiet, as_json),
     )
@@ -119,7 +121,7 @@ def detectors(
 
 
 def report(
-    store: Path = STORE,
+    store: str = STORE,
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML page to write."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the numbers as JSON."),
     run_id: str | None = typer.Option(None, help="Only this detect run."),

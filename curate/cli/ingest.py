@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
 from curate.errors import UserError
 from curate.io import FieldMap, format_with_target
 from curate.store import Store
@@ -25,9 +26,7 @@ def ingest(
     paths: list[Path] = typer.Argument(
         ..., help="Input files or folders (a folder: its files; or a saved HF dataset)."
     ),
-    store: str = typer.Option(
-        "store", "--store", "-s", help="Store: a directory, or s3://bucket/prefix (gs://, az://)."
-    ),
+    store: str = STORE,
     dataset: str | None = typer.Option(
         None,
         help="Dataset name (default: from the inputs' names: yor/test.txt -> yor-test, "
@@ -82,6 +81,8 @@ def ingest(
         "other files under it are refused.",
     ),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     langid: bool = typer.Option(
         True, "--langid/--no-langid", help="Identify the language of every text."
     ),
@@ -100,7 +101,8 @@ def ingest(
     from curate.languages import store_language
 
     # click puts unknown --option=value words among the input paths; they are Beam's options
-    beam_args = [str(p) for p in paths if str(p).startswith("-")] + list(ctx.args)
+    extra = [str(p) for p in paths if str(p).startswith("-")] + list(ctx.args)
+    args = beam_args(extra, dask_address, dask_partitions)
     paths = [p for p in paths if not str(p).startswith("-")]
     if not paths:
         raise UserError("no input files given")
@@ -153,9 +155,7 @@ def ingest(
     manifest = run_job_with_display(
         "ingest",
         config.run_id,
-        lambda progress: run_ingest(
-            Store(store), inputs, config, beam_args, workers, progress=progress
-        ),
+        lambda progress: run_ingest(Store(store), inputs, config, args, workers, progress=progress),
         output_mode(quiet, as_json),
     )
     counts = manifest["counts"].get("ingest", {})

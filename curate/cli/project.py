@@ -11,10 +11,10 @@ from rich.console import Console
 from curate.align.chunks import CHUNK_PAIRS
 from curate.align.sentences import aligned_as_summary
 from curate.cli.display import output_mode, run_job_with_display
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
 from curate.errors import UserError
 from curate.store import Store
 
-STORE = typer.Option(Path("store"), "--store", "-s", help="Store directory.")
 ALIGNER = typer.Option("eflomal", "--aligner", help="eflomal (default) or simalign.")
 CHUNK = typer.Option(
     CHUNK_PAIRS, "--chunk-pairs", min=1, help="Sentence pairs the aligner learns from at once."
@@ -41,8 +41,11 @@ def _options(path: Path | None) -> dict:
 
 def align(
     ctx: typer.Context,
-    store: Path | None = typer.Option(
-        None, "--store", "-s", help="Align every translation of this store."
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        "-s",
+        help="Align every translation of this store (a directory, or s3://bucket/prefix).",
     ),
     src: Path | None = typer.Option(
         None, "--src", help="Or files: source sentences, one per line (or 'SRC ||| TGT' lines)."
@@ -65,6 +68,8 @@ def align(
     extra_bitext: list[Path] | None = EXTRA,
     chunk_pairs: int = CHUNK,
     run_id: str = typer.Option("align", help="Store: run id; re-running replaces it."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
@@ -76,7 +81,7 @@ def align(
     files = src is not None or tgt is not None
     if files == (store is not None):
         raise UserError(
-            "give either --store DIR (align the store's translations) or --src FILE "
+            "give either --store STORE (align the store's translations) or --src FILE "
             "[--tgt FILE] --out LINKS (align files)",
             hint="curate align --src corpus.ro --tgt corpus.en --out links.txt",
         )
@@ -98,6 +103,7 @@ def align(
     from beam_jobs.project import ProjectJob, run_align
 
     assert store is not None
+    args = beam_args(list(ctx.args), dask_address, dask_partitions)
     job = ProjectJob(
         run_id=run_id,
         aligner=aligner,
@@ -108,7 +114,7 @@ def align(
     manifest = run_job_with_display(
         "align",
         run_id,
-        lambda progress: run_align(Store(store), job, list(ctx.args), progress=progress),
+        lambda progress: run_align(Store(store), job, args, progress=progress),
         output_mode(quiet, as_json),
     )
     units = aligned_as_summary(manifest["counts"].get("align", {}).get("notes", {}))
@@ -177,7 +183,7 @@ def _align_files(
 
 def project(
     ctx: typer.Context,
-    store: Path = STORE,
+    store: str = STORE,
     method: str = typer.Option("alignment", help="alignment or marker."),
     aligner: str = ALIGNER,
     aligner_options: Path | None = typer.Option(None, help="YAML of the aligner's options."),
@@ -186,12 +192,15 @@ def project(
     chunk_pairs: int = CHUNK,
     model: str | None = typer.Option(None, help="Marker projection: the translation model."),
     run_id: str = typer.Option("project", help="Run id; re-running replaces it."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
     """Carry span labels of translated examples onto their translations (translate-train)."""
     from beam_jobs.project import ProjectJob, run_project
 
+    args = beam_args(list(ctx.args), dask_address, dask_partitions)
     job = ProjectJob(
         run_id=run_id,
         method=method,
@@ -205,7 +214,7 @@ def project(
     manifest = run_job_with_display(
         "project",
         run_id,
-        lambda progress: run_project(Store(store), job, list(ctx.args), progress=progress),
+        lambda progress: run_project(Store(store), job, args, progress=progress),
         output_mode(quiet, as_json),
     )
     st = Store(store)
