@@ -81,7 +81,7 @@ def align(
     files = src is not None or tgt is not None
     if files == (store is not None):
         raise UserError(
-            "give either --store STORE (align the store's translations) or --src FILE "
+            "give either --store DIR (align the store's translations) or --src FILE "
             "[--tgt FILE] --out LINKS (align files)",
             hint="curate align --src corpus.ro --tgt corpus.en --out links.txt",
         )
