@@ -11,7 +11,7 @@ on 127.0.0.1, each in its own folder) of one worker and of two (one thread each)
 reads the store in the driver whatever the runner (it runs no Beam job).
 
 Printed per stage: the seconds of each configuration, Dask with one worker over in-process,
-and the bytes per second the stage wrote to the store (its committed files over its seconds)
+and the kilobytes per second the stage wrote to the store (its committed files over its seconds)
 and read from it (those files read back whole, timed). Every configuration must commit the same
 number of rows per stage. The last line is ``dask_speedup X``: the whole set's seconds with one
 worker over those with two.
@@ -114,7 +114,7 @@ def measure(name: str, store: Store, beam_args: list[str], work: Path) -> dict[s
 
 
 def rate(nbytes: int, seconds: float) -> str:
-    return f"{nbytes / seconds / 1e6:7.2f}" if seconds and nbytes else "      -"
+    return f"{nbytes / seconds / 1e3:8.1f}" if seconds and nbytes else "       -"
 
 
 def main() -> None:
@@ -157,7 +157,7 @@ def main() -> None:
             raise SystemExit(f"{stage}: the configurations committed different row counts")
     print(
         f"{'stage':<15} {'local s':>8} {'dask1 s':>8} {'dask2 s':>8} {'d1/local':>8} "
-        f"{'speedup':>8}  MB/s written (local dask1 dask2)  MB/s read back"
+        f"{'speedup':>8}  kB/s written (local dask1 dask2)  kB/s read back"
     )
     total = {name: 0.0 for name in results}
     for stage in STAGES:
