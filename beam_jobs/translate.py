@@ -125,25 +125,30 @@ class MemoryJoin:
     shards: tuple[MemoryShard, ...]
 
 
-_BLANK = "blank"
-_MISS = "miss"
+def _is_blank(element: tuple[str, dict[str, Any]]) -> bool:
+    return not (element[1]["text"] or "").strip()
+
+
+def blank_groups(element: tuple[str, dict[str, Any]]) -> Iterator[tuple[str, list]]:
+    """A blank text (never remembered, passed through unchanged) as a group of one."""
+    if _is_blank(element):
+        yield element[0], [element[1]]
 
 
 class KeyRowsFn(beam.DoFn):
-    """``(target, row)`` -> ``(memory key, (target, row))``; blank texts (never remembered,
-    passed through unchanged) go straight to the ``blank`` output as groups of one."""
+    """``(target, row)`` -> ``(memory key, (target, row))`` for every row with a text (blank
+    ones go through :func:`blank_groups`: one output per transform, since Beam's DaskRunner
+    mixes the tagged outputs of a multi-output ParDo)."""
 
     def __init__(self, tags: dict[tuple[str, str], tuple[str, str]]) -> None:
         self.tags = tags
 
     def process(self, element: tuple[str, dict[str, Any]]) -> Iterator[Any]:
-        target, row = element
-        text = row["text"] or ""
-        if not text.strip():
-            yield beam.pvalue.TaggedOutput(_BLANK, (target, [row]))
+        if _is_blank(element):
             return
+        target, row = element
         src, tgt = self.tags[(row["lang"], target)]
-        yield f"{src}\t{tgt}\t{text_hash(normalize_text(text))}", element
+        yield f"{src}\t{tgt}\t{text_hash(normalize_text(row['text']))}", element
 
 
 class WantedHashesFn(beam.CombineFn):
@@ -175,25 +180,29 @@ def read_memory_shard(
         yield f"{shard.src}\t{shard.tgt}\t{h}", entry
 
 
-def split_by_memory(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Any]:
-    """One key's rows and memory entries -> hits ``(target, row, entry)``, or one ``miss``
-    group ``(target, rows)`` per target when the memory has no entry for the key."""
+def memory_hits(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Any]:
+    """One key's rows and memory entries -> a hit ``(target, row, entry)`` per row when the
+    memory has an entry for the key."""
     _, grouped = item
-    rows = list(grouped["rows"])
-    if not rows:
-        return
     entries = list(grouped["memory"])
     if entries:
         entry = min(entries, key=repr)  # several (uncompacted) entries: one, deterministically
-        for target, row in rows:
+        for target, row in grouped["rows"]:
             yield target, row, entry
+
+
+def miss_groups(item: tuple[str, dict[str, list[Any]]]) -> Iterator[Any]:
+    """One key's rows, when the memory has no entry for the key -> one group ``(target,
+    rows)`` per target, translated once."""
+    _, grouped = item
+    if list(grouped["memory"]):
         return
     by_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for target, row in rows:
+    for target, row in grouped["rows"]:
         by_target[target].append(row)
     for target, group in sorted(by_target.items()):
         group.sort(key=lambda r: str(r.get("id") or ""))
-        yield beam.pvalue.TaggedOutput(_MISS, (target, group))
+        yield target, group
 
 
 def remembered_tables(
@@ -229,15 +238,12 @@ def join_memory(
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """Join ``(target, row)`` with the memory by key: ``(hits, miss groups)``."""
     p = pairs.pipeline
-    keyed = pairs | "KeyRows" >> beam.ParDo(KeyRowsFn(dict(join.tags))).with_outputs(
-        _BLANK, main="keyed"
-    )
+    keyed = pairs | "KeyRows" >> beam.ParDo(KeyRowsFn(dict(join.tags)))
+    blank = pairs | "BlankRows" >> beam.FlatMap(blank_groups)
     # only entries some row asks for enter the shuffle: the memory's shards are filtered by
     # the rows' hash prefixes (a side input of 8 bytes a distinct text, not the memory)
     wanted = (
-        keyed.keyed
-        | "RowKeys" >> beam.Keys()
-        | "WantedHashes" >> beam.CombineGlobally(WantedHashesFn())
+        keyed | "RowKeys" >> beam.Keys() | "WantedHashes" >> beam.CombineGlobally(WantedHashesFn())
     )
     remembered = (
         p
@@ -250,13 +256,13 @@ def join_memory(
             join=join,
         )
     )
-    split = (
-        {"rows": keyed.keyed, "memory": remembered}
-        | "JoinMemory" >> beam.CoGroupByKey()
-        | "SplitHits" >> beam.FlatMap(split_by_memory).with_outputs(_MISS, main="hits")
-    )
-    misses = (keyed[_BLANK], split[_MISS]) | "Misses" >> beam.Flatten()
-    return split.hits, misses
+    joined = {"rows": keyed, "memory": remembered} | "JoinMemory" >> beam.CoGroupByKey()
+    hits = joined | "Hits" >> beam.FlatMap(memory_hits)
+    misses = (
+        blank,
+        joined | "MissGroups" >> beam.FlatMap(miss_groups),
+    ) | "Misses" >> beam.Flatten()
+    return hits, misses
 
 
 class TranslateBatchesFn(beam.DoFn):

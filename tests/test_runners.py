@@ -137,9 +137,15 @@ def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
             join,
         ),
     )
-    assert {"KeyRows", "ReadMemory", "JoinMemory", "SplitHits", "Remembered", "Results"} <= set(
-        joined
-    )
+    assert {
+        "KeyRows",
+        "ReadMemory",
+        "JoinMemory",
+        "Hits",
+        "MissGroups",
+        "Remembered",
+        "Results",
+    } <= set(joined)
     read_memory = joined["ReadMemory"][2]
     assert (read_memory["store_root"], read_memory["join"]) == ("gs://bucket/store", join)
 
