@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from repeats import repeated
+
 from curate.align.eflomal import EflomalConfig, run_eflomal, vote
 from curate.align.pharaoh import GoldAlignment, read_pharaoh
 from curate.align.registry import Link
@@ -171,22 +173,7 @@ def main() -> None:
         return
     extra = [] if args.no_extra else ntrex_roen(args.data)
     print(f"{len(pairs)} gold pairs, {len(extra)} extra pairs")
-    figures: dict[str, list[float]] = {}
-    for repeat in range(args.repeats):
-        if args.repeats > 1:
-            print(f"\n--- run {repeat + 1} of {args.repeats}")
-        for name, value in measure(pairs, gold, extra, args.splits).items():
-            figures.setdefault(name, []).append(value)
-    if args.repeats > 1:
-        print(f"\nover {args.repeats} runs (eflomal is not seeded):")
-        for name, values in figures.items():
-            print(
-                f"  {name}: mean {statistics.mean(values):.4f}, range {min(values):.4f}-"
-                f"{max(values):.4f}, spread {max(values) - min(values):.4f} "
-                f"({' '.join(f'{v:.4f}' for v in values)})"
-            )
-    for name, values in figures.items():
-        print(f"{name} {statistics.mean(values):.4f}")
+    repeated(lambda: measure(pairs, gold, extra, args.splits), args.repeats)
 
 
 def measure(

@@ -46,10 +46,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import statistics
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from repeats import repeated
 
 from curate.align.eflomal import EflomalConfig, run_eflomal, vote
 from curate.align.registry import Link
@@ -289,22 +290,7 @@ def main() -> None:
     if args.through_jobs:
         through_jobs(args, english_examples(args.data / "europarl_ner")[1])
         return
-    figures: dict[str, list[float]] = {}
-    for repeat in range(args.repeats):
-        if args.repeats > 1:
-            print(f"\n--- run {repeat + 1} of {args.repeats}")
-        for name, value in measure(args).items():
-            figures.setdefault(name, []).append(value)
-    if args.repeats > 1:
-        print(f"\nover {args.repeats} runs (eflomal is not seeded):")
-        for name, values in figures.items():
-            print(
-                f"  {name}: mean {statistics.mean(values):.4f}, range {min(values):.4f}-"
-                f"{max(values):.4f}, spread {max(values) - min(values):.4f} "
-                f"({' '.join(f'{v:.4f}' for v in values)})"
-            )
-    for name, values in figures.items():
-        print(f"{name} {statistics.mean(values):.4f}")
+    repeated(lambda: measure(args), args.repeats)
 
 
 def english_examples(root: Path) -> tuple[list, list[LabelledText]]:
