@@ -286,7 +286,11 @@ def kill_at(forker: Forker, args: list[str], store_root: Path, point: str, delay
             or (point == "staged" and complete)
             or (point == "delay" and time.monotonic() - start >= delay)
         ):
-            os.kill(pid, signal.SIGSTOP)
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:  # it ended (and was reaped) between the poll and the stop
+                forker.wait()
+                return "finished"
             writing, complete = staged_files(staging, old)
             os.kill(pid, signal.SIGKILL)
             if forker.wait() != -signal.SIGKILL:  # it ended between the poll and the stop
