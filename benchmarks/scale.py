@@ -265,8 +265,9 @@ def main() -> None:
     )
     per_record: dict[tuple[str, int], float] = {}
     results = []
-    if args.keep and args.workdir:
+    if args.workdir:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    if args.keep and args.workdir:
         holder = contextlib.nullcontext(args.workdir)
     else:
         holder = tempfile.TemporaryDirectory(prefix="curate-scale-", dir=args.workdir)
