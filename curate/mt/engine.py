@@ -227,6 +227,19 @@ class PendingTranslations:
             return self._result
 
 
+def remembered_translation(source: str, entry: MemoryEntry) -> Translation:
+    """The translation of ``source`` that the memory holds (``entry``), without a model."""
+    return Translation(
+        source,
+        entry.text,
+        entry.score,
+        entry.truncated,
+        entry.pieces,
+        from_memory=True,
+        input_truncated=entry.input_truncated,
+    )
+
+
 def _translation(source: str, outcome: _Outcome, from_memory: bool = False) -> Translation:
     return Translation(
         source,
@@ -388,15 +401,7 @@ class TranslationEngine:
             )
             for key, entry in found.items():
                 for i in todo.pop(key):
-                    results[i] = Translation(
-                        texts[i],
-                        entry.text,
-                        entry.score,
-                        entry.truncated,
-                        entry.pieces,
-                        from_memory=True,
-                        input_truncated=entry.input_truncated,
-                    )
+                    results[i] = remembered_translation(texts[i], entry)
                     hits += 1
             scope = (id(memory), src_lang.tag, tgt_lang.tag, decoding)
             with self._lock:  # claim what no earlier submission is translating already

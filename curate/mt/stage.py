@@ -17,7 +17,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.mt.engine import TranslateConfig, Translation, TranslationEngine
+from curate.mt.engine import (
+    TranslateConfig,
+    Translation,
+    TranslationEngine,
+    remembered_translation,
+)
 from curate.mt.memory import MemoryEntry, TranslationMemory
 from curate.records import content_id, load_schema
 
@@ -179,15 +184,7 @@ def remembered_rows(
     """Translation rows for ``rows`` whose translations the memory holds (``entries[i]``), as
     :func:`submit_rows` makes them for memory hits, without a model."""
     results = [
-        Translation(
-            str(row.get(text_column) or ""),
-            entry.text,
-            entry.score,
-            entry.truncated,
-            entry.pieces,
-            from_memory=True,
-            input_truncated=entry.input_truncated,
-        )
+        remembered_translation(str(row.get(text_column) or ""), entry)
         for row, entry in zip(rows, entries, strict=True)
     ]
     lineage = _Lineage(model_id, model_version, src_tag, tgt_tag, run_id, source_kind)
