@@ -41,13 +41,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from ntrex_pairs import ntrex_tokens
 from repeats import repeated
 
 from curate.align.eflomal import EflomalConfig, run_eflomal, vote
 from curate.align.pharaoh import GoldAlignment, read_pharaoh
 from curate.align.registry import Link
 from curate.align.symmetrize import SYMMETRIZERS, symmetrize
-from curate.align.tokenize import tokenize
 from curate.evaluate.alignment import score_alignments
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -78,15 +78,8 @@ def read_pairs(data: Path) -> tuple[list[tuple[list[str], list[str]]], list[Gold
 
 
 def ntrex_roen(data: Path) -> list[tuple[list[str], list[str]]]:
-    ntrex = data / "ntrex128"
-    with (
-        open(ntrex / "newstest2019-ref.ron.txt", encoding="utf-8") as fr,
-        open(ntrex / "newstest2019-src.eng.txt", encoding="utf-8") as fe,
-    ):
-        return [
-            (tokenize(r.strip(), "ro").tokens, tokenize(e.strip(), "en").tokens)
-            for r, e in zip(fr, fe, strict=True)
-        ]
+    """NTREX ro-en pairs, Romanian first as in the gold file."""
+    return [(ro, en) for en, ro in ntrex_tokens(data, "ro")]
 
 
 def run_eflomal_defaults(

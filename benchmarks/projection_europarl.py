@@ -50,12 +50,13 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ntrex_pairs import ntrex_tokens
 from repeats import repeated
 
 from curate.align.eflomal import EflomalConfig, run_eflomal, vote
 from curate.align.registry import Link
 from curate.align.symmetrize import symmetrize
-from curate.align.tokenize import Tokens, tokenize
+from curate.align.tokenize import Tokens
 from curate.evaluate.spans import SpanScores, score_tags
 from curate.io.base import FieldMap
 from curate.io.conll import read_conll
@@ -68,7 +69,6 @@ from curate.project.alignment import (
 from curate.project.consistency import ConsistencyConfig
 from curate.text.tags import join_tokens, tagged_text
 
-NTREX = {"de": "deu", "es": "spa", "fr": "fra", "ro": "ron"}
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LANGUAGES = ("de", "es", "it")
 #: eflomal runs: each entry a tuple of prefix lengths (several: majority vote of the runs)
@@ -107,19 +107,6 @@ def whitespace_tokens(text: str, lang: str | None = None) -> Tokens:
     """The CoNLL tokens back from the space-joined sentence (gold is scored on them)."""
     tokens = text.split(" ")
     return Tokens(tokens, join_tokens(tokens)[1])
-
-
-def ntrex_pairs(data: Path, lang: str) -> list[tuple[list[str], list[str]]]:
-    code = NTREX.get(lang)
-    src = data / "ntrex128" / "newstest2019-src.eng.txt"
-    tgt = data / "ntrex128" / f"newstest2019-ref.{code}.txt"
-    if code is None or not tgt.exists():
-        return []
-    with open(src, encoding="utf-8") as fs, open(tgt, encoding="utf-8") as ft:
-        return [
-            (tokenize(s.strip(), "en").tokens, tokenize(t.strip(), lang).tokens)
-            for s, t in zip(fs, ft, strict=True)
-        ]
 
 
 class FixedLinks:
@@ -214,7 +201,7 @@ def jobs_tags(data: Path, lang: str, extra: bool, chunk_pairs: int | None) -> li
         )
         run_ingest(store, [spec], IngestConfig("europarl", "ingest", lang="en", target_lang=lang))
         extra_files: tuple[str, ...] = ()
-        pairs = ntrex_pairs(data, lang) if extra else []
+        pairs = ntrex_tokens(data, lang) if extra else []
         if pairs:
             path = Path(tmp) / "ntrex.bitext"
             with open(path, "w", encoding="utf-8") as out:
@@ -265,7 +252,7 @@ def through_jobs(args: argparse.Namespace, examples: list[LabelledText]) -> None
         if len(tags) != len(gold):
             raise SystemExit(f"{lang}: the job projected {len(tags)} of {len(gold)} sentences")
         jobs = score_tags(tags, [t for _, t in gold]).micro.f1
-        extra = [] if args.no_extra else ntrex_pairs(args.data, lang)
+        extra = [] if args.no_extra else ntrex_tokens(args.data, lang)
         library = score_tags(
             library_default_tags(examples, gold, extra, lang), [t for _, t in gold]
         ).micro.f1
@@ -318,7 +305,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
         gold = read_sentences(root / f"{lang}-europarl.test.conll02")
         if len(gold) != len(english):
             raise SystemExit(f"{lang}: {len(gold)} sentences, English has {len(english)}")
-        extra = [] if args.no_extra else ntrex_pairs(args.data, lang)
+        extra = [] if args.no_extra else ntrex_tokens(args.data, lang)
         texts = [" ".join(tokens) for tokens, _ in gold]
         asked = PairsAsked()  # the pairs the defaults align: what every setting asks for
         project_translate_train(
