@@ -13,7 +13,7 @@ groups the documents again by link. Each bucket's pairs are built (and packed) t
 Retrieval over pivot translations reads each language pair whole. Mixing works in buckets of
 sample ids: the tokens per bucket and language group are combined first and reach each bucket
 as a side input, from which the bucket takes its share of each group's quota
-(:mod:`curate.build.mixing`).
+(:mod:`curate.trainsets.mixing`).
 Filter decisions are counted by reason in the manifest.
 """
 
@@ -49,11 +49,16 @@ from beam_jobs.shards import (
     sides,
     tag_side,
 )
-from curate.build.common import BuildReport
-from curate.build.interleave import InterleaveConfig, build_interleaved
-from curate.build.mixing import MixConfig, available_tokens, mix, plan_mix, shard_plan
-from curate.build.pairing import documents_from_segments, pair_by_key, pair_by_retrieval
-from curate.build.parallel import (
+from curate.errors import UserError
+from curate.progress import ProgressCallback
+from curate.records import content_id, load_schema
+from curate.store import StageCounts, Store
+from curate.store.shards import Shard, store_shards
+from curate.trainsets.common import BuildReport
+from curate.trainsets.interleave import InterleaveConfig, build_interleaved
+from curate.trainsets.mixing import MixConfig, available_tokens, mix, plan_mix, shard_plan
+from curate.trainsets.pairing import documents_from_segments, pair_by_key, pair_by_retrieval
+from curate.trainsets.parallel import (
     ParallelConfig,
     build_parallel,
     dedup_key,
@@ -61,12 +66,7 @@ from curate.build.parallel import (
     lsh_bands,
     near_signatures,
 )
-from curate.build.tokens import load_token_counter
-from curate.errors import UserError
-from curate.progress import ProgressCallback
-from curate.records import content_id, load_schema
-from curate.store import StageCounts, Store
-from curate.store.shards import Shard, store_shards
+from curate.trainsets.tokens import load_token_counter
 
 PAIRINGS = ("origin", "link", "retrieval")
 
@@ -98,7 +98,7 @@ def _samples_table(samples: list[dict[str, Any]]) -> pa.Table:
 SHARD_ROWS = 20_000  # translations per shard, and rows per join or dedup bucket
 _TAG_COLUMNS = ["translation_id", "detector", "flag", "score"]
 _ORDER = "_order"  # a row's place in the store (shard, row): "first" among duplicates
-_KEY = "_key"  # what duplicates are judged on (curate.build.parallel.dedup_key)
+_KEY = "_key"  # what duplicates are judged on (curate.trainsets.parallel.dedup_key)
 
 
 def with_order(item: tuple[Shard, pa.Table]) -> pa.Table:
@@ -164,7 +164,7 @@ def band_keys(table: pa.Table, job: BuildJob) -> Iterator[pa.Table]:
     signatures = near_signatures(
         table.column(_KEY).to_pylist(), config.near_ngram, config.near_num_perm
     )
-    # hash values come from xxh32 (curate.build.parallel.near_signatures): 4 bytes each
+    # hash values come from xxh32 (curate.trainsets.parallel.near_signatures): 4 bytes each
     values = np.stack([s.hashvalues for s in signatures]).astype(np.uint32)
     blobs = pa.array([v.tobytes() for v in values], pa.binary())
     for band in range(bands):

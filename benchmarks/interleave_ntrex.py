@@ -10,7 +10,7 @@ trained at the start on the NTREX text itself (or ``--spm`` to give one).
 Timed, as a user runs it: counting every sentence of every document once (batched
 SentencePiece), then the three builds (chunk, interleave, pack, render text and provenance).
 Not timed: reading, sentence segmentation, training the tokenizer, and the checks afterwards.
-The checks (``curate.build.checks``) verify every sample of every build: no sentence split
+The checks (``curate.trainsets.checks``) verify every sample of every build: no sentence split
 unless it alone exceeds the chunk budget, windows within budget (also re-tokenising every
 window's text with the real tokenizer), overlap exactly as configured, every chunk of every
 pair present. The baseline is re-tokenising the output text, which is what packing by
@@ -31,10 +31,10 @@ from pathlib import Path
 
 from sentencex import segment
 
-from curate.build.checks import check_interleaved
-from curate.build.interleave import InterleaveConfig, build_interleaved, count_sentences
-from curate.build.pairing import pair_by_key
-from curate.build.tokens import SentencePieceCounter, train_sentencepiece
+from curate.trainsets.checks import check_interleaved
+from curate.trainsets.interleave import InterleaveConfig, build_interleaved, count_sentences
+from curate.trainsets.pairing import pair_by_key
+from curate.trainsets.tokens import SentencePieceCounter, train_sentencepiece
 
 LANGS = {"en": "src.eng", "de": "ref.deu", "es": "ref.spa", "fr": "ref.fra", "ro": "ref.ron"}
 CONTEXTS = (512, 2048, 8192)

@@ -208,10 +208,10 @@ def load_recipe(path: str | Path) -> tuple[Recipe, Path]:
 def _check_stage_options(recipe: Recipe, path: Path) -> None:
     """Each stage's own options, checked by that stage's typed config (unknown keys refused)."""
     from curate.artifacts.config import DetectConfig
-    from curate.build.interleave import InterleaveConfig
-    from curate.build.mixing import MixConfig
-    from curate.build.parallel import ParallelConfig
     from curate.mt.engine import TranslateConfig
+    from curate.trainsets.interleave import InterleaveConfig
+    from curate.trainsets.mixing import MixConfig
+    from curate.trainsets.parallel import ParallelConfig
 
     checks: list[tuple[str, Any]] = []
     if recipe.translate:

@@ -11,17 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.build.checks import check_interleaved
-from curate.build.interleave import InterleaveConfig, build_interleaved
-from curate.build.pairing import (
+from curate.errors import UserError
+from curate.records import load_schema
+from curate.trainsets.checks import check_interleaved
+from curate.trainsets.interleave import InterleaveConfig, build_interleaved
+from curate.trainsets.pairing import (
     DocPair,
     documents_from_segments,
     pair_by_key,
     pair_by_retrieval,
 )
-from curate.build.tokens import FallbackCounter, SentencePieceCounter, train_sentencepiece
-from curate.errors import UserError
-from curate.records import load_schema
+from curate.trainsets.tokens import FallbackCounter, SentencePieceCounter, train_sentencepiece
 
 # With the fallback counter every word below (four letters or fewer) and every "." is one token,
 # so a sentence of k words costs exactly k + 1 tokens.
@@ -337,7 +337,7 @@ def test_retrieval_links_one_to_one_best_first() -> None:
 
 
 def test_sentence_counts_are_reused_only_from_the_same_counter() -> None:
-    from curate.build.interleave import count_sentences
+    from curate.trainsets.interleave import count_sentences
 
     p = pair("s", [6, 6, 6], [6, 6, 6])
     stale = {**p.src, "sentence_tokens": [1, 1, 1], "sentence_tokenizer": "other"}

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from curate.build.mixing import MixConfig, mix, target_ratios
 from curate.errors import UserError
+from curate.trainsets.mixing import MixConfig, mix, target_ratios
 
 # Available tokens per language pair in the generated corpus (roughly 16 : 4 : 1).
 SIZES = {"de-en": 320_000, "en-fr": 80_000, "en-ro": 20_000}

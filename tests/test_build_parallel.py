@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from curate.build.parallel import ParallelConfig, build_parallel
 from curate.errors import UserError
 from curate.records import load_schema
+from curate.trainsets.parallel import ParallelConfig, build_parallel
 
 
 def translation(i: int, src: str, tgt: str, **extra: Any) -> dict[str, Any]:

@@ -16,12 +16,12 @@ import pytest
 
 import beam_jobs.build as job
 from beam_jobs.ingest import InputSpec, run_ingest
-from curate.build.interleave import InterleaveConfig, build_interleaved
-from curate.build.mixing import MixConfig, available_tokens, mix, plan_mix
-from curate.build.pairing import pair_by_key
 from curate.ingest import IngestConfig
 from curate.store import Store
 from curate.synth import generate
+from curate.trainsets.interleave import InterleaveConfig, build_interleaved
+from curate.trainsets.mixing import MixConfig, available_tokens, mix, plan_mix
+from curate.trainsets.pairing import pair_by_key
 
 MIX = {"strategy": "temperature", "temperature": 2.0}
 
@@ -87,7 +87,7 @@ def test_mixing_in_tiny_buckets_keeps_every_sample_and_the_quotas(two_pairs, mon
 
 
 def test_shard_quotas_add_up_to_the_group_quota_in_proportion_to_the_tokens_held():
-    from curate.build.mixing import MixPlan, shard_plan
+    from curate.trainsets.mixing import MixPlan, shard_plan
 
     plan = MixPlan({"de-en": 0.5, "en-fr": 0.5}, 200, {"de-en": 100, "en-fr": 100})
     held = {0: {"de-en": 10, "en-fr": 5}, 1: {"de-en": 20}, 2: {"de-en": 3, "en-fr": 5}}

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from curate.build.tokens import (
+from curate.errors import UserError
+from curate.trainsets.tokens import (
     FallbackCounter,
     HFTokenizerCounter,
     SentencePieceCounter,
     load_token_counter,
     train_sentencepiece,
 )
-from curate.errors import UserError
 
 VOCABULARY = (
     "the of and river city green house walked quickly under bright morning market "

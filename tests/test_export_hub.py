@@ -12,9 +12,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from curate.build.interleave import InterleaveConfig, build_interleaved
-from curate.build.pairing import DocPair
-from curate.build.parallel import ParallelConfig, build_parallel
 from curate.errors import UserError
 from curate.export.hub import (
     CardInfo,
@@ -24,6 +21,9 @@ from curate.export.hub import (
     sanitize_name,
     size_category,
 )
+from curate.trainsets.interleave import InterleaveConfig, build_interleaved
+from curate.trainsets.pairing import DocPair
+from curate.trainsets.parallel import ParallelConfig, build_parallel
 
 SENTINEL = "hf_SentinelTokenDoNotLeak0123456789"
 

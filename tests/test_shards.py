@@ -22,7 +22,6 @@ from beam_jobs.translate import TranslateJob, run_translate
 from curate.align.registry import get_aligner
 from curate.artifacts.config import DetectConfig
 from curate.artifacts.detect import detect, fit_stats
-from curate.build.parallel import ParallelConfig, build_parallel
 from curate.ingest import IngestConfig
 from curate.mt.engine import TranslateConfig
 from curate.project.alignment import ProjectionConfig
@@ -31,6 +30,7 @@ from curate.records import content_id, load_schema
 from curate.store import StageCounts, Store
 from curate.store.shards import plan_shards, read_shard, store_shards
 from curate.synth import generate, write_bitext, write_conll
+from curate.trainsets.parallel import ParallelConfig, build_parallel
 
 SAMPLES = Path(__file__).resolve().parent.parent / "datasets" / "samples"
 FAST_EFLOMAL = {"prefix_lengths": [4], "n_samplers": 1, "rel_iterations": 0.3}

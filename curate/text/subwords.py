@@ -1,6 +1,6 @@
 """Training a SentencePiece model in memory, with the options every caller here shares.
 
-Token counting (:mod:`curate.build.tokens`), the synthetic translation model
+Token counting (:mod:`curate.trainsets.tokens`), the synthetic translation model
 (:mod:`curate.synth.train`) and the random Marian model (:mod:`curate.mt.random_model`) train
 their vocabularies through :func:`train_sentencepiece_model`; each passes only what it needs
 differently (model type, special ids, normalisation).

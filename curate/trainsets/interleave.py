@@ -1,6 +1,6 @@
 """Interleaved (CrossIC-PT style) training sets: related bilingual documents in one context window.
 
-For each :class:`~curate.build.pairing.DocPair`:
+For each :class:`~curate.trainsets.pairing.DocPair`:
 
 1. **Count** every sentence once with the token counter (one batched call for all documents;
    documents that already carry ``sentence_tokens`` from the same counter, as
@@ -34,7 +34,7 @@ chunked differently each time, e.g. jointly with each sentence-aligned translati
 holds the pairs (id, method, score, order, window k of n, overlap, and the ``[start, end)``
 range of ``sources`` each owns) and every chunk, in text order, as ``[source, chunk,
 sentence_start, sentence_end, part, n_parts]`` (``part`` is null unless a sentence was split).
-:mod:`curate.build.checks` verifies all of this.
+:mod:`curate.trainsets.checks` verifies all of this.
 """
 
 from __future__ import annotations
@@ -45,18 +45,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from curate.build.common import (
+from curate.errors import UserError
+from curate.languages import language_name
+from curate.records import content_id
+from curate.trainsets.common import (
     BuildReport,
     BuildResult,
     assign_split,
     check_split_fractions,
     config_from_dict,
 )
-from curate.build.pairing import DocPair
-from curate.build.tokens import FallbackCounter, TokenCounter
-from curate.errors import UserError
-from curate.languages import language_name
-from curate.records import content_id
+from curate.trainsets.pairing import DocPair
+from curate.trainsets.tokens import FallbackCounter, TokenCounter
 
 STAGE = "build.interleaved"
 ORDERS = ("source-first", "target-first", "alternate")

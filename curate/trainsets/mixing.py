@@ -34,9 +34,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.build.common import BuildReport, BuildResult, config_from_dict
 from curate.errors import UserError
 from curate.records import content_id
+from curate.trainsets.common import BuildReport, BuildResult, config_from_dict
 
 STAGE = "build.mix"
 

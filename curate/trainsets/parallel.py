@@ -25,17 +25,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.build.common import (
+from curate.errors import UserError
+from curate.languages import language_name
+from curate.records import content_id
+from curate.trainsets.common import (
     BuildReport,
     BuildResult,
     assign_split,
     check_split_fractions,
     config_from_dict,
 )
-from curate.build.tokens import FallbackCounter, TokenCounter
-from curate.errors import UserError
-from curate.languages import language_name
-from curate.records import content_id
+from curate.trainsets.tokens import FallbackCounter, TokenCounter
 
 STAGE = "build.parallel"
 

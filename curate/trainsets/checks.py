@@ -1,7 +1,7 @@
 """Independent checks of interleaved samples against the documents they claim to come from.
 
 :func:`check_interleaved` rebuilds every sample's text from its ``meta`` chunk list and the
-source documents, and verifies the promises of :mod:`curate.build.interleave`:
+source documents, and verifies the promises of :mod:`curate.trainsets.interleave`:
 
 - the text is exactly the chunks joined by the separators (windows break only between chunks);
 - a chunk is whole sentences under ``chunk_tokens``, or one part of a sentence that alone
@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.build.interleave import InterleaveConfig, count_sentences
-from curate.build.pairing import DocPair
-from curate.build.tokens import TokenCounter
 from curate.languages import language_name
+from curate.trainsets.interleave import InterleaveConfig, count_sentences
+from curate.trainsets.pairing import DocPair
+from curate.trainsets.tokens import TokenCounter
 
 MAX_RECORDED = 20
 

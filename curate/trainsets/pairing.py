@@ -23,9 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from curate.build.common import BuildReport
 from curate.errors import UserError
 from curate.records import content_id
+from curate.trainsets.common import BuildReport
 
 STAGE = "build.pairing"
 
