@@ -58,6 +58,12 @@ def test_elision_splits_after_the_apostrophe_in_romance_languages() -> None:
     ]
 
 
+def test_elision_follows_the_language_in_any_code_form() -> None:
+    expected = ["l'", "Italie"]
+    assert _check_offsets("l'Italie", "fra") == _check_offsets("l'Italie", "fra_Latn") == expected
+    assert _check_offsets("l'Italie", "FR-ca") == expected
+
+
 def test_english_clitics_split_before_the_apostrophe() -> None:
     assert _check_offsets("John's car", "en") == ["John", "'s", "car"]
 

@@ -111,6 +111,15 @@ def test_wrong_language_flags_outputs_in_another_language():
     assert "expected de" in result.detail[0]
 
 
+def test_wrong_language_reads_the_individual_languages_translation_models_use():
+    # NLLB writes Pashto as pbt_Arab (Southern Pashto) and Norwegian as nob_Latn (Bokmål):
+    # langid knows them as ps and no/nb, so both targets are judged
+    en = "The committee will publish its final report on the new railway line next spring."
+    result = run("wrong_language", [("en", "pbt_Arab", en, en), ("en", "nob_Latn", en, en)])
+    assert result.flag.tolist() == [True, True]
+    assert "expected ps" in result.detail[0]
+
+
 def test_wrong_language_does_not_judge_short_outputs_or_unknown_targets():
     result = run(
         "wrong_language",

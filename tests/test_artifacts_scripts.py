@@ -154,6 +154,14 @@ def test_number_words_without_a_lexicon_on_the_other_side_do_not_count():
     assert flags("number_mismatch", rows) == [False] * 4 + [True]
 
 
+def test_number_words_are_read_whatever_form_the_language_code_takes():
+    rows = [
+        (src, tgt, "It's six in the morning there.", "Allí son las 7 de la mañana.")
+        for src, tgt in (("en", "es"), ("eng_Latn", "spa_Latn"), ("eng", "spa"), ("EN-gb", "es-MX"))
+    ]
+    assert flags("number_mismatch", rows) == [True] * 4
+
+
 # --- Thai: letters, not words; sentences without a full stop ----------------------------------
 
 

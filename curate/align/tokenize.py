@@ -32,6 +32,7 @@ from typing import NamedTuple
 import regex
 
 from curate.align.languages import particle_starts, segmenter_for, suffix_cuts, treatment
+from curate.languages import base_language
 
 #: Scripts that do not separate words with spaces.
 NO_SPACE_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan")
@@ -105,8 +106,7 @@ def tokenize(text: str, lang: str | None = None, segmenter: Segmenter | None = N
     ``segmenter`` (e.g. ``jieba.lcut``, or :func:`graphemes`) replaces the language's choice
     for no-space scripts.
     """
-    code = (lang or "").lower().split("_")[0].split("-")[0]
-    pattern = _TOKEN_ELISION if code in ELISION_LANGS else _TOKEN_DEFAULT
+    pattern = _TOKEN_ELISION if base_language(lang) in ELISION_LANGS else _TOKEN_DEFAULT
     if segmenter is None:
         segmenter = segmenter_for(lang)
     out = Tokens([], [])

@@ -117,6 +117,11 @@ def _emitting_states() -> np.ndarray:
     return np.diff(_model().state_features.indptr) > 0
 
 
+def known_languages() -> frozenset[str]:
+    """The languages the model tells apart (langid.py 1.1.6: 97 ISO 639-1 codes)."""
+    return frozenset(_model().classes)
+
+
 def detect_batch(texts: list[str]) -> list[tuple[str, float]]:
     """``(language, confidence)`` for each text, as ``langid`` with normalised probabilities
     gives them for the text's first :data:`MAX_BYTES` bytes of UTF-8."""

@@ -2,7 +2,8 @@
 
 Uses the batch language identifier of :mod:`curate.text.langid` (langid.py's model, vectorised).
 Language codes may be ISO 639-1 (``de``), ISO 639-2/3 (``deu``, ``ger``), NLLB-style
-(``deu_Latn``) or BCP 47 (``de-AT``); langcodes reduces them to langid's ISO 639-1 codes.
+(``deu_Latn``) or BCP 47 (``de-AT``); :mod:`curate.languages` reduces them to their base
+language, which is langid's code for it (:func:`langid_code`).
 """
 
 from __future__ import annotations
@@ -10,136 +11,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import langcodes
 import numpy as np
 import polars as pl
 
 from curate.artifacts.registry import Context, Scores, register
+from curate.languages import base_language
 
-#: Codes langcodes normalises differently from langid.py's model.
+#: Codes whose language langid.py's model names by another code (Filipino is its ``tl``,
+#: Cantonese its ``zh``).
 _LANGID_ALIASES = {"fil": "tl", "yue": "zh"}
 
-
-#: The languages of langid.py's default model (1.1.6).
-LANGID_CODES = frozenset(
-    [
-        "af",
-        "am",
-        "an",
-        "ar",
-        "as",
-        "az",
-        "be",
-        "bg",
-        "bn",
-        "br",
-        "bs",
-        "ca",
-        "cs",
-        "cy",
-        "da",
-        "de",
-        "dz",
-        "el",
-        "en",
-        "eo",
-        "es",
-        "et",
-        "eu",
-        "fa",
-        "fi",
-        "fo",
-        "fr",
-        "ga",
-        "gl",
-        "gu",
-        "he",
-        "hi",
-        "hr",
-        "ht",
-        "hu",
-        "hy",
-        "id",
-        "is",
-        "it",
-        "ja",
-        "jv",
-        "ka",
-        "kk",
-        "km",
-        "kn",
-        "ko",
-        "ku",
-        "ky",
-        "la",
-        "lb",
-        "lo",
-        "lt",
-        "lv",
-        "mg",
-        "mk",
-        "ml",
-        "mn",
-        "mr",
-        "ms",
-        "mt",
-        "nb",
-        "ne",
-        "nl",
-        "nn",
-        "no",
-        "oc",
-        "or",
-        "pa",
-        "pl",
-        "ps",
-        "pt",
-        "qu",
-        "ro",
-        "ru",
-        "rw",
-        "se",
-        "si",
-        "sk",
-        "sl",
-        "sq",
-        "sr",
-        "sv",
-        "sw",
-        "ta",
-        "te",
-        "th",
-        "tl",
-        "tr",
-        "ug",
-        "uk",
-        "ur",
-        "vi",
-        "vo",
-        "wa",
-        "xh",
-        "zh",
-        "zu",
-    ]
-)
 
 #: Languages langid.py cannot tell apart reliably, or that are one written standard.
 DEFAULT_EQUIVALENT = (("no", "nb", "nn"), ("hr", "bs", "sr"), ("ms", "id"))
 
 
-def base_language(code: str | None) -> str:
-    """``deu_Latn``, ``de-AT``, ``ger``, ``DE``, ``cmn`` -> ``de``/``zh`` (langid's codes).
-
-    Parsing is langcodes' (ISO 639-1/2/3, BCP 47, macrolanguages); unparsable codes come back
-    lower-cased.
-    """
-    if not code:
-        return ""
-    tag = code.replace("_", "-")
-    try:
-        lang = langcodes.Language.get(langcodes.standardize_tag(tag, macro=True)).language or ""
-    except (ValueError, langcodes.tag_parser.LanguageTagError):
-        lang = tag.split("-")[0].lower()
+def langid_code(code: str | None) -> str:
+    """The code langid.py's model gives the language of ``code``: its base language
+    (:func:`curate.languages.base_language`: ``deu_Latn``, ``de-AT``, ``ger``, ``DE`` -> ``de``,
+    ``cmn`` -> ``zh``), with :data:`_LANGID_ALIASES` applied."""
+    lang = base_language(code)
     return _LANGID_ALIASES.get(lang, lang)
 
 
@@ -182,16 +73,15 @@ def wrong_language(pairs: pl.DataFrame, params: WrongLanguageParams, ctx: Contex
     and for targets langid does not know.
     """
     _limit_blas_threads()
-    from curate.text.langid import detect_batch
+    from curate.text.langid import detect_batch, known_languages
 
     texts = pairs["text"].to_list()
     n_letters = pairs.select(pl.col("text").str.count_matches(r"\p{L}")).to_series().to_numpy()
-    targets = [base_language(c) for c in pairs["tgt_lang"].to_list()]
+    targets = [langid_code(c) for c in pairs["tgt_lang"].to_list()]
+    known = known_languages() if (n_letters >= params.min_letters).any() else frozenset()
     group = {code: set(g) for g in params.equivalent for code in g}
     judged = [
-        i
-        for i in range(len(texts))
-        if n_letters[i] >= params.min_letters and targets[i] in LANGID_CODES
+        i for i in range(len(texts)) if n_letters[i] >= params.min_letters and targets[i] in known
     ]
     score = np.full(len(texts), np.nan)
     detail: list[str | None] = [

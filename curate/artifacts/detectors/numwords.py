@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from curate.languages import base_language
+
 _UNITS = {
     "en": "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen",
@@ -75,12 +77,6 @@ ANY_NUMBER_WORD = (
     + "|".join(_alternatives(lang) for lang in LEXICON)
     + r")(?:$|[^\p{L}\p{N}-])"
 )
-
-
-def base_language(code: str | None) -> str:
-    """The ISO 639-1 part of a language code (``en-GB`` -> ``en``); ``eng_Latn`` gives ``eng``,
-    which has no lexicon."""
-    return (code or "").replace("_", "-").split("-")[0].lower()
 
 
 def number_words(text: str, lang: str | None) -> list[tuple[int, int, int]]:

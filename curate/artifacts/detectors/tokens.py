@@ -33,10 +33,10 @@ import polars as pl
 from curate.artifacts.detectors.numwords import (
     ANY_NUMBER_WORD,
     LEXICON,
-    base_language,
     number_words,
 )
 from curate.artifacts.registry import Context, Scores, register
+from curate.languages import base_language
 
 _NUMBER = r"\d+(?:[.,'\u00a0\u202f\u2009]\d+)*"
 _NUMBER_SPACED = re.compile(r"\d+(?:(?:[.,'\u00a0\u202f\u2009 ])\d{3}(?!\d))*(?:[.,]\d+)?|\d+")
