@@ -58,8 +58,7 @@ from curate.align.registry import Link
 from curate.align.symmetrize import symmetrize
 from curate.align.tokenize import Tokens
 from curate.evaluate.spans import SpanScores, score_tags
-from curate.io.base import FieldMap
-from curate.io.conll import read_conll
+from curate.io.conll import read_conll_tags
 from curate.project.alignment import (
     ADJECTIVE_AUTO,
     LabelledText,
@@ -91,16 +90,6 @@ class Setting:
             f"anchors={p.anchors} trim={p.trim_function_words} "
             f"consistency={p.consistency is not None} adjective_label={p.adjective_label}"
         )
-
-
-def read_sentences(path: Path) -> list[tuple[list[str], list[str]]]:
-    """(tokens, tags) per sentence, with curate's CoNLL reader; any quarantine is an error."""
-    out: list[tuple[list[str], list[str]]] = []
-    for batch in read_conll(str(path), FieldMap(), {}):
-        if batch.quarantined:
-            raise SystemExit(f"{path}: {batch.quarantined[0].detail}")
-        out.extend((list(r.tokens or []), list(r.tags or [])) for r in batch.records)
-    return out
 
 
 def whitespace_tokens(text: str, lang: str | None = None) -> Tokens:
@@ -245,7 +234,7 @@ def through_jobs(args: argparse.Namespace, examples: list[LabelledText]) -> None
     root = args.data / "europarl_ner"
     figures: dict[str, tuple[float, float]] = {}
     for lang in LANGUAGES:
-        gold = read_sentences(root / f"{lang}-europarl.test.conll02")
+        gold = read_conll_tags(root / f"{lang}-europarl.test.conll02")
         start = time.perf_counter()
         tags = jobs_tags(args.data, lang, not args.no_extra, args.chunk_pairs)
         seconds = time.perf_counter() - start
@@ -282,7 +271,7 @@ def main() -> None:
 
 def english_examples(root: Path) -> tuple[list, list[LabelledText]]:
     """The English sentences (tokens, tags) and their labelled texts."""
-    english = read_sentences(root / "en-europarl.test.conll02")
+    english = read_conll_tags(root / "en-europarl.test.conll02")
     examples = []
     for tokens, tags in english:
         text, _, spans = tagged_text(tokens, tags)
@@ -302,7 +291,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
     f1: dict[tuple[Setting, str], float] = {}
     default_scores: dict[str, SpanScores] = {}
     for lang in LANGUAGES:
-        gold = read_sentences(root / f"{lang}-europarl.test.conll02")
+        gold = read_conll_tags(root / f"{lang}-europarl.test.conll02")
         if len(gold) != len(english):
             raise SystemExit(f"{lang}: {len(gold)} sentences, English has {len(english)}")
         extra = [] if args.no_extra else ntrex_tokens(args.data, lang)

@@ -13,7 +13,7 @@ import yaml
 from beam_jobs.recipe import run_recipe, store_of
 from curate.cli.build import export
 from curate.cli.evaluate import eval_projection
-from curate.evaluate.spans import read_conll_tags
+from curate.io.conll import read_conll_tags
 from curate.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -50,8 +50,24 @@ def test_conll_files(tmp_path) -> None:
     with pytest.raises(ValueError, match="tokens differ"):
         evaluate_projection_files(pred, gold)
     pred.write_text("John\tB-PER\nSmith\tX-PER\nleft\tO\n\nParis\tB-LOC\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"pred.conll:2: bad tag 'X-PER'"):
+    with pytest.raises(ValueError, match=r"pred.conll: line 2: bad tag 'X-PER'"):
         evaluate_projection_files(pred, gold)
+
+
+def test_conll_files_are_read_by_the_rule_ingest_reads_them_with(tmp_path) -> None:
+    # one reader (curate.io.conll) for ingest and evaluation: what ingest quarantines, evaluation
+    # refuses with the line, instead of reading it some other way
+    gold = tmp_path / "gold.conll"
+    gold.write_text("-DOCSTART- O\n\nJohn B-PER\nleft O\n", encoding="utf-8")
+    pred = tmp_path / "pred.conll"
+    pred.write_text("John\tB-PER\nleft\n", encoding="utf-8")  # a tag is missing
+    with pytest.raises(ValueError, match=r"pred.conll: line 2 has 1 columns, expected 2"):
+        evaluate_projection_files(pred, gold)
+    pred.write_bytes(b"John B-PER\nle\xfft O\n")
+    with pytest.raises(ValueError, match=r"pred.conll: invalid UTF-8 on line 2"):
+        evaluate_projection_files(pred, gold)
+    pred.write_text("John B-PER\nleft O\n", encoding="utf-8")
+    assert evaluate_projection_files(pred, gold).micro.f1 == 1.0
 
 
 GOLD_TWICE = (["Anna", "met", "Anna", "in", "Rom"], ["B-PER", "O", "B-PER", "O", "B-LOC"])

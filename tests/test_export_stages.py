@@ -11,9 +11,9 @@ import pytest
 
 from curate.cli.build import export
 from curate.errors import UserError
-from curate.evaluate.spans import read_conll_tags
 from curate.export.hub import read_card_header
 from curate.export.stages import export_rows, export_runs
+from curate.io.conll import read_conll_tags
 from curate.records import load_schema
 from curate.store import Store
 

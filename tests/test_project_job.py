@@ -95,7 +95,8 @@ SHIPPED = Path(__file__).resolve().parent.parent / "datasets" / "models" / "en-q
 @pytest.mark.slow
 def test_marker_projection_end_to_end_with_the_shipped_model(tmp_path):
     """The shipped model keeps [ ] markers, so marker projection is checked against gold."""
-    from curate.evaluate.spans import read_conll_tags, score_text_spans
+    from curate.evaluate.spans import score_text_spans
+    from curate.io.conll import read_conll_tags
 
     store = Store(tmp_path / "store")
     conll = SAMPLES / "ner_en.conll"

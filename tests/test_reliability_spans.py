@@ -31,6 +31,7 @@ from beam_jobs.translate import TranslateJob, run_translate
 from curate.export.hub import CardInfo, export_folder
 from curate.ingest import IngestConfig
 from curate.io import FieldMap
+from curate.io.conll import read_conll_tags
 from curate.mt.engine import TranslateConfig
 from curate.store import Store
 from curate.text.normalize import normalize
@@ -44,23 +45,7 @@ SEPARATORS = [" ", " ", " ", "  ", "\t", " \u00a0 ", " \u200b", "\u200f ", " \uf
 INSIDE = ["\u200b", "\u200d", "\u200f", "\ufeff"]  # may sit inside a word
 
 
-def conll_sentences() -> list[tuple[list[str], list[str]]]:
-    sentences, tokens, tags = [], [], []
-    for line in (SAMPLES / "ner_en.conll").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if tokens:
-                sentences.append((tokens, tags))
-            tokens, tags = [], []
-            continue
-        token, tag = line.split("\t")
-        tokens.append(token)
-        tags.append(tag)
-    if tokens:
-        sentences.append((tokens, tags))
-    return sentences
-
-
-SENTENCES = conll_sentences()
+SENTENCES = read_conll_tags(SAMPLES / "ner_en.conll")
 
 
 def decorate(word: str, rng: random.Random) -> str:

@@ -88,7 +88,8 @@ def eval_projection(
     translation's text differs from the gold text, spans are carried over by a character
     alignment, and a span whose words are not in the gold text counts as wrong.
     """
-    from curate.evaluate.spans import evaluate_projection_files, read_conll_tags, score_text_spans
+    from curate.evaluate.spans import evaluate_projection_files, score_text_spans
+    from curate.io.conll import read_conll_tags
 
     if (pred is None) == (store is None):
         raise UserError("give either --pred FILE or --store DIR")

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curate.text.tags import TagError, parse_tag, tagged_text, tags_to_spans
+from curate.io.conll import read_conll_tags
+from curate.text.tags import tagged_text, tags_to_spans
 
 SpanTuple = tuple[int, int, str]
 
@@ -88,37 +89,6 @@ def score_tags(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]]
         if len(p) != len(g):
             raise ValueError(f"sentence {k}: {len(p)} predicted tags but {len(g)} gold tags")
     return score_spans([tags_to_spans(p) for p in predicted], [tags_to_spans(g) for g in gold])
-
-
-def read_conll_tags(path: str | Path, column: int = -1) -> list[tuple[list[str], list[str]]]:
-    """Sentences of a CoNLL file as ``(tokens, tags)``: whitespace/tab columns, blank-line
-    separated, tokens in the first column and tags in ``column``; ``-DOCSTART-`` lines skipped.
-    A tag that breaks the rule of :mod:`curate.text.tags` raises ``ValueError`` with its line.
-    """
-    sentences: list[tuple[list[str], list[str]]] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                if tokens:
-                    sentences.append((tokens, tags))
-                    tokens, tags = [], []
-                continue
-            cols = line.split("\t") if "\t" in line else line.split()
-            if cols[0] == "-DOCSTART-":
-                continue
-            tag = cols[column] if len(cols) > 1 else "O"
-            try:
-                parse_tag(tag)
-            except TagError as exc:
-                raise ValueError(f"{path}:{lineno}: {exc}") from None
-            tokens.append(cols[0])
-            tags.append(tag)
-    if tokens:
-        sentences.append((tokens, tags))
-    return sentences
 
 
 def evaluate_projection_files(

@@ -19,6 +19,7 @@ has their tags, else IOB1 when any entity starts with ``I-``). Lines are decoded
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from curate.io.base import BATCH_SIZE, FieldMap, Quarantined, RawRecord, ReadBatch
@@ -65,6 +66,23 @@ def read_conll(path: str, fields: FieldMap, options: dict[str, Any]) -> Iterator
     flush()
     if len(batch):
         yield batch
+
+
+def read_conll_tags(
+    path: str | Path, column: int = -1, encoding: str = "utf-8"
+) -> list[tuple[list[str], list[str]]]:
+    """The sentences of a CoNLL file as ``(tokens, tags)``, tags from ``column``: the file read
+    by the rules ingest reads it with (:func:`read_conll`), for scoring predictions against gold
+    (``curate eval projection``). A sentence that ingest would quarantine (a malformed tag, a
+    line of another width, bytes that do not decode) raises ``ValueError`` naming the file and
+    the line."""
+    options = {"tag_column": column, "encoding": encoding}
+    sentences: list[tuple[list[str], list[str]]] = []
+    for batch in read_conll(str(path), FieldMap(), options):
+        if batch.quarantined:
+            raise ValueError(f"{path}: {batch.quarantined[0].detail}")
+        sentences.extend((list(r.tokens or []), list(r.tags or [])) for r in batch.records)
+    return sentences
 
 
 def _lines(path: str, encoding: str) -> Iterator[tuple[int, bytes, list[str]]]:

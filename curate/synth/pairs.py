@@ -17,7 +17,7 @@ from pathlib import Path
 from curate.align.pharaoh import format_pharaoh
 from curate.records import Span
 from curate.synth.grammar import Generator, Phrase
-from curate.text.tags import char_spans_to_tags, join_tokens
+from curate.text.tags import char_spans_to_tags, join_tokens, token_spans_to_char
 
 #: ISO 639-3 private-use code and name of the synthetic target language.
 LANG_CODE = "qsy"
@@ -60,11 +60,7 @@ def _insert_markers(
 
 
 def _char_spans(tokens: list[str], ranges: list[tuple[int, int, str]]) -> tuple[Span, ...]:
-    starts, pos = [], 0
-    for tok in tokens:
-        starts.append(pos)
-        pos += len(tok) + 1
-    return tuple(Span(starts[a], starts[b - 1] + len(tokens[b - 1]), lab) for a, b, lab in ranges)
+    return tuple(token_spans_to_char(ranges, join_tokens(tokens)[1]))
 
 
 def _finish(p: Phrase, rng: random.Random, markers: float) -> SynthPair:

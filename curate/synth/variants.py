@@ -38,6 +38,7 @@ from curate.align.languages import (
 from curate.records import Span
 from curate.synth import lexicon as lx
 from curate.synth.pairs import SynthPair, generate
+from curate.text.tags import char_spans_to_token, join_tokens
 
 VARIANTS = ("qsc", "qsp", "qsa", "qsn")
 
@@ -104,16 +105,6 @@ def _georgian(word: str) -> str:
     return "".join(_GEORGIAN.get(c, c) for c in word.lower())
 
 
-def _token_ranges(text: str, spans: tuple[Span, ...]) -> list[tuple[int, int, str]]:
-    starts, pos = [], 0
-    for tok in text.split(" "):
-        starts.append(pos)
-        pos += len(tok) + 1
-    index = {s: i for i, s in enumerate(starts)}
-    ends = {s + len(t): i + 1 for i, (s, t) in enumerate(zip(starts, text.split(" "), strict=True))}
-    return [(index[sp.start], ends[sp.end], sp.label) for sp in spans]
-
-
 def _is_clitic(tokens: list[str], i: int, ranges: list[tuple[int, int, str]]) -> bool:
     return tokens[i] in FUNCTION_WORDS and not any(a <= i < b for a, b, _ in ranges)
 
@@ -132,7 +123,7 @@ def _attach(tokens: list[str], ranges: list[tuple[int, int, str]], forward: bool
 
 def _rewrite(pair: SynthPair, variant: str) -> VariantPair:
     tokens = pair.tgt.split(" ")
-    ranges = _token_ranges(pair.tgt, pair.tgt_spans)
+    ranges = char_spans_to_token(pair.tgt_spans, join_tokens(tokens)[1])
     if variant in ("qsc", "qsn"):
         words = [_han_word(t) if variant == "qsc" else _georgian(t) for t in tokens]
         sep = "" if variant == "qsc" else " "
