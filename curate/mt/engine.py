@@ -41,13 +41,26 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from curate.errors import UserError
+from curate.mt.batching import Outcome, Unit, input_units, outcomes, token_calls
+from curate.mt.dedup import distinct_inputs
 from curate.mt.device import DeviceChoice, choose_device
 from curate.mt.families import LanguageFraming
+from curate.mt.isolation import collect_isolating
 from curate.mt.languages import ResolvedLanguage
-from curate.mt.memory import MemoryEntry, TranslationMemory, normalize_text
+from curate.mt.memory import TranslationMemory
 from curate.mt.registry import ModelInfo, resolve_model
-from curate.mt.splitting import Piece, split_to_fit
+from curate.mt.reuse import InFlight, MemoryScope
 from curate.mt.tokenizers import Tokenizer, load_tokenizer
+from curate.mt.translation import Translation, remembered_translation
+
+__all__ = [
+    "EngineStats",
+    "PendingTranslations",
+    "TranslateConfig",
+    "Translation",
+    "TranslationEngine",
+    "remembered_translation",
+]
 
 log = logging.getLogger(__name__)
 
@@ -123,25 +136,6 @@ class TranslateConfig:
         return hashlib.blake2b(blob, digest_size=6).hexdigest()
 
 
-@dataclass(frozen=True)
-class Translation:
-    """The translation of one input (``error`` set: it failed and belongs in the quarantine)."""
-
-    source: str
-    text: str | None
-    score: float | None = None
-    truncated: bool = False  # input or output cut at a length limit
-    pieces: int = 1
-    from_memory: bool = False
-    passthrough: bool = False
-    error: str | None = None
-    input_truncated: bool = False  # the input itself was cut (could not be split)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 @dataclass
 class EngineStats:
     """Counters over the engine's life (``model_segments`` is what the model translated)."""
@@ -163,37 +157,12 @@ class EngineStats:
 
 
 @dataclass
-class _Unit:
-    """One piece of one distinct input, as sent to the model."""
-
-    owner: int
-    index: int  # position of the piece within its input
-    tokens: list[str]
-    input_truncated: bool = False
-    text: str | None = None
-    cum_logprob: float = 0.0
-    length: int = 0
-    truncated: bool = False
-    error: str | None = None
-
-
-@dataclass
-class _Outcome:
-    text: str | None
-    score: float | None
-    truncated: bool
-    pieces: int
-    error: str | None = None
-    input_truncated: bool = False
-
-
-@dataclass
 class _Submission:
     """Calls submitted to the model for ``inputs`` distinct texts, not yet collected."""
 
     inputs: int
-    units: list[_Unit]
-    calls: list[tuple[list[_Unit], list[Any] | BaseException]]
+    units: list[Unit]
+    calls: list[tuple[list[Unit], list[Any] | BaseException]]
     framing: LanguageFraming
     cfg: TranslateConfig
 
@@ -206,7 +175,7 @@ class PendingTranslations:
         self._result: list[Translation] | None = None
         self._error: BaseException | None = None
         self._lock = threading.Lock()
-        self.outcomes: dict[str, _Outcome] = {}
+        self.outcomes: dict[str, Outcome] = {}
 
     def start(self, finish: Callable[[], list[Translation]]) -> None:
         self._finish = finish
@@ -227,20 +196,7 @@ class PendingTranslations:
             return self._result
 
 
-def remembered_translation(source: str, entry: MemoryEntry) -> Translation:
-    """The translation of ``source`` that the memory holds (``entry``), without a model."""
-    return Translation(
-        source,
-        entry.text,
-        entry.score,
-        entry.truncated,
-        entry.pieces,
-        from_memory=True,
-        input_truncated=entry.input_truncated,
-    )
-
-
-def _translation(source: str, outcome: _Outcome, from_memory: bool = False) -> Translation:
+def _translation(source: str, outcome: Outcome, from_memory: bool = False) -> Translation:
     return Translation(
         source,
         outcome.text,
@@ -273,8 +229,7 @@ class TranslationEngine:
         self.stats = EngineStats()
         self._lock = threading.Lock()
         self._pairs: dict[tuple[str, str], tuple[ResolvedLanguage, ResolvedLanguage]] = {}
-        # (memory, languages, decoding, text) -> the submission translating it, until collected
-        self._in_flight: dict[tuple[int, str, str, str, str], PendingTranslations] = {}
+        self._in_flight = InFlight()
 
     # ---------------------------------------------------------------------------------------
     @classmethod
@@ -369,63 +324,38 @@ class TranslationEngine:
         """
         cfg = config or self.config
         src_lang, tgt_lang = self.languages(src, tgt)
+        inputs = distinct_inputs(texts, merge_repeats=memory is not None)
+        todo = inputs.todo
         results: list[Translation | None] = [None] * len(texts)
-        todo: dict[str, list[int]] = {}
-        passthrough = 0
-        for i, text in enumerate(texts):
-            if not text or not text.strip():
-                results[i] = Translation(text, text, passthrough=True)
-                passthrough += 1
-                continue
-            normalized = normalize_text(text)
-            if memory is None:
-                todo[f"{i}\x00{normalized}"] = [i]  # no memory: every input is translated
-            else:
-                todo.setdefault(normalized, []).append(i)
-
-        def model_text(key: str) -> str:
-            return key.split("\x00", 1)[1] if memory is None else key
-
-        hits = 0
-        decoding = cfg.decoding_key()
-        borrowed: dict[str, tuple[PendingTranslations, list[int]]] = {}
+        for i in inputs.blank:
+            results[i] = Translation(texts[i], texts[i], passthrough=True)
         pending = PendingTranslations()
+        scope = None
+        hits = 0
+        borrowed: dict[str, tuple[PendingTranslations, list[int]]] = {}
+        claims: list[tuple[Any, ...]] = []
         if memory is not None and todo:
-            found = memory.lookup(
+            scope = MemoryScope(
+                memory,
                 self.model.model_id,
                 self.model.version,
                 src_lang.tag,
                 tgt_lang.tag,
-                list(todo),
-                decoding=decoding,
+                cfg.decoding_key(),
             )
-            for key, entry in found.items():
+            for key, entry in scope.recall(list(todo)).items():
                 for i in todo.pop(key):
                     results[i] = remembered_translation(texts[i], entry)
                     hits += 1
-            scope = (id(memory), src_lang.tag, tgt_lang.tag, decoding)
-            with self._lock:  # claim what no earlier submission is translating already
-                for key in list(todo):
-                    earlier = self._in_flight.get((*scope, key))
-                    if earlier is not None:
-                        borrowed[key] = (earlier, todo.pop(key))
-                    else:
-                        self._in_flight[(*scope, key)] = pending
-            claimed = [(*scope, key) for key in todo]
-        else:
-            claimed = []
-
-        def release() -> None:  # in the memory now (or failed): later submissions look it up
-            with self._lock:
-                for claim in claimed:
-                    if self._in_flight.get(claim) is pending:
-                        del self._in_flight[claim]
+            borrowed, claims = self._in_flight.claim(scope, todo, pending)
 
         keys = list(todo)
         try:
-            distinct = self._submit_distinct([model_text(k) for k in keys], src_lang, tgt_lang, cfg)
+            distinct = self._submit_distinct(
+                [inputs.text_of(k) for k in keys], src_lang, tgt_lang, cfg
+            )
         except BaseException:
-            release()
+            self._in_flight.release(claims, pending)
             raise
 
         def finish() -> list[Translation]:
@@ -442,47 +372,31 @@ class TranslationEngine:
                         continue
                     for i in positions:
                         results[i] = _translation(texts[i], outcome, from_memory=True)
-                outcomes = self._finish_distinct(distinct)
+                done = self._finish_distinct(distinct)
                 if retry:
                     again = self._submit_distinct(list(retry), src_lang, tgt_lang, cfg)
-                    outcomes += self._finish_distinct(again)
+                    done += self._finish_distinct(again)
                     keys.extend(retry)
                     todo.update(retry)
-                pending.outcomes = dict(zip(keys, outcomes, strict=True))
-                learned: dict[str, MemoryEntry] = {}
+                pending.outcomes = dict(zip(keys, done, strict=True))
                 for key, outcome in pending.outcomes.items():
                     for i in todo[key]:
                         results[i] = _translation(texts[i], outcome)
-                    if outcome.error is None and outcome.text is not None:
-                        learned[key] = MemoryEntry(
-                            outcome.text,
-                            outcome.score,
-                            outcome.truncated,
-                            outcome.pieces,
-                            outcome.input_truncated,
-                        )
-                if memory is not None and learned:
-                    memory.add(
-                        self.model.model_id,
-                        self.model.version,
-                        src_lang.tag,
-                        tgt_lang.tag,
-                        learned,
-                        decoding=decoding,
-                    )
+                if scope is not None:
+                    scope.learn(pending.outcomes)
             finally:
-                release()
+                self._in_flight.release(claims, pending)
             with self._lock:
                 s = self.stats
                 s.inputs += len(texts)
-                s.passthrough += passthrough
+                s.passthrough += len(inputs.blank)
                 s.memory_hits += hits + sum(
                     len(p) for k, (_, p) in borrowed.items() if k not in retry
                 )
-                s.duplicates += sum(len(v) - 1 for v in todo.values())
-                s.failures += sum(1 for o in outcomes if o.error is not None)
-                s.split_inputs += sum(1 for o in outcomes if o.pieces > 1)
-                s.truncated += sum(1 for o in outcomes if o.truncated)
+                s.duplicates += inputs.repeats
+                s.failures += sum(1 for o in done if o.error is not None)
+                s.split_inputs += sum(1 for o in done if o.pieces > 1)
+                s.truncated += sum(1 for o in done if o.truncated)
             return [r for r in results if r is not None]
 
         pending.start(finish)
@@ -501,53 +415,51 @@ class TranslationEngine:
             return _Submission(0, [], [], LanguageFraming(), cfg)
         framing = self.model.family.framing(src.native, tgt.native)
         limit = (cfg.max_input_tokens or self.model.max_input_tokens) - framing.extra_tokens
-        encoded = self.tokenizer.encode(texts)
-        units: list[_Unit] = []
-        for owner, (text, tokens) in enumerate(zip(texts, encoded, strict=True)):
-            if len(tokens) <= limit:
-                pieces = [Piece(text, tokens)]
-            elif cfg.long_inputs == "truncate":
-                pieces = [Piece(text, tokens[:limit], truncated=True)]
-            else:
-                pieces = split_to_fit(text, tokens, limit, lambda t: self.tokenizer.encode([t])[0])
-            units.extend(
-                _Unit(owner, k, p.tokens, p.truncated, truncated=p.truncated)
-                for k, p in enumerate(pieces)
-            )
+        units = input_units(
+            texts,
+            self.tokenizer.encode(texts),
+            limit,
+            cfg.long_inputs,
+            lambda t: self.tokenizer.encode([t])[0],
+        )
         with self._lock:
             self.stats.model_segments += len(units)
             self.stats.model_tokens += sum(len(u.tokens) + framing.extra_tokens for u in units)
-
-        units.sort(key=lambda u: len(u.tokens))
         call_tokens = cfg.batch_call_tokens or cfg.max_batch_tokens * max(2, 2 * self.replicas)
-        chunks: list[list[_Unit]] = [[]]
-        size = 0
-        for unit in units:
-            chunks[-1].append(unit)
-            size += len(unit.tokens) + framing.extra_tokens
-            if size >= call_tokens:
-                chunks.append([])
-                size = 0
-        # Submit every chunk before waiting for any: the translator's replicas then never idle
-        # between calls while Python decodes. A chunk that fails is redone by bisection.
+        # Submit every call before waiting for any: the translator's replicas then never idle
+        # between calls while Python decodes. A call that fails is redone by bisection.
         submitted = [
-            (chunk, self._submit(chunk, framing, cfg, asynchronous=True)) for chunk in chunks
+            (chunk, self._submit(chunk, framing, cfg, asynchronous=True))
+            for chunk in token_calls(units, call_tokens, framing.extra_tokens)
         ]
         return _Submission(len(texts), units, submitted, framing, cfg)
 
-    def _finish_distinct(self, submission: _Submission) -> list[_Outcome]:
+    def _finish_distinct(self, submission: _Submission) -> list[Outcome]:
         """Wait for a submission's calls and combine each input's pieces, in input order."""
+        framing, cfg = submission.framing, submission.cfg
+
+        def call(units: list[Unit]) -> list[Any] | BaseException:
+            return self._submit(units, framing, cfg)
+
+        def failed_call() -> None:
+            with self._lock:
+                self.stats.failed_calls += 1
+
         for chunk, handle in submission.calls:
             if chunk:
-                self._collect(chunk, handle, submission.framing, submission.cfg)
-        by_owner: list[list[_Unit]] = [[] for _ in range(submission.inputs)]
-        for unit in submission.units:  # sorted by length; restore the text order of the pieces
-            by_owner[unit.owner].append(unit)
-        return [_combine(sorted(owner_units, key=lambda u: u.index)) for owner_units in by_owner]
+                collect_isolating(
+                    chunk,
+                    handle,
+                    call,
+                    lambda h: self._read(h, framing),
+                    lambda units, read: _fill(units, read, len(framing.target_prefix), cfg),
+                    failed_call,
+                )
+        return outcomes(submission.units, submission.inputs)
 
     def _submit(
         self,
-        units: list[_Unit],
+        units: list[Unit],
         framing: LanguageFraming,
         cfg: TranslateConfig,
         *,
@@ -582,54 +494,28 @@ class TranslationEngine:
         except Exception as exc:
             return exc
 
-    def _collect(
-        self,
-        units: list[_Unit],
-        handle: list[Any] | BaseException,
-        framing: LanguageFraming,
-        cfg: TranslateConfig,
-    ) -> None:
-        """Fill ``units`` from a submission; on error bisect until the failing unit is alone."""
-        try:
-            if isinstance(handle, BaseException):
-                raise handle
-            results = [r.result() if hasattr(r, "result") else r for r in handle]
-            hypotheses = [self.model.family.strip_output(r.hypotheses[0], framing) for r in results]
-            scores = [float(r.scores[0]) for r in results]
-            texts = self.tokenizer.decode(hypotheses)
-        except Exception as exc:
-            with self._lock:
-                self.stats.failed_calls += 1
-            if len(units) == 1:
-                units[0].error = f"{type(exc).__name__}: {exc}"
-                log.warning("translation failed for one input: %s", units[0].error)
-                return
-            mid = len(units) // 2
-            for half in (units[:mid], units[mid:]):
-                self._collect(half, self._submit(half, framing, cfg), framing, cfg)
-            return
-        n_prefix = len(framing.target_prefix)
-        max_len = cfg.max_decoding_length
-        for unit, hyp, score, text in zip(units, hypotheses, scores, texts, strict=True):
-            hit_limit = len(hyp) + n_prefix >= max_len
-            length = len(hyp) + (0 if hit_limit else 1)  # + </s> when the model ended
-            unit.text = text
-            unit.length = max(length, 1)
-            unit.cum_logprob = score * unit.length**cfg.length_penalty
-            unit.truncated = unit.truncated or hit_limit
+    def _read(
+        self, handle: list[Any], framing: LanguageFraming
+    ) -> tuple[list[list[str]], list[float], list[str]]:
+        """Wait for a call's results: output tokens (framing stripped), scores, texts."""
+        results = [r.result() if hasattr(r, "result") else r for r in handle]
+        hypotheses = [self.model.family.strip_output(r.hypotheses[0], framing) for r in results]
+        scores = [float(r.scores[0]) for r in results]
+        return hypotheses, scores, self.tokenizer.decode(hypotheses)
 
 
-def _combine(units: list[_Unit]) -> _Outcome:
-    errors = [u.error for u in units if u.error]
-    input_truncated = any(u.input_truncated for u in units)
-    truncated = any(u.truncated for u in units)
-    if errors:
-        return _Outcome(None, None, truncated, len(units), errors[0], input_truncated)
-    length = sum(u.length for u in units)
-    return _Outcome(
-        text=" ".join(u.text or "" for u in units).strip(),
-        score=sum(u.cum_logprob for u in units) / length if length else None,
-        truncated=truncated,
-        pieces=len(units),
-        input_truncated=input_truncated,
-    )
+def _fill(
+    units: list[Unit],
+    read: tuple[list[list[str]], list[float], list[str]],
+    n_prefix: int,
+    cfg: TranslateConfig,
+) -> None:
+    """Put a call's results into its units: text, length, cumulative log-prob, truncation."""
+    hypotheses, scores, texts = read
+    for unit, hyp, score, text in zip(units, hypotheses, scores, texts, strict=True):
+        hit_limit = len(hyp) + n_prefix >= cfg.max_decoding_length
+        length = len(hyp) + (0 if hit_limit else 1)  # + </s> when the model ended
+        unit.text = text
+        unit.length = max(length, 1)
+        unit.cum_logprob = score * unit.length**cfg.length_penalty
+        unit.truncated = unit.truncated or hit_limit

@@ -17,13 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.mt.engine import (
-    TranslateConfig,
-    Translation,
-    TranslationEngine,
-    remembered_translation,
-)
+from curate.mt.engine import TranslateConfig, TranslationEngine
 from curate.mt.memory import MemoryEntry, TranslationMemory
+from curate.mt.translation import Translation, remembered_translation
 from curate.records import content_id, load_schema
 
 STAGE = "translate"
