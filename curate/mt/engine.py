@@ -51,7 +51,7 @@ from curate.mt.memory import TranslationMemory
 from curate.mt.registry import ModelInfo, resolve_model
 from curate.mt.reuse import InFlight, MemoryScope
 from curate.mt.tokenizers import Tokenizer, load_tokenizer
-from curate.mt.translation import Translation, remembered_translation
+from curate.mt.translation import Translation, remembered_translation, translation_of
 
 __all__ = [
     "EngineStats",
@@ -197,16 +197,7 @@ class PendingTranslations:
 
 
 def _translation(source: str, outcome: Outcome, from_memory: bool = False) -> Translation:
-    return Translation(
-        source,
-        outcome.text,
-        outcome.score,
-        outcome.truncated,
-        outcome.pieces,
-        from_memory=from_memory,
-        error=outcome.error,
-        input_truncated=outcome.input_truncated,
-    )
+    return translation_of(source, outcome, from_memory=from_memory, error=outcome.error)
 
 
 class TranslationEngine:

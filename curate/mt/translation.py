@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from curate.mt.memory import MemoryEntry
 
@@ -26,14 +27,32 @@ class Translation:
         return self.error is None
 
 
-def remembered_translation(source: str, entry: MemoryEntry) -> Translation:
-    """The translation of ``source`` that the memory holds (``entry``), without a model."""
+class _Result(Protocol):
+    """A memory entry or a model outcome: what a :class:`Translation` is made from."""
+
+    text: str | None
+    score: float | None
+    truncated: bool
+    pieces: int
+    input_truncated: bool
+
+
+def translation_of(
+    source: str, result: _Result, *, from_memory: bool = False, error: str | None = None
+) -> Translation:
+    """The translation of ``source`` that ``result`` holds."""
     return Translation(
         source,
-        entry.text,
-        entry.score,
-        entry.truncated,
-        entry.pieces,
-        from_memory=True,
-        input_truncated=entry.input_truncated,
+        result.text,
+        result.score,
+        result.truncated,
+        result.pieces,
+        from_memory=from_memory,
+        error=error,
+        input_truncated=result.input_truncated,
     )
+
+
+def remembered_translation(source: str, entry: MemoryEntry) -> Translation:
+    """The translation of ``source`` that the memory holds (``entry``), without a model."""
+    return translation_of(source, entry, from_memory=True)
