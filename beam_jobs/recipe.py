@@ -210,7 +210,8 @@ def _build_action(
 def _export_action(
     store: Store, recipe: Recipe, base: Path
 ) -> Callable[[bool, ProgressCallback | None], dict[str, Any]]:
-    from curate.export.hub import export_folder, push
+    from curate.export.hub import export_folder
+    from curate.export.push import push
     from curate.export.stages import EXPORTABLE, export_card, export_reader, export_runs
 
     section = recipe.export

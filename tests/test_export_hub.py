@@ -13,14 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.errors import UserError
-from curate.export.hub import (
-    CardInfo,
-    export_folder,
-    push,
-    read_card_header,
-    sanitize_name,
-    size_category,
-)
+from curate.export.card import CardInfo, read_card_header, size_category
+from curate.export.hub import export_folder
+from curate.export.names import sanitize_name
+from curate.export.push import push
 from curate.trainsets.interleave import InterleaveConfig, build_interleaved
 from curate.trainsets.pairing import DocPair
 from curate.trainsets.parallel import ParallelConfig, build_parallel

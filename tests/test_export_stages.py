@@ -11,7 +11,7 @@ import pytest
 
 from curate.cli.build import export
 from curate.errors import UserError
-from curate.export.hub import read_card_header
+from curate.export.card import read_card_header
 from curate.export.stages import export_rows, export_runs
 from curate.io.conll import read_conll_tags
 from curate.records import load_schema

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.cli.build import export
-from curate.export.hub import CardInfo, export_folder, read_card_header
+from curate.export.card import CardInfo, read_card_header
+from curate.export.hub import export_folder
 from curate.export.stages import export_reader
 from curate.records import load_schema
 from curate.store import Store

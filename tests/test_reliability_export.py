@@ -12,7 +12,8 @@ from __future__ import annotations
 import datasets
 import pyarrow as pa
 
-from curate.export.hub import CardInfo, export_folder
+from curate.export.card import CardInfo
+from curate.export.hub import export_folder
 
 
 def test_a_re_export_loads_the_new_rows(tmp_path):

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_project
 from beam_jobs.translate import TranslateJob, run_translate
-from curate.export.hub import CardInfo, export_folder
+from curate.export.card import CardInfo
+from curate.export.hub import export_folder
 from curate.ingest import IngestConfig
 from curate.io import FieldMap
 from curate.io.conll import read_conll_tags

@@ -51,7 +51,7 @@ def test_token_never_leaks_into_output_files_or_tracebacks(translated_store, tmp
 
 def test_config_names_are_sanitised_before_they_become_paths(tmp_path):
     from curate.errors import UserError
-    from curate.export.hub import sanitize_name
+    from curate.export.names import sanitize_name
 
     for hostile in ("../../etc", "/abs/path", "a/b", "..", "con fig\x00"):
         try:

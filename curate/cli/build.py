@@ -169,7 +169,7 @@ def export(
     + dataset card)."""
     from curate.cli.inspect import require_store
     from curate.export.hub import export_folder
-    from curate.export.hub import push as push_folder
+    from curate.export.push import push as push_folder
     from curate.export.stages import export_card, export_reader, export_runs
 
     if fmt not in ("hub", "conll"):

@@ -6,7 +6,7 @@
 that says what each file holds. Sentences keep the rows' order (the corpus order, from
 :func:`~curate.export.stages.export_reader`, streamed batch by batch). Whitespace inside a
 word (which would split the column) is written as ``_``. The folder is replaced whole, like a
-Hub export (:func:`curate.export.hub.replaced_folder`).
+Hub export (:func:`curate.export.folder.replaced_folder`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import TextIO
 import pyarrow as pa
 
 from curate.errors import UserError
-from curate.export.hub import CARD_MARKER, replaced_folder, sanitize_name
+from curate.export.folder import CARD_MARKER, replaced_folder
+from curate.export.names import sanitize_name
 
 _WHITESPACE = re.compile(r"\s")
 

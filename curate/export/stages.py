@@ -32,7 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.errors import UserError
-from curate.export.hub import CardInfo, plain_columns, with_class_labels
+from curate.export.card import CardInfo
+from curate.export.hub import plain_columns, with_class_labels
 from curate.store import Store
 from curate.store.run import check_run_id
 from curate.text.tags import parse_tag
