@@ -225,3 +225,37 @@ def test_a_trimmed_robust_fit_is_not_widened_by_damaged_rows_on_one_side():
     reference = robust_fit(clean, min_scale=0.01, trim_above=3.0)[1]
     assert plain > 1.4 * reference
     assert abs(trimmed - reference) < abs(plain - reference) / 2
+
+
+def test_binned_logistic_learns_a_missing_value_bin_and_survives_json():
+    from curate.artifacts.detectors.binned_logistic import binned_logit, fit_binned_logistic
+
+    rng = np.random.default_rng(2)
+    n = 4000
+    y = (rng.random(n) < 0.5).astype(float)
+    x = np.c_[rng.normal(y * 2.0, 1.0), rng.normal(0.0, 1.0, n)]
+    # the second feature is missing mostly on label-0 rows: missingness itself is evidence
+    x[(y == 0) & (rng.random(n) < 0.6), 1] = np.nan
+    model = json.loads(json.dumps(fit_binned_logistic(x, y, bins=10, ridge=1.0)))
+    logit = binned_logit(model, x)
+    assert ((logit > 0) == (y == 1)).mean() > 0.8
+    same_first = np.array([[1.0, 0.0], [1.0, np.nan]])
+    with_value, missing = binned_logit(model, same_first)
+    assert missing < with_value - 0.5
+    # a feature that is never known leaves the rows to the other feature
+    never = np.c_[x[:, 0], np.full(n, np.nan)]
+    assert np.isfinite(binned_logit(fit_binned_logistic(never, y, 10, 1.0), never)).all()
+
+
+def test_tfidf_rows_weigh_rare_shared_tokens_and_ignore_tokens_on_every_row():
+    from curate.artifacts.detectors.similarity import tfidf_rows
+
+    src = [["brux", "parl", "the"], ["mond", "the"], ["the"]]
+    tgt = [["brüs", "parl", "the"], ["mont", "the"], ["the"]]
+    a, b = tfidf_rows(src, tgt)
+    sim = (a @ b.T).toarray()
+    assert sim[0, 0] > 0.3 and sim[0, 0] == sim.max()
+    # "the" is on every row of both sides: weight 0, so it makes no pairing similar
+    assert sim[1, 1] == 0.0 and sim[2, 2] == 0.0 and sim[0, 1] == 0.0
+    empty_a, empty_b = tfidf_rows([[], []], [[], []])
+    assert (empty_a @ empty_b.T).nnz == 0

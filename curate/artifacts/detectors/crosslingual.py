@@ -10,13 +10,15 @@ with polars and scipy.sparse:
 * ``prefix_miss``: 1 - shared word beginnings / the smaller side's word beginnings;
 * ``number_miss``: 1 - Jaccard overlap of the digit strings;
 * ``own_sim`` and ``sim_margin``: TF-IDF cosine of the two sides' word beginnings, and that
-  minus the best rival pairing in the batch (Artetxe & Schwenk's margin criterion);
+  minus the best rival pairing in the batch (Artetxe & Schwenk's margin criterion;
+  :mod:`curate.artifacts.detectors.similarity`);
 * ``length_z`` (from :mod:`curate.artifacts.detectors.length`), question/exclamation mark
   mismatches and the source length.
 
-Per language pair, a logistic regression on weight-of-evidence binned features learns from the
-batch itself to tell its pairs from the same sources paired with other targets of the batch
-(the random re-pairing negatives bicleaner trains on), refitted once without the observed pairs
+Per language pair, a logistic regression on quantile-binned features (a bin for missing values
+too; :mod:`curate.artifacts.detectors.binned_logistic`) learns from the batch itself to tell its
+pairs from the same sources paired with other targets of the batch (the random re-pairing
+negatives bicleaner trains on), refitted once without the observed pairs
 that already look re-paired. The score is the log-odds that a pair is such a random pairing.
 The fitted model is JSON (``stats["misalignment"]``) and can be reused for later batches; the
 similarity margin works best on batches of a few hundred pairs or more per language pair.
@@ -29,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
+from curate.artifacts.detectors.binned_logistic import binned_logit, fit_binned_logistic
 from curate.artifacts.detectors.length import LengthParams, length_z
 from curate.artifacts.detectors.lexical import (
     LexicalFeatures,
@@ -39,6 +41,7 @@ from curate.artifacts.detectors.lexical import (
     lexical_features,
     lexical_models,
 )
+from curate.artifacts.detectors.similarity import Similarity, tfidf_rows
 from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
 
@@ -108,117 +111,6 @@ def token_sets(pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _tfidf(sets: pl.DataFrame) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """L2-normalised TF-IDF rows of both sides' word beginnings, over one shared vocabulary."""
-    n = sets.height
-    sides = []
-    for column in ("src_prefix", "tgt_prefix"):
-        long = sets.select(pl.col(column).alias("t")).with_row_index("r").explode("t")
-        sides.append(long.drop_nulls("t"))
-    vocab = pl.concat([sides[0]["t"], sides[1]["t"]]).unique()
-    index = dict(zip(vocab.to_list(), range(len(vocab)), strict=True))
-    counts = np.zeros(max(len(vocab), 1))
-    ids = []
-    for side in sides:
-        v = side["t"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
-        np.add.at(counts, v, 1.0)
-        ids.append(v)
-    idf = np.log((2 * n + 1) / (counts + 1))
-    out = []
-    for side, v in zip(sides, ids, strict=True):
-        rows = side["r"].to_numpy()
-        data = idf[v]
-        norm = np.sqrt(np.bincount(rows, weights=data**2, minlength=n))
-        norm[norm == 0] = 1.0
-        out.append(sp.csr_matrix((data / norm[rows], (rows, v)), shape=(n, max(len(vocab), 1))))
-    return out[0], out[1]
-
-
-Rows = sp.csr_matrix | np.ndarray
-
-
-def _rowwise(a: Rows, b: Rows) -> np.ndarray:
-    if isinstance(a, np.ndarray):
-        return np.einsum("ij,ij->i", a, b).astype(np.float64)
-    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
-
-
-def _dense(m: Rows) -> np.ndarray:
-    return m if isinstance(m, np.ndarray) else m.toarray()
-
-
-def _top2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: position of the largest value, the largest value, the second largest."""
-    rows = np.arange(m.shape[0])
-    arg = m.argmax(axis=1)
-    best = m[rows, arg].copy()
-    if m.shape[1] < 2:
-        return arg, best, np.zeros_like(best)
-    m[rows, arg] = -np.inf
-    second = m.max(axis=1)
-    m[rows, arg] = best
-    return arg, best, second
-
-
-class Similarity:
-    """Cosine similarities between a batch's sources and targets, and pairings' margins.
-
-    A pairing gives each source ``i`` a ``partner`` target. Its margin is its similarity minus
-    the best rival: any candidate target (other than the partner) for the source, or any
-    candidate source (other than ``i``) for the partner target, so it is negative when the
-    pairing is not the best match it could be (the margin criterion of Artetxe & Schwenk 2019).
-    Rivals are every row for batches up to ``candidates`` rows (one dense n x n product serves
-    every pairing), otherwise a random sample of that many rows plus the two rows on either
-    side of ``i`` (misaligned corpora are often shifted by a line). The rows are L2-normalised
-    vectors, sparse (TF-IDF) or dense (sentence vectors).
-    """
-
-    def __init__(self, src: Rows, tgt: Rows, candidates: int, rng: np.random.Generator) -> None:
-        self.src, self.tgt = src, tgt
-        n = src.shape[0]
-        self.full = n <= candidates
-        if self.full:
-            self.m = _dense(src @ tgt.T).astype(np.float32)
-            # best and second-best rival per row (targets) and per column (sources)
-            self.row_arg, self.row_best, self.row_second = _top2(self.m)
-            self.col_arg, self.col_best, self.col_second = _top2(
-                _dense(tgt @ src.T).astype(np.float32)
-            )
-        else:
-            self.candidates = rng.choice(n, candidates, replace=False)
-
-    def margins(self, partner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Similarity of each source to its partner target, and that minus the best rival."""
-        n = len(partner)
-        local = np.arange(n)
-        if self.full:
-            own = self.m[local, partner]
-            rival_t = np.where(self.row_arg == partner, self.row_second, self.row_best)
-            rival_s = np.where(
-                self.col_arg[partner] == local, self.col_second[partner], self.col_best[partner]
-            )
-            best = np.maximum(np.maximum(rival_t, rival_s), 0.0)
-            return own, own - best
-        src, tgt, candidates = self.src, self.tgt, self.candidates
-        own = _rowwise(src, tgt[partner])
-        best = np.zeros(n)
-        for shift in (-2, -1, 1, 2):
-            other = np.roll(local, shift)
-            best = np.maximum(best, np.where(other != partner, _rowwise(src, tgt[other]), 0.0))
-            best = np.maximum(
-                best, np.where(other != local, _rowwise(src[other], tgt[partner]), 0.0)
-            )
-        tgt_c, src_c = tgt[candidates], src[candidates]
-        for lo in range(0, n, 2048):
-            rows = np.arange(lo, min(lo + 2048, n))
-            s_vs_c = _dense(src[rows] @ tgt_c.T)
-            c_vs_t = _dense(src_c @ tgt[partner[rows]].T).T
-            s_vs_c[candidates[None, :] == partner[rows, None]] = 0.0
-            c_vs_t[candidates[None, :] == rows[:, None]] = 0.0
-            best[rows] = np.maximum(best[rows], np.maximum(s_vs_c.max(axis=1), c_vs_t.max(axis=1)))
-        return own, own - best
-
-
 def _miss(found: pl.Expr, total: pl.Expr) -> pl.Expr:
     """Share not found; null (its own bin later) when there is nothing to find."""
     return pl.when(total > 0).then(1.0 - found / total).otherwise(None)
@@ -259,70 +151,13 @@ def features(
     return frame.select(FEATURES).to_numpy().astype(np.float64)  # nulls become NaN
 
 
-def _woe_fit(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[list[float], list[float]]:
-    """Quantile bin edges of one feature and the weight of evidence (log odds) of each bin.
-
-    The last weight is that of missing values (NaN: e.g. no anchors on that side).
-    """
-    known = ~np.isnan(x)
-    edges = (
-        np.unique(np.quantile(x[known], np.linspace(0, 1, bins + 1)[1:-1]))
-        if known.any()
-        else np.array([])
-    )
-    index = np.where(known, np.searchsorted(edges, np.nan_to_num(x), side="right"), len(edges) + 1)
-    n_bins = len(edges) + 2
-    pos = np.bincount(index[y == 1], minlength=n_bins) + 0.5
-    neg = np.bincount(index[y == 0], minlength=n_bins) + 0.5
-    woe = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
-    return edges.tolist(), woe.tolist()
-
-
-def _woe_apply(x: np.ndarray, edges: list[float], woe: list[float]) -> np.ndarray:
-    known = ~np.isnan(x)
-    index = np.where(known, np.searchsorted(edges, np.nan_to_num(x), side="right"), len(edges) + 1)
-    return np.asarray(woe)[index]
-
-
-def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float, bins: int) -> dict[str, Any]:
-    """Logistic regression (L2, Newton's method) on weight-of-evidence binned features.
-
-    Binning lets each feature act non-linearly (a missing-anchors bin, a steep tail of |z|);
-    the regression then weighs the features against each other.
-    """
-    woe = [_woe_fit(x[:, j], y, bins) for j in range(x.shape[1])]
-    xw = np.c_[[_woe_apply(x[:, j], *woe[j]) for j in range(x.shape[1])]].T
-    xs = np.c_[np.ones(len(x)), xw]
-    w = np.zeros(xs.shape[1])
-    penalty = ridge * np.eye(xs.shape[1])
-    penalty[0, 0] = 0.0
-    for _ in range(25):
-        p = 1.0 / (1.0 + np.exp(-(xs @ w)))
-        grad = xs.T @ (p - y) + penalty @ w
-        hess = (xs * (p * (1 - p))[:, None]).T @ xs + penalty
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-6:
-            break
-    return {"bins": [{"edges": e, "woe": v} for e, v in woe], "coef": w.tolist()}
-
-
-def _logit(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """Log-odds that the rows are observed pairs (not random re-pairings)."""
-    xw = np.c_[[_woe_apply(x[:, j], b["edges"], b["woe"]) for j, b in enumerate(model["bins"])]].T
-    return model["coef"][0] + xw @ np.asarray(model["coef"][1:])
-
-
-def _predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-_logit(model, x)))
-
-
 @dataclass(frozen=True)
 class MisalignmentParams:
     #: Rows a language pair needs before its model is learned; pairs with fewer are not judged.
     min_fit: int = 100
     #: Rows per pair used for fitting (a random sample above that).
     max_fit: int = 20000
+    #: L2 penalty on the classifier's bin weights (scikit-learn's ``C`` is its inverse).
     ridge: float = 1.0
     #: Quantile bins per feature.
     bins: int = 10
@@ -373,7 +208,8 @@ def _cached(
     neg_lexical = LexicalFeatures.empty(pairs.height)
     for rows, fit in groups:
         local = position[rows]
-        src, tgt = _tfidf(sets[local])
+        chosen = sets[local]
+        src, tgt = tfidf_rows(chosen["src_prefix"].to_list(), chosen["tgt_prefix"].to_list())
         sim = Similarity(src, tgt, params.candidates, rng)
         own[local], margin[local] = sim.margins(np.arange(len(rows)))
         if fit:
@@ -455,18 +291,18 @@ def fit_misalignment(
         if len(rows) > params.max_fit:
             rows = rng.choice(rows, params.max_fit, replace=False)
         y = np.r_[np.ones(len(rows)), np.zeros(len(rows))]
-        fitted = _fit_logistic(np.r_[x[rows], x_neg[rows]], y, params.ridge, params.bins)
+        fitted = fit_binned_logistic(np.r_[x[rows], x_neg[rows]], y, params.bins, params.ridge)
         # The observed pairs hold some misaligned ones, labelled "aligned" above; that caps
         # the scores near 1 / (1 + their share). Refit without the observed pairs that already
         # look re-paired (PU-learning's usual cleaning step).
-        keep = _predict(fitted, x[rows]) >= 0.5
+        keep = binned_logit(fitted, x[rows]) >= 0.0
         if 0 < (~keep).sum() < len(rows) // 2:
             pos = rows[keep]
-            fitted = _fit_logistic(
+            fitted = fit_binned_logistic(
                 np.r_[x[pos], x_neg[rows]],
                 np.r_[np.ones(len(pos)), np.zeros(len(rows))],
-                params.ridge,
                 params.bins,
+                params.ridge,
             )
         fitted["n"] = len(rows)
         models[str(key)] = fitted
@@ -489,7 +325,7 @@ def fit_and_score(
     for key, model in models.items():
         rows = keys == key
         if rows.any():
-            score[rows] = -_logit(model, x[rows])
+            score[rows] = -binned_logit(model, x[rows])
     return score
 
 

@@ -39,11 +39,11 @@ from curate.artifacts.detectors._robust import robust_fit
 from curate.artifacts.detectors.crosslingual import (
     FEATURES,
     MisalignmentParams,
-    Similarity,
     _cached,
     fit_and_score,
 )
 from curate.artifacts.detectors.omission import OmissionParams, omission_evidence, robust_z
+from curate.artifacts.detectors.similarity import Similarity
 from curate.artifacts.frame import pair_keys
 from curate.artifacts.registry import Context, Scores, register
 from curate.text.sentence_vectors import DIMENSION, model_name, sentence_vectors
