@@ -259,3 +259,27 @@ def test_tfidf_rows_weigh_rare_shared_tokens_and_ignore_tokens_on_every_row():
     assert sim[1, 1] == 0.0 and sim[2, 2] == 0.0 and sim[0, 1] == 0.0
     empty_a, empty_b = tfidf_rows([[], []], [[], []])
     assert (empty_a @ empty_b.T).nnz == 0
+
+
+def test_length_ratio_allows_short_sources_their_wider_spread():
+    """The spread of a length ratio grows as texts get shorter: a 10-character source whose
+    translation came out half again as long is usual, not an outlier; losing two thirds of the
+    output still is, and so is the same half-again-longer output of a long source."""
+    rng = random.Random(11)
+    rows = []
+    for i in range(900):
+        n = rng.randint(8, 14) if i % 25 == 0 else rng.randint(40, 220)
+        m = max(1, round(n * 1.1 * math.exp(rng.gauss(0, 0.6 / math.sqrt(n)))))
+        rows.append(_row(f"r{i}", "de", _word(rng, LATIN, n), _word(rng, LATIN, m)))
+    probes = {
+        "short_longer": (10, 17),  # log ratio +0.44 over the usual: 2.2 sd at 10 characters
+        "short_cut": (12, 4),
+        "long_longer": (200, 340),
+    }
+    for name, (n, m) in probes.items():
+        rows.append(_row(name, "de", _word(rng, LATIN, n), _word(rng, LATIN, m)))
+    _, runs = score_pairs(rows, DetectConfig(only=("length_ratio",)))
+    flag = dict(zip([r["id"] for r in rows], runs["length_ratio"].flag, strict=True))
+    assert not flag["short_longer"]
+    assert flag["short_cut"] and flag["long_longer"]
+    assert np.mean([flag[f"r{i}"] for i in range(900)]) < 0.01

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from curate.artifacts.detectors.binned_logistic import binned_logit, fit_binned_logistic
-from curate.artifacts.detectors.length import LengthParams, length_z
+from curate.artifacts.detectors.length import LengthParams, expected_ratio, length_z
 from curate.artifacts.detectors.lexical import (
     LexicalFeatures,
     LexicalParams,
@@ -273,8 +273,8 @@ def _length_z_of(
     for key in np.unique(keys[rows]).tolist():
         model = models[key]
         sel = keys[rows] == key
-        med = np.interp(xs[sel], model["centres"], model["medians"])
-        z[sel] = (ys[sel] - med) / np.interp(xs[sel], model["centres"], model["scales"])
+        med, scale = expected_ratio(model, xs[sel])
+        z[sel] = (ys[sel] - med) / scale
     return z
 
 
@@ -331,7 +331,7 @@ def fit_and_score(
 
 @register(
     "misalignment",
-    version="2",
+    version="3",
     threshold=5.0,
     params=MisalignmentParams,
     learns=True,

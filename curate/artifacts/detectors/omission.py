@@ -89,7 +89,7 @@ def omission_evidence(
 
 @register(
     "omission",
-    version="1",
+    version="2",
     threshold=3.0,
     params=OmissionParams,
     learns=True,

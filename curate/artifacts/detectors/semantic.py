@@ -142,7 +142,7 @@ def neighbour_z(
 
 @register(
     "semantic_misalignment",
-    version="2",
+    version="3",
     threshold=5.0,
     params=SemanticMisalignmentParams,
     model=model_name(),
@@ -250,7 +250,7 @@ class SemanticOmissionParams(OmissionParams):
 
 @register(
     "semantic_omission",
-    version="2",
+    version="3",
     threshold=5.0,
     params=SemanticOmissionParams,
     model=model_name(),
