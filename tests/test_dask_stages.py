@@ -7,9 +7,9 @@ processes on 127.0.0.1, each in its own working directory) with the store on a r
   compared whole, except what eflomal's sampler decides (word links and what is projected
   through them): eflomal seeds itself from ``/dev/urandom``, so two in-process runs differ
   there too;
-- the stage commands (``align``, ``project``, ``detect``, ``build``, ``export``) take an
-  ``s3://`` ``--store`` and ``--dask-address``, write nothing beside the command, and the
-  export loads with ``datasets.load_dataset``.
+- the stage commands (``translate``, ``align``, ``project``, ``detect``, ``build``,
+  ``export``) take an ``s3://`` ``--store`` and ``--dask-address``, write nothing beside the
+  command, and the export loads with ``datasets.load_dataset``.
 
 The commands run alone on an S3 store holding copies of the runs the in-process recipe made
 before their step.
@@ -27,7 +27,6 @@ import pyarrow.fs as pafs
 import pytest
 import yaml
 
-from beam_jobs.dask import dask_beam_args
 from curate.store import Store
 from testkit.cli import run_cli
 from tests.dask_cluster import DaskCluster
@@ -250,14 +249,33 @@ def test_a_missing_s3_store_is_one_clear_error(seaweed, tmp_path):
         assert list(tmp_path.iterdir()) == []
 
 
-def test_translate_on_dask(cluster, reference, seaweed, tmp_path):
-    uri = f"s3://{seaweed.bucket}/translate-{time.time_ns()}"
-    copy_runs(reference, Store(uri), ("ingest",))
-    model = str(ROOT / "datasets" / "models" / "en-qsy")
-    args = ["translate", "--store", uri, "--to", "qsy", "--model", model, "--quiet"]
-    args += ["--run-id", "demo-translate-segments", *dask_beam_args(cluster.address)]
-    done = curate(*args, cwd=tmp_path)
+def test_translate_command_runs_on_dask_with_an_s3_store(cluster, seaweed, tmp_path):
+    """``curate translate --store s3://... --dask-address --dask-partitions`` on the demo's
+    news sample and the shipped model commits the translations of an in-process run."""
+    local = tmp_path / "store"
+    news = str(ROOT / "datasets" / "samples" / "news_en.jsonl")
+    done = curate("ingest", news, "--store", str(local), "--run-id", "demo-ingest-news", "-q")
     assert done.returncode == 0, done.stderr[-3000:]
-    query = "SELECT source_id FROM translations WHERE run_id = 'demo-translate-segments'"
-    got = sorted(r["source_id"] for r in Store(uri).sql(query).to_pylist())
-    assert got == sorted(r["source_id"] for r in reference.sql(query).to_pylist())
+    uri = f"s3://{seaweed.bucket}/translate-{time.time_ns()}"
+    copy_runs(Store(local), Store(uri), ("ingest",))
+    model = str(ROOT / "datasets" / "models" / "en-qsy")
+    args = ["translate", "--to", "qsy", "--model", model, "--beam-size", "2", "--quiet"]
+    args += ["--run-id", "demo-translate-segments"]
+    done = curate(*args, "--store", str(local), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    cluster.client.get_task_stream()  # the scheduler records tasks from the first request on
+    started = time.time()
+    dask = ["--dask-address", cluster.address, "--dask-partitions", "2"]
+    done = curate(*args, "--store", uri, *dask, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert list(cwd.iterdir()) == []  # nothing written beside the command
+    remote, reference = Store(uri), Store(local)
+    expected = rows_of(reference, "translations")
+    assert len(expected) > 10
+    assert rows_of(remote, "translations") == expected
+    local_scores, remote_scores = scores_of(reference), scores_of(remote)
+    assert local_scores.keys() == remote_scores.keys()
+    assert all(abs(remote_scores[k] - v) < 0.01 for k, v in local_scores.items() if v is not None)
+    assert len(bundle_workers(cluster, started)) >= 1

@@ -1,5 +1,5 @@
-"""Where a stage command runs its Beam job: options shared by ``ingest``, ``align``,
-``project``, ``detect`` and ``build``.
+"""Where a stage command runs its Beam job: options shared by ``ingest``, ``translate``,
+``align``, ``project``, ``detect`` and ``build``.
 
 Unknown ``--options`` of these commands go to Beam as they are (``--runner=DataflowRunner
 --project=...``). ``--dask-address`` is the short way to Beam's DaskRunner on a running

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from curate.cli.display import output_mode, run_job_with_display
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
 from curate.errors import UserError
 
 models_app = typer.Typer(help="Translation models: list, fetch from the Hub, convert local ones.")
@@ -25,9 +26,7 @@ def register(app: typer.Typer) -> None:
 def translate(
     ctx: typer.Context,
     to: str = typer.Option(..., "--to", help="Target language(s), ISO 639, comma-separated."),
-    store: str = typer.Option(
-        "store", "--store", "-s", help="Store: a directory, or s3://bucket/prefix (gs://, az://)."
-    ),
+    store: str = STORE,
     stage: str = typer.Option("segments", help="Stage to translate: segments or examples."),
     source_lang: str | None = typer.Option(None, "--from", help="Only rows in these languages."),
     model: str | None = typer.Option(None, help="Model directory or registry name."),
@@ -40,6 +39,8 @@ def translate(
     memory: bool = typer.Option(True, "--memory/--no-memory", help="Use the translation memory."),
     run_id: str | None = typer.Option(None, help="Run id (default: translate-<stage>-<targets>)."),
     workers: int = typer.Option(1, help="Local worker processes (Beam multi-processing)."),
+    dask_address: str | None = DASK_ADDRESS,
+    dask_partitions: int = DASK_PARTITIONS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only the final line."),
     as_json: bool = typer.Option(False, "--json", help="One JSON event per line (machine logs)."),
 ) -> None:
@@ -48,6 +49,7 @@ def translate(
     from curate.cli.inspect import require_store
     from curate.mt.engine import TranslateConfig
 
+    args = beam_args(list(ctx.args), dask_address, dask_partitions)
     opened = require_store(store)
 
     targets = tuple(t.strip() for t in to.split(",") if t.strip())
@@ -68,7 +70,7 @@ def translate(
     manifest = run_job_with_display(
         "translate",
         job.run_id,
-        lambda progress: run_translate(opened, job, list(ctx.args), workers, progress=progress),
+        lambda progress: run_translate(opened, job, args, workers, progress=progress),
         output_mode(quiet, as_json),
     )
     counts = manifest["counts"].get("translate", {})
