@@ -10,9 +10,8 @@ import yaml
 from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
-from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args, open_store
 from curate.errors import UserError
-from curate.store import Store
 
 build_app = typer.Typer(help="Build training sets from the store.", no_args_is_help=True)
 
@@ -54,10 +53,11 @@ def _run(
         mix=_section(mix, "mix") if mix else None,
         **kw,
     )
+    opened = open_store(store)
     manifest = run_job_with_display(
         f"build {kind}",
         job.run_id,
-        lambda progress: run_build(Store(store), job, args, progress=progress),
+        lambda progress: run_build(opened, job, args, progress=progress),
         output_mode(quiet, as_json),
     )
     console = Console(stderr=True, quiet=as_json)

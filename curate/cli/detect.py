@@ -9,7 +9,7 @@ import yaml
 from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
-from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args, open_store
 from curate.errors import UserError
 from curate.store import Store
 
@@ -53,11 +53,12 @@ def detect(
         section["only"] = [d.strip() for d in only.split(",")]
     if skip:
         section["skip"] = [d.strip() for d in skip.split(",")]
+    opened = open_store(store)
     manifest = run_job_with_display(
         "detect",
         run_id,
         lambda progress: run_detect(
-            Store(store), DetectJob(run_id, section), args, workers, progress=progress
+            opened, DetectJob(run_id, section), args, workers, progress=progress
         ),
         output_mode(quiet, as_json),
     )

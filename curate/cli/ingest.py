@@ -8,10 +8,9 @@ import typer
 from rich.console import Console
 
 from curate.cli.display import output_mode, run_job_with_display
-from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args, open_store
 from curate.errors import UserError
 from curate.io import FieldMap, format_with_target
-from curate.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -152,10 +151,11 @@ def ingest(
         origin=origin,
         system=system,
     )
+    opened = open_store(store)
     manifest = run_job_with_display(
         "ingest",
         config.run_id,
-        lambda progress: run_ingest(Store(store), inputs, config, args, workers, progress=progress),
+        lambda progress: run_ingest(opened, inputs, config, args, workers, progress=progress),
         output_mode(quiet, as_json),
     )
     counts = manifest["counts"].get("ingest", {})

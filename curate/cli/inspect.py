@@ -176,15 +176,8 @@ def require_store(store: str | Path) -> Store:
     from curate.errors import UserError
 
     st = Store(store)
-    try:
-        found = st.exists()
-    except OSError as exc:  # the server refused: credentials, endpoint, permissions
-        raise UserError(
-            f"cannot read the store {st.uri}: {str(exc).splitlines()[0]}",
-            hint="check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL "
-            "(or the GCS/Azure settings)",
-        ) from None
-    if not found:
+    st.check_reachable()  # the server refused: credentials, endpoint, network
+    if not st.exists():
         raise UserError(
             f"no store at {st.uri}",
             hint="run `curate ingest ... --store DIR` first, or pass --store",

@@ -11,7 +11,7 @@ from rich.console import Console
 from curate.align.chunks import CHUNK_PAIRS
 from curate.align.sentences import aligned_as_summary
 from curate.cli.display import output_mode, run_job_with_display
-from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args
+from curate.cli.runner import DASK_ADDRESS, DASK_PARTITIONS, STORE, beam_args, open_store
 from curate.errors import UserError
 from curate.store import Store
 
@@ -111,10 +111,11 @@ def align(
         extra_bitext=tuple(str(p) for p in extra_bitext or ()),
         chunk_pairs=chunk_pairs,
     )
+    opened = open_store(store)
     manifest = run_job_with_display(
         "align",
         run_id,
-        lambda progress: run_align(Store(store), job, args, progress=progress),
+        lambda progress: run_align(opened, job, args, progress=progress),
         output_mode(quiet, as_json),
     )
     units = aligned_as_summary(manifest["counts"].get("align", {}).get("notes", {}))
@@ -211,10 +212,11 @@ def project(
         chunk_pairs=chunk_pairs,
         model=model,
     )
+    opened = open_store(store)
     manifest = run_job_with_display(
         "project",
         run_id,
-        lambda progress: run_project(Store(store), job, args, progress=progress),
+        lambda progress: run_project(opened, job, args, progress=progress),
         output_mode(quiet, as_json),
     )
     st = Store(store)

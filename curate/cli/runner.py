@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from curate.errors import UserError
+from curate.store import Store
 
 STORE = typer.Option(
     "store", "--store", "-s", help="Store: a directory, or s3://bucket/prefix (gs://, az://)."
@@ -26,6 +27,14 @@ DASK_PARTITIONS = typer.Option(
     min=1,
     help="With --dask-address: Dask partitions the job's first elements are spread over.",
 )
+
+
+def open_store(store: str) -> Store:
+    """The store a stage command writes to; an object store answers a first request (or the
+    command stops with one clear line before its job starts)."""
+    opened = Store(store)
+    opened.check_reachable()
+    return opened
 
 
 def beam_args(extra: list[str], dask_address: str | None, partitions: int = 16) -> list[str]:

@@ -22,6 +22,9 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -82,7 +85,9 @@ def resolve(location: str | Path | Location) -> Location:
         return Location(pafs.LocalFileSystem(), path.as_posix(), str(path))
     text = str(location)
     parts = urlsplit(text)
-    if parts.username or parts.password:
+    # abfs[s]://CONTAINER@ACCOUNT.dfs.core.windows.net/...: a user part that is no credential
+    container = parts.scheme.lower() in ("abfs", "abfss") and not parts.password
+    if parts.password or (parts.username and not container):
         raise UserError(
             "a store URI must not carry credentials",
             hint="set them in the environment (e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
@@ -96,18 +101,104 @@ def resolve(location: str | Path | Location) -> Location:
         raise UserError(
             f"store URI {_shown(parts)} names no bucket", hint="use scheme://bucket/prefix"
         )
+    scheme = parts.scheme.lower()
     try:
-        fs, path = pafs.FileSystem.from_uri(text)
+        if scheme == "az":
+            fs, path = _azure(parts), f"{parts.netloc}{parts.path}"
+        else:
+            fs, path = pafs.FileSystem.from_uri(_with_gcs_retry_limit(text, parts))
+    except (ImportError, AttributeError, pa.ArrowNotImplementedError):
+        raise UserError(
+            f"this pyarrow has no {_CLOUD[scheme][0]} filesystem",
+            hint=f"install the PyPI wheel, which has it: pip install 'pyarrow=={pa.__version__}'",
+        ) from None
     except (pa.ArrowException, ValueError, OSError) as exc:
         # pyarrow's message may quote the URI; say what failed without it
         raise UserError(
             f"cannot open store {_shown(parts)}: {type(exc).__name__}",
-            hint="check the URI, the credentials in the environment and AWS_ENDPOINT_URL",
+            hint=f"check the URI and {_CLOUD[scheme][1]}",
         ) from None
     uri = f"{parts.scheme}://{path.rstrip('/')}"
     if parts.query:
         uri += f"?{parts.query}"
     return Location(fs, path.rstrip("/"), uri)
+
+
+#: per scheme: the cloud's name, and where its settings come from (for error hints)
+_AWS = ("S3", "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL")
+_GCS = ("GCS", "GOOGLE_APPLICATION_CREDENTIALS (or `gcloud auth application-default login`)")
+_AZURE = (
+    "Azure",
+    "AZURE_STORAGE_ACCOUNT_NAME and the credentials (AZURE_STORAGE_ACCOUNT_KEY, "
+    "AZURE_STORAGE_SAS_TOKEN, AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID, or az login)",
+)
+_CLOUD = {"s3": _AWS, "gs": _GCS, "gcs": _GCS, "az": _AZURE, "abfs": _AZURE, "abfss": _AZURE}
+#: how long a GCS request is retried unless the URI says (``?retry_limit_seconds=N``): the
+#: client's own default is 15 minutes, a long silent wait when no credentials or no network
+GCS_RETRY_SECONDS = 60
+
+
+def _with_gcs_retry_limit(text: str, parts: object) -> str:
+    """``text`` with ``retry_limit_seconds`` for a GCS URI that gives none."""
+    query = getattr(parts, "query", "")
+    scheme = getattr(parts, "scheme", "").lower()
+    if scheme not in ("gs", "gcs") or "retry_limit_seconds" in dict(parse_qsl(query)):
+        return text
+    return f"{text}{'&' if query else '?'}retry_limit_seconds={GCS_RETRY_SECONDS}"
+
+
+def _azure(parts: object) -> pafs.FileSystem:
+    """The Azure filesystem of an ``az://container/prefix`` URI (the fsspec/adlfs spelling,
+    which pyarrow does not parse): the account from ``AZURE_STORAGE_ACCOUNT_NAME``, a key or
+    SAS token from ``AZURE_STORAGE_ACCOUNT_KEY``/``AZURE_STORAGE_SAS_TOKEN`` when set, else
+    Azure's default credential chain."""
+    account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+    if not account:
+        raise UserError(
+            f"store {_shown(parts)}: az:// needs the storage account in AZURE_STORAGE_ACCOUNT_NAME",
+            hint="set it, or name the account in the URI: "
+            "abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/prefix",
+        )
+    options = {"account_name": account}
+    if os.environ.get("AZURE_STORAGE_ACCOUNT_KEY"):
+        options["account_key"] = os.environ["AZURE_STORAGE_ACCOUNT_KEY"]
+    elif os.environ.get("AZURE_STORAGE_SAS_TOKEN"):
+        options["sas_token"] = os.environ["AZURE_STORAGE_SAS_TOKEN"]
+    return pafs.AzureFileSystem(**options)
+
+
+def unreachable(uri: str, exc: BaseException) -> UserError:
+    """A clear error for a store whose filesystem refused or failed a first request: the
+    failure's first sentence (never the URI's query, never a credential) and where the
+    settings of its cloud come from."""
+    text = " ".join(str(exc).split()).removeprefix("Unknown error: ")
+    text = re.sub(r"\bN\d\w*E: ", "", text)  # a mangled C++ exception type (Azure's SDK)
+    reason = text.split("last message of ", 1)[-1]  # google-cloud-cpp's retry wrapper
+    reason = reason.split(". ", 1)[0].split(" error_info=", 1)[0].rstrip(".")
+    for cause in ("Could not resolve hostname", "Failed to get token", "Connection refused"):
+        if cause in text and cause not in reason:
+            reason += f" ({cause.lower()})"
+    scheme = urlsplit(uri).scheme.lower()
+    where = _CLOUD.get(scheme, ("", "the path and its permissions"))[1]
+    return UserError(
+        f"cannot reach the store {uri.split('?', 1)[0]}: {reason[:300]}", hint=f"check {where}"
+    )
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Nothing written to file descriptor 2 within the block reaches the terminal: Azure's
+    default credential chain runs ``az`` through a shell, which complains on stderr where the
+    Azure CLI is not installed, before the chain's error that :func:`unreachable` reports."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _shown(parts: object) -> str:

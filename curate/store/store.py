@@ -96,6 +96,17 @@ class Store:
         with Run(self.location, job, check_run_id(run_id), options or {}, fingerprint) as run:
             yield run
 
+    def check_reachable(self) -> None:
+        """One request to an object store; a clear :class:`UserError` when it fails (no
+        credentials, no network, a wrong endpoint) rather than an error deep in a job."""
+        if self.local:
+            return
+        try:
+            with layer.quiet_stderr():
+                self.fs.get_file_info(self.path("_runs"))
+        except (OSError, pa.ArrowException) as exc:
+            raise layer.unreachable(self.uri, exc) from None
+
     def exists(self) -> bool:
         """Whether a run was ever committed here."""
         return bool(layer.list_files(self.fs, self.path("_runs")))
