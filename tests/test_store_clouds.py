@@ -5,11 +5,13 @@ roots resolve to pyarrow's GCS and Azure filesystems, and that a store whose clo
 (no credentials, no network) stops a command with one clear error line that names where the
 settings come from, without a traceback and without the credentials. Nothing leaves the
 machine: the GCS credentials are a local file whose key cannot sign, the metadata server is
-pointed at a closed local port.
+pointed at a closed local port, and so is the Azure service (with a key given, so that no
+managed-identity address is tried).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from pathlib import Path
@@ -23,6 +25,13 @@ from curate.store.fs import GCS_RETRY_SECONDS, resolve
 from testkit.cli import cli_env, run_cli
 
 SECRET = "SECRETKEYMATERIAL0123456789"
+AZURE_KEY = base64.b64encode(SECRET.encode()).decode()
+#: the Azure service at a closed local port: no request leaves the machine
+AZURITE = "&".join(
+    f"{service}_storage_{k}={v}"
+    for service in ("blob", "dfs")
+    for k, v in (("authority", "127.0.0.1:9"), ("scheme", "http"))
+)
 
 
 def _options(fs: pafs.FileSystem) -> dict:
@@ -97,14 +106,14 @@ def _offline_env(tmp_path: Path) -> dict[str, str]:
         GOOGLE_APPLICATION_CREDENTIALS=str(key),
         GCE_METADATA_ROOT="127.0.0.1:9",
         AZURE_STORAGE_ACCOUNT_NAME="curatetestaccount",
-        AZURE_CLIENT_SECRET=SECRET,  # without AZURE_CLIENT_ID/AZURE_TENANT_ID: not used
+        AZURE_STORAGE_ACCOUNT_KEY=AZURE_KEY,  # a key: no managed-identity probe
     )
     return env
 
 
 @pytest.mark.parametrize(
     "store",
-    ["gs://curate-test-bucket/store?retry_limit_seconds=2", "az://curate-test/store"],
+    ["gs://curate-test-bucket/store?retry_limit_seconds=2", f"az://curate-test/store?{AZURITE}"],
 )
 @pytest.mark.parametrize("command", [["stats"], ["align"], ["--debug", "stats"]])
 def test_a_cloud_store_without_credentials_is_one_clear_error(tmp_path, store, command):
@@ -112,6 +121,7 @@ def test_a_cloud_store_without_credentials_is_one_clear_error(tmp_path, store, c
     cwd.mkdir()
     done = run_cli(*command, "--store", store, env=_offline_env(tmp_path), cwd=cwd, timeout=120)
     assert SECRET not in done.stdout + done.stderr
+    assert AZURE_KEY not in done.stdout + done.stderr
     assert list(cwd.iterdir()) == []
     if "--debug" in command:  # the traceback is what --debug is for; the secret never shows
         assert done.returncode != 0 and "UserError: cannot reach the store" in done.stderr

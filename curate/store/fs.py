@@ -147,11 +147,19 @@ def _with_gcs_retry_limit(text: str, parts: object) -> str:
     return f"{text}{'&' if query else '?'}retry_limit_seconds={GCS_RETRY_SECONDS}"
 
 
+#: options of pyarrow's AzureFileSystem that an ``az://`` URI may give in its query
+_AZURE_ENDPOINT_OPTIONS = frozenset(
+    {"blob_storage_authority", "blob_storage_scheme", "dfs_storage_authority", "dfs_storage_scheme"}
+)
+
+
 def _azure(parts: object) -> pafs.FileSystem:
     """The Azure filesystem of an ``az://container/prefix`` URI (the fsspec/adlfs spelling,
     which pyarrow does not parse): the account from ``AZURE_STORAGE_ACCOUNT_NAME``, a key or
     SAS token from ``AZURE_STORAGE_ACCOUNT_KEY``/``AZURE_STORAGE_SAS_TOKEN`` when set, else
-    Azure's default credential chain."""
+    Azure's default credential chain. The query may name the service's address
+    (``?blob_storage_authority=127.0.0.1:10000&blob_storage_scheme=http`` and the ``dfs_``
+    pair), as for Azurite."""
     account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
     if not account:
         raise UserError(
@@ -160,6 +168,9 @@ def _azure(parts: object) -> pafs.FileSystem:
             "abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/prefix",
         )
     options = {"account_name": account}
+    # the service's address, for an emulator such as Azurite or a private endpoint
+    query = dict(parse_qsl(getattr(parts, "query", "")))
+    options.update({k: v for k, v in query.items() if k in _AZURE_ENDPOINT_OPTIONS})
     if os.environ.get("AZURE_STORAGE_ACCOUNT_KEY"):
         options["account_key"] = os.environ["AZURE_STORAGE_ACCOUNT_KEY"]
     elif os.environ.get("AZURE_STORAGE_SAS_TOKEN"):
