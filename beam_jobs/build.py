@@ -49,6 +49,7 @@ from beam_jobs.shards import (
     sides,
     tag_side,
 )
+from beam_jobs.spill import SpilledGroupByKey, restore, spill
 from curate.errors import UserError
 from curate.progress import ProgressCallback
 from curate.records import content_id, load_schema
@@ -243,8 +244,11 @@ def bucketed(rows: beam.PCollection, label: str, side: str, key: str, buckets: i
     return rows | f"{label}Bucket" >> beam.FlatMap(tag_side(side, key, buckets))
 
 
-def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCollection:
-    """``(samples, counts)`` elements of the parallel builder over shards of the store."""
+def parallel_samples(
+    p: beam.Pipeline, store: Store, job: BuildJob, staging: str
+) -> beam.PCollection:
+    """``(samples, counts)`` elements of the parallel builder over shards of the store (the
+    samples maybe spilled: :func:`beam_jobs.spill.restore` reads them back)."""
     config = ParallelConfig.from_dict(job.config)
     translations = store_shards(store, "translations", SHARD_ROWS)
     tags = store_shards(store, "artifact_tags", SHARD_ROWS)
@@ -256,8 +260,7 @@ def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCol
             bucketed(rows, "Rows", "translations", "id", buckets),
             bucketed(tagged, "Tags", "tags", "translation_id", buckets),
         )
-        | "FilterSides" >> beam.Flatten()
-        | "JoinTags" >> beam.GroupByKey()
+        | "JoinTags" >> SpilledGroupByKey(staging)
         | "Filter" >> beam.FlatMap(filter_bucket, job=job)
     )
     survivors, counts = _rows_and_counts(filtered, "Filtered")
@@ -265,7 +268,7 @@ def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCol
     if config.dedup_exact:
         exact = (
             bucketed(survivors, "Exact", "rows", _KEY, buckets)
-            | "ExactGroups" >> beam.GroupByKey()
+            | "ExactGroups" >> SpilledGroupByKey(staging)
             | "ExactFirst" >> beam.FlatMap(exact_bucket)
         )
         survivors, counts = _rows_and_counts(exact, "Exact")
@@ -277,7 +280,7 @@ def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCol
             survivors
             | "BandKeys" >> beam.FlatMap(band_keys, job=job)
             | "BandBucket" >> beam.FlatMap(tag_side("bands", "band_hash", band_buckets))
-            | "BandGroups" >> beam.GroupByKey()
+            | "BandGroups" >> SpilledGroupByKey(staging)
             | "NearPairs" >> beam.FlatMap(near_bucket, threshold=config.near_threshold)
             | "DuplicateBucket"
             >> beam.Map(
@@ -289,13 +292,17 @@ def parallel_samples(p: beam.Pipeline, store: Store, job: BuildJob) -> beam.PCol
         )
         near = (
             (bucketed(survivors, "Near", "rows", "id", buckets), duplicates)
-            | "NearSides" >> beam.Flatten()
-            | "JoinDuplicates" >> beam.GroupByKey()
+            | "JoinDuplicates" >> SpilledGroupByKey(staging)
             | "DropNear" >> beam.FlatMap(drop_near)
         )
         survivors, counts = _rows_and_counts(near, "Near")
         all_counts.append(counts)
-    samples = survivors | "Render" >> beam.Map(render_rows, job=job)
+    # every step's counts and the samples meet in one flatten, which the runner holds
+    samples = (
+        survivors
+        | "Render" >> beam.Map(render_rows, job=job)
+        | "SpillSamples" >> beam.Map(spill, staging=staging)
+    )
     return (*all_counts, samples) | "Parts" >> beam.Flatten()
 
 
@@ -487,7 +494,7 @@ def link_bucket(
 
 
 def interleaved_samples(
-    p: beam.Pipeline, store: Store, job: BuildJob, pairs: list[tuple[str, str]]
+    p: beam.Pipeline, store: Store, job: BuildJob, pairs: list[tuple[str, str]], staging: str
 ) -> beam.PCollection:
     """``(samples, counts)`` elements of the interleaved builder over shards of the store.
 
@@ -519,14 +526,12 @@ def interleaved_samples(
                 | "TranslationsBySegment"
                 >> beam.FlatMap(tag_side("translations", "source_id", join)),
             )
-            | "JoinSides" >> beam.Flatten()
-            | "JoinSegments" >> beam.GroupByKey()
+            | "JoinSegments" >> SpilledGroupByKey(staging)
             | "Translated" >> beam.FlatMap(join_translated)
         )
         return (
             (by_doc, bucketed(translated, "TranslatedByDoc", "translated", "doc_id", buckets))
-            | "DocSides" >> beam.Flatten()
-            | "Documents" >> beam.GroupByKey()
+            | "Documents" >> SpilledGroupByKey(staging)
             | "PairByOrigin" >> beam.FlatMap(origin_bucket, job=job, pairs=pairs)
         )
     documents = store_shards(store, "documents", SHARD_ROWS)
@@ -541,23 +546,23 @@ def interleaved_samples(
                 buckets,
             ),
         )
-        | "DocSides" >> beam.Flatten()
-        | "Documents" >> beam.GroupByKey()
+        | "Documents" >> SpilledGroupByKey(staging)
         | "Links" >> beam.FlatMap(link_documents, job=job, pairs=pairs, buckets=buckets)
     )
     no_key = linked | "NoKey" >> beam.FlatMap(lambda i: [([], i[1])] if i[0] == "counts" else [])
     built = (
         linked
         | "Linked" >> beam.FlatMap(lambda i: [i[1]] if i[0] == "docs" else [])
-        | "ByLink" >> beam.GroupByKey()
+        | "ByLink" >> SpilledGroupByKey(staging)
         | "PairByLink" >> beam.FlatMap(link_bucket, job=job, pairs=pairs)
+        | "SpillSamples" >> beam.Map(spill, staging=staging)  # the flatten below holds them
     )
     return (no_key, built) | "Pairings" >> beam.Flatten()
 
 
 # -- shared -----------------------------------------------------------------------------------
 def to_tables(item: Any) -> tuple[dict[str, pa.Table], dict[str, StageCounts]]:
-    samples, counts = item
+    samples, counts = restore(item)
     return {"training_samples": _samples_table(samples)}, counts
 
 
@@ -568,8 +573,16 @@ def _mix_buckets(total: int) -> int:
     return bucket_count(total, MIX_ROWS)
 
 
-def key_samples(samples: list[dict[str, Any]], total: int) -> Iterator[tuple[int, list]]:
+def spilled_part(item: Any, staging: str) -> Iterator[tuple[int, Any]]:
+    """``(samples, spilled samples)`` of a builder's output that has samples."""
+    samples = restore(item[0])
+    if samples:
+        yield len(samples), spill(samples, staging)
+
+
+def key_samples(part: tuple[int, Any], total: int) -> Iterator[tuple[int, list]]:
     """``(bucket, samples)`` per mixing bucket (a stable hash of the sample id) of a part."""
+    samples = restore(part[1])
     numbers = buckets_of(pa.array([s["id"] for s in samples], pa.string()), _mix_buckets(total))
     by_bucket: dict[int, list[dict[str, Any]]] = {}
     for number, sample in zip(numbers.tolist(), samples, strict=True):
@@ -608,13 +621,18 @@ def mix_bucket(
     return result.samples, _report_counts("build.mix", result.report)
 
 
-def mix_samples(built: beam.PCollection, config: dict[str, Any]) -> beam.PCollection:
+def mix_samples(built: beam.PCollection, config: dict[str, Any], staging: str) -> beam.PCollection:
     """Mixing in buckets of sample ids: the tokens per bucket and group are combined first
     (``CombineGlobally``) and reach every bucket as a side input, from which each bucket takes
     its share of every group's quota; no step holds more than one bucket of samples."""
     counts = built | "MixBuilderCounts" >> beam.Map(lambda item: ([], item[1]))
-    parts = built | "MixParts" >> beam.FlatMap(lambda item: [item[0]] if item[0] else [])
-    total = parts | "MixSize" >> beam.Map(len) | "MixTotal" >> beam.CombineGlobally(sum)
+    # keying needs the total of every part: the parts wait as spill files
+    parts = built | "MixParts" >> beam.FlatMap(spilled_part, staging=staging)
+    total = (
+        parts
+        | "MixSize" >> beam.Map(lambda part: part[0])
+        | "MixTotal" >> beam.CombineGlobally(sum)
+    )
     keyed = parts | "MixKey" >> beam.FlatMap(key_samples, total=beam.pvalue.AsSingleton(total))
     tokens = (
         keyed
@@ -623,7 +641,7 @@ def mix_samples(built: beam.PCollection, config: dict[str, Any]) -> beam.PCollec
     )
     mixed = (
         keyed
-        | "MixBuckets" >> beam.GroupByKey()
+        | "MixBuckets" >> SpilledGroupByKey(staging)
         | "Mix" >> beam.Map(mix_bucket, config=config, tokens=beam.pvalue.AsSingleton(tokens))
     )
     return (counts, mixed) | "MixParts+Counts" >> beam.Flatten()
@@ -677,11 +695,11 @@ def run_build(
 
     def build(p: beam.Pipeline, staging: str) -> beam.PCollection:
         if job.kind == "parallel":
-            built = parallel_samples(p, store, job)
+            built = parallel_samples(p, store, job, staging)
         else:
-            built = interleaved_samples(p, store, job, pairs)
+            built = interleaved_samples(p, store, job, pairs, staging)
         if job.mix is not None:
-            built = mix_samples(built, job.mix)
+            built = mix_samples(built, job.mix, staging)
         return built | "Write" >> beam.ParDo(WriteStagesFn(to_tables, staging, job.run_id))
 
     execution = Execution(tuple(beam_args or ()), workers, force, progress)

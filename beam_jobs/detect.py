@@ -43,6 +43,7 @@ from beam_jobs.shards import (
     slices,
     tag_side,
 )
+from beam_jobs.spill import SpilledGroupByKey
 from curate.artifacts.config import DetectConfig
 from curate.artifacts.detect import detect, fit_stats
 from curate.errors import UserError
@@ -313,12 +314,11 @@ def run_detect(
         )
         joined = (
             (rows, linked)
-            | "Sides" >> beam.Flatten()
-            | "JoinProjections" >> beam.GroupByKey()
+            | "JoinProjections" >> SpilledGroupByKey(staging)
             | "WithProjections" >> beam.FlatMap(with_projections)
             | "KeyByText" >> beam.Map(keyed_by_text)
             | "BucketByText" >> beam.FlatMap(tag_side("rows", "_text_key", buckets))
-            | "JoinReferences" >> beam.GroupByKey()
+            | "JoinReferences" >> SpilledGroupByKey(staging)
             | "WithReferences" >> beam.FlatMap(with_references)
         )
         present = beam.pvalue.AsDict(
@@ -335,7 +335,7 @@ def run_detect(
         return (
             joined
             | "ByPosition" >> beam.FlatMap(position_blocks, blocks=blocks)
-            | "Blocks" >> beam.GroupByKey()
+            | "Blocks" >> SpilledGroupByKey(staging)
             | "Chunks" >> beam.FlatMap(chunks)
             | "Tag" >> beam.Map(tag_chunk, job=job, stats=stats, present=present)
             | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))

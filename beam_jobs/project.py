@@ -50,6 +50,7 @@ from beam_jobs.shards import (
     sides,
     tag_side,
 )
+from beam_jobs.spill import SpilledGroupByKey, restore, spill
 from curate.align.bitext import read_bitext_pairs
 from curate.align.chunks import CHUNK_PAIRS
 from curate.align.registry import get_aligner
@@ -315,8 +316,9 @@ def draft_chunk(
     function_words: dict[Pair, tuple[int, Counter[str]]],
     labels: dict[Pair, set[str]],
 ) -> tuple[Pair, pa.Table, Any]:
-    """Align and project one chunk of translated examples, up to the consistency pass."""
-    (src, tgt), table = item
+    """Align and project one chunk of translated examples (maybe spilled), up to the
+    consistency pass."""
+    (src, tgt), table = restore(item)
     pairs = [(_example(r), _translation(r, src, tgt)) for r in table.to_pylist()]
     batch = draft_translate_train_rows(
         pairs,
@@ -333,8 +335,9 @@ def finish_chunk(
     usual: dict[Pair, Any],
     labels: dict[Pair, set[str]],
 ) -> Any:
-    """Projections of one drafted chunk; the consistency pass learns from the whole pair."""
-    pair, table, batch = item
+    """Projections of one drafted chunk (maybe spilled); the consistency pass learns from the
+    whole pair."""
+    pair, table, batch = restore(item)
     rows = table.to_pylist()
     pairs = [(_example(r), _translation(r, *pair)) for r in rows]
     config = _projection_config(job, pair, function_words, labels)
@@ -433,8 +436,7 @@ def run_project(
         ) | "BucketExamples" >> beam.FlatMap(tag_side("examples", "id", buckets))
         chunks = (
             (left, right)
-            | "Sides" >> beam.Flatten()
-            | "Join" >> beam.GroupByKey()
+            | "Join" >> SpilledGroupByKey(staging)
             | "Chunks" >> beam.FlatMap(join_examples, chunk_pairs=job.chunk_pairs)
         )
         if job.method == "marker":
@@ -445,20 +447,36 @@ def run_project(
                 | "Labels" >> beam.Map(span_labels)
                 | "AllLabels" >> beam.CombinePerKey(union)
             )
-            drafted = chunks | "Draft" >> beam.Map(
-                draft_chunk,
-                job=job,
-                references=references,
-                function_words=function_words,
-                labels=labels,
+            # drafting needs the labels of the whole pair: the chunks wait as spill files
+            drafted = (
+                chunks
+                | "SpillChunks" >> beam.Map(spill, staging=staging)
+                | "Draft"
+                >> beam.Map(
+                    draft_chunk,
+                    job=job,
+                    references=references,
+                    function_words=function_words,
+                    labels=labels,
+                )
             )
             usual = beam.pvalue.AsDict(
                 drafted
                 | "UsualCounts" >> beam.Map(lambda d: (d[0], d[2].projection_counts()))
                 | "AddUsual" >> beam.CombinePerKey(add_tables)
             )
-            projected = drafted | "Finish" >> beam.Map(
-                finish_chunk, job=job, function_words=function_words, usual=usual, labels=labels
+            # finishing needs the usual translations of the whole pair: drafts wait as files
+            projected = (
+                drafted
+                | "SpillDrafts" >> beam.Map(spill, staging=staging)
+                | "Finish"
+                >> beam.Map(
+                    finish_chunk,
+                    job=job,
+                    function_words=function_words,
+                    usual=usual,
+                    labels=labels,
+                )
             )
         return projected | "Write" >> beam.ParDo(WriteStagesFn(already_tables, staging, job.run_id))
 

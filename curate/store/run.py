@@ -5,7 +5,8 @@ Layout of a store (a local directory or an object-store prefix)::
     <store>/<stage>/<k>=<v>/.../<run_id>--<uuid>.parquet   data files, each under a unique name
     <store>/_runs/<run_id>/<version>.json                   a run's manifests (the commits)
     <store>/_staging/<run_id>/                              a run in progress (results, progress;
-                                                            on a local disk, its data files too)
+                                                            on a local disk, its data files too;
+                                                            _spill/: rows between pipeline steps)
     <store>/_locks/<run_id>.lock | .lease                   held while a run writes
 
 A run writes complete files under unique names, then writes its manifest as a new numbered

@@ -1,0 +1,136 @@
+"""Rows between fused steps travel as files of the run's staging area, not through the runner.
+
+Beam's local runner keeps every collection passed between fused steps (the input of each
+:class:`beam.GroupByKey`, each multi-input :class:`beam.Flatten`, each collection read by a step
+that also needs a side input computed from it) in the driver's memory until the pipeline ends,
+and sends it to the workers and back over gRPC. So a step that hands rows on to another
+writes them to a spill file, ``<staging>/_spill/<uuid>.arrow`` (Arrow IPC, uncompressed: the
+fastest to write and read back, and a sliced table is written as its slice only) or
+``.pickle`` (any other large value), and the element carries a :class:`Spilled` reference; the
+consuming step reads it back. The driver then holds references only, whatever the data.
+
+Values smaller than :data:`INLINE_BYTES` stay inline (one file per tiny table would cost more
+than it saves). Every read and write goes through the store's filesystem layer
+(:mod:`curate.store.fs`), so spill files work on an object store with workers on other
+machines. They live in the run's staging directory, which the run deletes when it commits or
+fails (:class:`curate.store.Run`); they are never data of the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+
+from curate.store.fs import Location, ensure_parent, read_bytes
+from curate.store.fs import resolve as resolve_location
+
+SPILL_DIR = "_spill"
+#: values (Arrow bytes, or pickled bytes) below this size stay inline in the element
+INLINE_BYTES = 64 * 1024
+_SCALARS = (str, int, float, bool, bytes, type(None))
+
+
+@dataclass(frozen=True)
+class Spilled:
+    """A value written to ``<staging>/_spill/<name>``: what an element carries instead."""
+
+    staging: str  # the run's staging location (a local path or a URI)
+    name: str  # ``<uuid>.arrow`` (a table) or ``<uuid>.pickle`` (any other value)
+
+
+@functools.lru_cache(maxsize=8)
+def _spill_location(staging: str) -> Location:
+    return resolve_location(staging).child(SPILL_DIR)
+
+
+def _write_table(table: pa.Table, staging: str) -> Spilled:
+    where = _spill_location(staging)
+    name = f"{uuid.uuid4().hex}.arrow"
+    path = where.join(name)
+    ensure_parent(where.fs, path)
+    with where.fs.open_output_stream(path) as out, pa.ipc.new_file(out, table.schema) as writer:
+        writer.write_table(table)
+    return Spilled(staging, name)
+
+
+def _write_object(data: bytes, staging: str) -> Spilled:
+    where = _spill_location(staging)
+    name = f"{uuid.uuid4().hex}.pickle"
+    path = where.join(name)
+    ensure_parent(where.fs, path)
+    with where.fs.open_output_stream(path) as out:
+        out.write(data)
+    return Spilled(staging, name)
+
+
+def spill(value: Any, staging: str) -> Any:
+    """``value`` with every large part written to a spill file and replaced by its reference.
+
+    Tuples are walked (their small parts, such as a join side's name, stay as they are); a
+    table of at least :data:`INLINE_BYTES` becomes an Arrow file, any other value whose pickle
+    is that large a pickle file.
+    """
+    if isinstance(value, tuple):
+        return tuple(spill(v, staging) for v in value)
+    if isinstance(value, (*_SCALARS, Spilled)):
+        return value
+    if isinstance(value, pa.Table):
+        return value if value.nbytes < INLINE_BYTES else _write_table(value, staging)
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return value if len(data) < INLINE_BYTES else _write_object(data, staging)
+
+
+def restore(value: Any) -> Any:
+    """``value`` with every :class:`Spilled` reference in it (tuples are walked) read back."""
+    if isinstance(value, tuple):
+        return tuple(restore(v) for v in value)
+    if not isinstance(value, Spilled):
+        return value
+    where = _spill_location(value.staging)
+    path = where.join(value.name)
+    if value.name.endswith(".arrow"):
+        with where.fs.open_input_file(path) as f:
+            return pa.ipc.open_file(f).read_all()
+    data = read_bytes(where.fs, path)
+    if data is None:
+        raise FileNotFoundError(f"spill file {path} is gone")
+    return pickle.loads(data)
+
+
+def _spill_value(item: tuple[Any, Any], staging: str) -> tuple[Any, Any]:
+    key, value = item
+    return key, spill(value, staging)
+
+
+def _restore_group(item: tuple[Any, Iterable[Any]]) -> tuple[Any, list[Any]]:
+    key, values = item
+    return key, [restore(v) for v in values]
+
+
+class SpilledGroupByKey(beam.PTransform):
+    """``GroupByKey`` of ``(key, value)`` elements whose values travel as spill files.
+
+    Applied to one collection, or to a tuple of them (flattened after spilling, so the
+    flatten does not carry the rows either). The output is ``(key, [value, ...])`` with every
+    value read back, as consumers of a ``GroupByKey`` expect.
+    """
+
+    def __init__(self, staging: str) -> None:
+        super().__init__()
+        self.staging = staging
+
+    def expand(self, pcolls: Any) -> beam.PCollection:
+        inputs = pcolls if isinstance(pcolls, tuple | list) else (pcolls,)
+        spilled = [
+            pcoll | f"Spill{i}" >> beam.Map(_spill_value, staging=self.staging)
+            for i, pcoll in enumerate(inputs)
+        ]
+        merged = spilled[0] if len(spilled) == 1 else tuple(spilled) | "Sides" >> beam.Flatten()
+        return merged | "Group" >> beam.GroupByKey() | "Restore" >> beam.Map(_restore_group)
