@@ -20,7 +20,9 @@ skipped above it (said in the output); every other detector runs at every size.
 
 Printed per stage and size: seconds per 1,000 records (wall clock), CPU seconds per 1,000
 records (user + system of the stage's process and the worker processes it waited for), and
-the peak RSS of the largest of those processes. At ``--workers-size`` every stage also runs
+the peak RSS of the largest of those processes, and apart: of the stage's own process (the
+pipeline's driver; with one worker the runner works in it too) and of the largest process it
+waited for (worker processes, eflomal). At ``--workers-size`` every stage also runs
 with ``--workers 2``; the speedup (wall clock, one worker over two) is printed. ``export`` is
 one process whatever the workers.
 
@@ -38,6 +40,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -206,19 +209,39 @@ def run_stage(stage: str, folder: str, workers: int, vectors: bool) -> None:
         run_translate(store, job, workers=workers)
 
 
-def timed(args: list[str]) -> tuple[float, float, float]:
+#: a child writes its own peak RSS and its children's there (see :func:`report_rss`)
+RSS_FILE = "CURATE_SCALE_RSS_FILE"
+
+
+def report_rss() -> None:
+    """Child process: peak RSS (MiB) of this process (the pipeline's driver; with one worker
+    the runner also works in it) and of the largest process it waited for (worker processes,
+    eflomal)."""
+    path = os.environ.get(RSS_FILE)
+    if path:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        Path(path).write_text(json.dumps({"driver": own, "children": children}))
+
+
+def timed(args: list[str]) -> tuple[float, float, float, dict[str, float]]:
     """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of the largest process of a
-    child and the descendants it waited for."""
+    child and the descendants it waited for; and ``{"driver": MiB, "children": MiB}``: the
+    child's own peak and that of the largest process it waited for."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1"}
     env["PYTHONPATH"] = str(ROOT)
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, *args], env=env, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{args} failed with exit code {proc.returncode}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    with tempfile.TemporaryDirectory(prefix="curate-rss-") as tmp:
+        env[RSS_FILE] = str(Path(tmp) / "rss.json")
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, __file__, *args], env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise SystemExit(f"{args} failed with exit code {proc.returncode}")
+        rss_file = Path(env[RSS_FILE])
+        split = json.loads(rss_file.read_text()) if rss_file.exists() else {}
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, split
 
 
 def records(stage: str, n: int) -> int:
@@ -254,6 +277,7 @@ def main() -> None:
     if args.child:
         stage, folder, workers, vectors = args.child
         run_stage(stage, folder, int(workers), vectors == "1")
+        report_rss()
         return
     if args.prepare:
         prepare(Path(args.prepare[0]), int(args.prepare[1]))
@@ -275,7 +299,7 @@ def main() -> None:
         for n in sorted(args.sizes):
             folder = Path(tmp) / f"n{n}"
             folder.mkdir(parents=True)
-            seconds, cpu, rss = timed(["--prepare", str(folder), str(n)])
+            seconds, cpu, rss, _ = timed(["--prepare", str(folder), str(n)])
             print(
                 f"{n:>9,} prepare           {seconds:8.1f} s  cpu {cpu:8.1f} s"
                 f"  peak RSS {rss:7.0f} MiB",
@@ -288,7 +312,7 @@ def main() -> None:
                     continue
                 m = records(stage, n)
                 child = ["--child", stage, str(folder), "1", "1" if vectors else "0"]
-                seconds, cpu, rss = timed(child)
+                seconds, cpu, rss, split = timed(child)
                 per_record[(stage, n)] = seconds / m
                 line = {
                     "stage": stage,
@@ -297,20 +321,30 @@ def main() -> None:
                     "seconds": seconds,
                     "cpu_seconds": cpu,
                     "rss_mb": rss,
+                    "driver_rss_mb": split.get("driver"),
+                    "children_rss_mb": split.get("children"),
                 }
                 text = f"{n:>9,} {stage:17s} {1000 * seconds / m:8.3f} s/1k"
                 text += f"  cpu {1000 * cpu / m:8.3f} s/1k  peak RSS {rss:7.0f} MiB"
+                text += f" (driver {split.get('driver', 0):.0f}"
+                text += f", largest child {split.get('children', 0):.0f})"
                 if stage == "detect":
                     line["sentence_vectors"] = vectors
                     text += "" if vectors else "  (sentence-vector detectors skipped)"
                 if n == args.workers_size and stage != "export":
                     child[3] = "2"
-                    two, cpu2, rss2 = timed(child)
+                    two, cpu2, rss2, split2 = timed(child)
                     line.update(
                         seconds_w2=two, cpu_seconds_w2=cpu2, rss_mb_w2=rss2, speedup=seconds / two
                     )
+                    line.update(
+                        driver_rss_mb_w2=split2.get("driver"),
+                        children_rss_mb_w2=split2.get("children"),
+                    )
                     text += f"  workers 2: {1000 * two / m:.3f} s/1k"
                     text += f" (cpu {1000 * cpu2 / m:.3f}), speedup {seconds / two:.2f}"
+                    text += f", peak RSS driver {split2.get('driver', 0):.0f}"
+                    text += f" largest child {split2.get('children', 0):.0f} MiB"
                 results.append(line)
                 print(text, flush=True)
             if not args.keep:

@@ -127,3 +127,17 @@ def test_a_committed_run_leaves_no_spill_files_and_a_failed_one_exposes_none(tmp
     assert layer.list_files(store.fs, store.path("_staging")) == []
     assert diagnose(store).healthy
     assert Counter(m["run_id"] for m in store.manifests()) == {"kept": 1}
+
+
+def test_spill_files_of_a_killed_run_are_a_stale_staging_area_that_doctor_removes(tmp_path):
+    from curate.store.doctor import repair
+
+    store = Store(tmp_path / "store")
+    _run(store, "kept", None)
+    staging = store.location.child("_staging", "killed").uri  # as a killed run left it
+    ref = spill(_table(0), staging)
+    assert isinstance(ref, Spilled) and len(_spill_files(store)) == 1
+    report = diagnose(store)
+    assert [(p.kind, p.path) for p in report.problems] == [("stale_staging", "_staging/killed")]
+    repair(store, report)
+    assert _spill_files(store) == [] and diagnose(store).healthy
