@@ -2,7 +2,8 @@
 
 The driver plans shards (:mod:`curate.store.shards`) and creates one element per shard; the
 rows are read by the workers. Elements that carry rows are Arrow tables of at most a shard's
-rows, so Beam's per-element cost is paid per shard, not per record.
+rows, so Beam's per-element cost is paid per shard, not per record; where they cross from one
+fused step to the next they travel as spill files (:mod:`beam_jobs.spill`).
 
 Joins between stages (translations with their examples, with their projections, with the
 reference translation of the same source text) go through Beam's shuffle: each side cuts its

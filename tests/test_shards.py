@@ -341,8 +341,10 @@ def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
 ):
     """Shards and buckets of 3 rows: filters, exact duplicates (GroupByKey on the dedup key)
     and near duplicates (GroupByKey on LSH band keys) give the samples and the counts of one
-    build_parallel call over the pair as it was read before."""
+    build_parallel call over the pair as it was read before; also with every value between
+    steps written to a spill file (none kept inline)."""
     import beam_jobs.build as job
+    import beam_jobs.spill as spill
 
     store = duplicates_store
     rows = store.sql("SELECT * FROM translations WHERE src_lang = 'en' AND tgt_lang = 'qsy'")
@@ -351,9 +353,10 @@ def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
                               run_id="bp")  # fmt: skip
     counts = expected.report.to_counts()
     assert {"duplicate_exact", "duplicate_near"} <= set(counts["filtered"])
-    for shard_rows in (20_000, 3):
+    for shard_rows, inline in ((20_000, spill.INLINE_BYTES), (3, spill.INLINE_BYTES), (3, 0)):
         monkeypatch.setattr(job, "SHARD_ROWS", shard_rows)
-        run_id = f"bp-{shard_rows}"
+        monkeypatch.setattr(spill, "INLINE_BYTES", inline)
+        run_id = f"bp-{shard_rows}-{inline}"
         manifest = job.run_build(store, job.BuildJob(run_id, "parallel"))
         got = manifest["counts"]["build.parallel"]
         assert (got["in"], got["out"], got["filtered"]) == (
