@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from functools import partial
 from pathlib import Path
 
@@ -159,55 +158,6 @@ def _beam_bundle_function():
 
 
 BEAM_BUNDLE_FUNCTION = _beam_bundle_function()  # before any pipeline replaced it
-
-
-def _read(n: int, folder: str) -> int:
-    """A read that leaves a trace: one file per call, named by the element and the process."""
-    Path(folder, f"{n}-{os.getpid()}-{uuid.uuid4().hex}").touch()
-    return n
-
-
-def _share(n: int, total: int) -> tuple[int, int]:
-    return n % 2, n * 1000 // total
-
-
-def _finish(item: tuple[int, int], usual: dict[int, int], folder: str) -> None:
-    key, share = item
-    Path(folder, f"{key}-{share}-{usual[key]}").touch()
-
-
-def test_a_collection_with_side_branches_is_computed_once_on_dask(cluster, tmp_path):
-    """The shape of ``project``: a read feeding a side input and the main path, whose result
-    feeds a side input of its own next step. Beam's DaskRunner computed a side input's whole
-    upstream graph again in every bundle of its consumer; every element must be read once."""
-    import apache_beam as beam
-
-    from beam_jobs.common import make_pipeline, pipeline_options
-    from beam_jobs.dask import closing_runner_client, dask_beam_args
-
-    reads, out = tmp_path / "reads", tmp_path / "out"
-    reads.mkdir()
-    out.mkdir()
-    numbers = list(range(1, 13))
-    options = pipeline_options(dask_beam_args(cluster.scheduler.address, partitions=4))
-    with closing_runner_client(), make_pipeline(options) as p:
-        read = (
-            p
-            | beam.Create(numbers)
-            | beam.Reshuffle()
-            | "Read" >> beam.Map(_read, folder=str(reads))
-        )
-        total = beam.pvalue.AsSingleton(read | "Total" >> beam.CombineGlobally(sum))
-        shares = read | "Share" >> beam.Map(_share, total=total)
-        usual = beam.pvalue.AsDict(shares | "Usual" >> beam.CombinePerKey(sum))
-        _ = shares | "Finish" >> beam.Map(_finish, usual=usual, folder=str(out))
-    traces = [name.split("-") for name in os.listdir(reads)]
-    assert sorted(int(n) for n, _, _ in traces) == numbers  # each read once
-    assert {int(pid) for _, pid, _ in traces} <= set(cluster.run(os.getpid).values())
-    total = sum(numbers)
-    usual = {k: sum(n * 1000 // total for n in numbers if n % 2 == k) for k in (0, 1)}
-    expected = {f"{n % 2}-{n * 1000 // total}-{usual[n % 2]}" for n in numbers}
-    assert set(os.listdir(out)) == expected
 
 
 def test_a_worker_killed_in_the_middle_of_a_stage_leaves_nothing_partial(
