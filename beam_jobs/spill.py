@@ -50,24 +50,27 @@ def _spill_location(staging: str) -> Location:
     return resolve_location(staging).child(SPILL_DIR)
 
 
-def _write_table(table: pa.Table, staging: str) -> Spilled:
+def _write(staging: str, suffix: str, write: Any) -> Spilled:
+    """A new spill file ``<uuid><suffix>``, its content written by ``write(stream)``."""
     where = _spill_location(staging)
-    name = f"{uuid.uuid4().hex}.arrow"
-    path = where.join(name)
-    ensure_parent(where.fs, path)
-    with where.fs.open_output_stream(path) as out, pa.ipc.new_file(out, table.schema) as writer:
-        writer.write_table(table)
-    return Spilled(staging, name)
-
-
-def _write_object(data: bytes, staging: str) -> Spilled:
-    where = _spill_location(staging)
-    name = f"{uuid.uuid4().hex}.pickle"
+    name = f"{uuid.uuid4().hex}{suffix}"
     path = where.join(name)
     ensure_parent(where.fs, path)
     with where.fs.open_output_stream(path) as out:
-        out.write(data)
+        write(out)
     return Spilled(staging, name)
+
+
+def _write_table(table: pa.Table, staging: str) -> Spilled:
+    def write(out: Any) -> None:
+        with pa.ipc.new_file(out, table.schema) as writer:
+            writer.write_table(table)
+
+    return _write(staging, ".arrow", write)
+
+
+def _write_object(data: bytes, staging: str) -> Spilled:
+    return _write(staging, ".pickle", lambda out: out.write(data))
 
 
 def spill(value: Any, staging: str) -> Any:
