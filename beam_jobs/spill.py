@@ -10,16 +10,21 @@ fastest to write and read back, and a sliced table is written as its slice only)
 consuming step reads it back. The driver then holds references only, whatever the data.
 
 Values smaller than :data:`INLINE_BYTES` stay inline (one file per tiny table would cost more
-than it saves). Every read and write goes through the store's filesystem layer
-(:mod:`curate.store.fs`), so spill files work on an object store with workers on other
-machines. They live in the run's staging directory, which the run deletes when it commits or
-fails (:class:`curate.store.Run`); they are never data of the store.
+than it saves). :class:`SpilledGroupByKey`, the shuffle, goes further: a bundle appends all its
+tables of one schema, small ones too, to one shared Arrow file, and each reference names its
+range of record batches there. A shuffle cuts each shard into a piece per key, so the pieces get
+smaller as the data grows (MinHash band pieces of a million pairs are a few kilobytes each) and
+would otherwise all stay inline in the runner's buffers. Every read and write goes through the
+store's filesystem layer (:mod:`curate.store.fs`), so spill files work on an object store with
+workers on other machines. They live in the run's staging directory, which the run deletes
+when it commits or fails (:class:`curate.store.Run`); they are never data of the store.
 """
 
 from __future__ import annotations
 
 import functools
 import pickle
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +48,7 @@ class Spilled:
 
     staging: str  # the run's staging location (a local path or a URI)
     name: str  # ``<uuid>.arrow`` (a table) or ``<uuid>.pickle`` (any other value)
+    batches: tuple[int, int] | None = None  # (first, count) of a shared file's record batches
 
 
 @functools.lru_cache(maxsize=8)
@@ -50,13 +56,19 @@ def _spill_location(staging: str) -> Location:
     return resolve_location(staging).child(SPILL_DIR)
 
 
-def _write(staging: str, suffix: str, write: Any) -> Spilled:
-    """A new spill file ``<uuid><suffix>``, its content written by ``write(stream)``."""
+def _new_file(staging: str, suffix: str) -> tuple[str, Any]:
+    """The name of a new spill file ``<uuid><suffix>`` and its open output stream."""
     where = _spill_location(staging)
     name = f"{uuid.uuid4().hex}{suffix}"
     path = where.join(name)
     ensure_parent(where.fs, path)
-    with where.fs.open_output_stream(path) as out:
+    return name, where.fs.open_output_stream(path)
+
+
+def _write(staging: str, suffix: str, write: Any) -> Spilled:
+    """A new spill file, its content written by ``write(stream)``."""
+    name, out = _new_file(staging, suffix)
+    with out:
         write(out)
     return Spilled(staging, name)
 
@@ -96,6 +108,8 @@ def restore(value: Any) -> Any:
         return tuple(restore(v) for v in value)
     if not isinstance(value, Spilled):
         return value
+    if value.batches is not None:
+        return _read_batches(value.staging, value.name, *value.batches)
     where = _spill_location(value.staging)
     path = where.join(value.name)
     if value.name.endswith(".arrow"):
@@ -107,9 +121,81 @@ def restore(value: Any) -> Any:
     return pickle.loads(data)
 
 
-def _spill_value(item: tuple[Any, Any], staging: str) -> tuple[Any, Any]:
-    key, value = item
-    return key, spill(value, staging)
+_readers_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_file(staging: str, name: str) -> pa.ipc.RecordBatchFileReader:
+    """An open reader of a shared spill file: a grouping reads many ranges of the same files."""
+    where = _spill_location(staging)
+    return pa.ipc.open_file(where.fs.open_input_file(where.join(name)))
+
+
+def _read_batches(staging: str, name: str, first: int, count: int) -> pa.Table:
+    with _readers_lock:
+        reader = _shared_file(staging, name)
+        batches = [reader.get_batch(i) for i in range(first, first + count)]
+    return pa.Table.from_batches(batches, reader.schema)
+
+
+class _SharedFile:
+    """An Arrow file of one bundle's tables of one schema, each a range of record batches."""
+
+    def __init__(self, staging: str, schema: pa.Schema) -> None:
+        self.staging = staging
+        self.schema = schema
+        self.name, self._out = _new_file(staging, ".arrow")
+        self._writer = pa.ipc.new_file(self._out, schema)
+        self._batches = 0
+
+    def append(self, table: pa.Table) -> Spilled:
+        batches = table.to_batches()
+        for batch in batches:
+            self._writer.write_batch(batch)
+        first, self._batches = self._batches, self._batches + len(batches)
+        return Spilled(self.staging, self.name, (first, len(batches)))
+
+    def close(self) -> None:
+        self._writer.close()
+        self._out.close()
+
+
+class _SpillBundle(beam.DoFn):
+    """``(key, value)`` with the value's tables appended to the bundle's shared spill files.
+
+    The references are emitted at once and the files completed in ``finish_bundle``: what
+    reads them is after the ``GroupByKey``, which waits for every bundle of its input.
+    """
+
+    def __init__(self, staging: str) -> None:
+        self.staging = staging
+        self._files: list[_SharedFile] = []
+
+    def start_bundle(self) -> None:
+        self._files = []
+
+    def process(self, item: tuple[Any, Any]) -> Iterable[tuple[Any, Any]]:
+        key, value = item
+        yield key, self._spill(value)
+
+    def finish_bundle(self) -> None:
+        files, self._files = self._files, []
+        for file in files:
+            file.close()
+
+    def _spill(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(self._spill(v) for v in value)
+        if isinstance(value, pa.Table) and value.num_rows:
+            return self._file(value.schema).append(value)
+        return spill(value, self.staging)
+
+    def _file(self, schema: pa.Schema) -> _SharedFile:
+        for file in self._files:
+            if file.schema.equals(schema, check_metadata=True):
+                return file
+        self._files.append(_SharedFile(self.staging, schema))
+        return self._files[-1]
 
 
 def _restore_group(item: tuple[Any, Iterable[Any]]) -> tuple[Any, list[Any]]:
@@ -121,7 +207,8 @@ class SpilledGroupByKey(beam.PTransform):
     """``GroupByKey`` of ``(key, value)`` elements whose values travel as spill files.
 
     Applied to one collection, or to a tuple of them (flattened after spilling, so the
-    flatten does not carry the rows either). The output is ``(key, [value, ...])`` with every
+    flatten does not carry the rows either); every table, however small, is appended to its
+    bundle's shared spill file of that schema. The output is ``(key, [value, ...])`` with every
     value read back, as consumers of a ``GroupByKey`` expect.
     """
 
@@ -132,7 +219,7 @@ class SpilledGroupByKey(beam.PTransform):
     def expand(self, pcolls: Any) -> beam.PCollection:
         inputs = pcolls if isinstance(pcolls, tuple | list) else (pcolls,)
         spilled = [
-            pcoll | f"Spill{i}" >> beam.Map(_spill_value, staging=self.staging)
+            pcoll | f"Spill{i}" >> beam.ParDo(_SpillBundle(self.staging))
             for i, pcoll in enumerate(inputs)
         ]
         merged = spilled[0] if len(spilled) == 1 else tuple(spilled) | "Sides" >> beam.Flatten()
