@@ -283,3 +283,37 @@ def test_length_ratio_allows_short_sources_their_wider_spread():
     assert not flag["short_longer"]
     assert flag["short_cut"] and flag["long_longer"]
     assert np.mean([flag[f"r{i}"] for i in range(900)]) < 0.01
+
+
+def _heavy_tailed_batch(n: int, damaged: int, seed: int) -> list[dict]:
+    """en-de outputs 1.2x the source; their log ratio spreads heavier-tailed than normal (one
+    row in 50 with 2.5x the usual spread); the last ``damaged`` rows are cut to a third."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        src = _sentence(rng, rng.randint(80, 200))
+        spread = 0.15 if rng.random() < 0.02 else 0.06
+        ratio = 0.4 if i >= n - damaged else 1.2 * math.exp(rng.gauss(0, spread))
+        rows.append(_row(f"de{i}", "de", src, _sentence(rng, int(len(src) * ratio))))
+    return rows
+
+
+def test_length_ratio_calibrates_a_heavy_tailed_pair_and_keeps_real_damage():
+    only = DetectConfig(only=("length_ratio",))
+    clean = _heavy_tailed_batch(2000, 0, seed=3)
+    uncalibrated = DetectConfig.from_dict(
+        {"only": ["length_ratio"], "length_ratio": {"max_tail": 1.0}}
+    )
+    _, runs = score_pairs(clean, uncalibrated)
+    assert runs["length_ratio"].flag.mean() > 0.002  # the heavy tail beyond 3.5 MAD units
+    stats: dict = {}
+    _, runs = score_pairs(clean, only, stats=stats)
+    assert 1.0 < stats["length_ratio"]["en-de"]["tail"] < 1.15
+    assert runs["length_ratio"].flag.mean() <= 0.0015  # tail_share 0.1%, and a row of rounding
+
+    damaged = _heavy_tailed_batch(2000, 100, seed=3)
+    stats = {}
+    _, runs = score_pairs(damaged, only, stats=stats)
+    assert stats["length_ratio"]["en-de"]["tail"] == 1.15  # widening stops at max_tail
+    assert runs["length_ratio"].flag[-100:].all()
+    assert runs["length_ratio"].flag[:-100].mean() <= 0.005
