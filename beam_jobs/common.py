@@ -34,7 +34,12 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from beam_jobs.dask import closing_runner_client, is_dask, keep_finish_bundle_outputs
+from beam_jobs.dask import (
+    closing_runner_client,
+    compute_side_inputs_once,
+    is_dask,
+    keep_finish_bundle_outputs,
+)
 from curate.errors import UserError
 from curate.progress import (
     PROGRESS_DIR,
@@ -74,6 +79,7 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     if (runner or "").lower() not in LOCAL_RUNNERS:
         if is_dask(runner):
             keep_finish_bundle_outputs()
+            compute_side_inputs_once()
         return beam.Pipeline(options=options)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from apache_beam.transforms.environments import SubprocessSDKEnvironment

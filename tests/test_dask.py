@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from functools import partial
 from pathlib import Path
 
@@ -158,6 +159,68 @@ def _beam_bundle_function():
 
 
 BEAM_BUNDLE_FUNCTION = _beam_bundle_function()  # before any pipeline replaced it
+
+
+def _read(n: int, folder: str) -> int:
+    """A read that leaves a trace: one file per call, named by the element and the process."""
+    Path(folder, f"{n}-{os.getpid()}-{uuid.uuid4().hex}").touch()
+    return n
+
+
+def _share(n: int, total: int) -> tuple[int, int]:
+    return n % 2, n * 1000 // total
+
+
+def _sample(n: int) -> str:
+    """A side input larger than the main path's elements (as project's samples are)."""
+    return str(n) * 100_000
+
+
+def _finish(item: tuple[int, int], usual: dict[int, int], sample: list[str], folder: str) -> None:
+    key, share = item
+    Path(folder, f"{key}-{share}-{usual[key]}-{len(sample)}").touch()
+    Path(folder + "-where", f"{os.getpid()}-{key}-{share}").touch()
+
+
+def test_a_collection_with_side_branches_is_computed_once_on_dask(cluster, tmp_path):
+    """The shape of ``project``: a read feeding side inputs and the main path, whose result
+    feeds a side input of its own next step. Beam's DaskRunner computed a side input's whole
+    upstream graph again in every bundle of its consumer; every element must be read once.
+    A side input computed once sits on one worker and drew every bundle of its consumer
+    there (a large one, as project's samples are); the bundles must run on both workers."""
+    import apache_beam as beam
+
+    from beam_jobs.common import make_pipeline, pipeline_options
+    from beam_jobs.dask import closing_runner_client, dask_beam_args
+
+    reads, out = tmp_path / "reads", tmp_path / "out"
+    reads.mkdir()
+    out.mkdir()
+    (tmp_path / "out-where").mkdir()
+    numbers = list(range(1, 13))
+    options = pipeline_options(dask_beam_args(cluster.scheduler.address, partitions=4))
+    with closing_runner_client(), make_pipeline(options) as p:
+        read = (
+            p
+            | beam.Create(numbers)
+            | beam.Reshuffle()
+            | "Read" >> beam.Map(_read, folder=str(reads))
+        )
+        total = beam.pvalue.AsSingleton(read | "Total" >> beam.CombineGlobally(sum))
+        shares = read | "Share" >> beam.Map(_share, total=total)
+        usual = beam.pvalue.AsDict(shares | "Usual" >> beam.CombinePerKey(sum))
+        sample = beam.pvalue.AsList(read | "Sample" >> beam.Map(_sample))
+        _ = shares | "Finish" >> beam.Map(_finish, usual=usual, sample=sample, folder=str(out))
+    traces = [name.split("-") for name in os.listdir(reads)]
+    assert sorted(int(n) for n, _, _ in traces) == numbers  # each read once
+    assert {int(pid) for _, pid, _ in traces} <= set(cluster.run(os.getpid).values())
+    total = sum(numbers)
+    usual = {k: sum(n * 1000 // total for n in numbers if n % 2 == k) for k in (0, 1)}
+    expected = {f"{n % 2}-{n * 1000 // total}-{usual[n % 2]}-{len(numbers)}" for n in numbers}
+    assert set(os.listdir(out)) == expected
+    # the last step's bundles ran on both workers, not all where its side inputs were computed
+    finished_by = {int(name.split("-")[0]) for name in os.listdir(tmp_path / "out-where")}
+    assert finished_by == set(cluster.run(os.getpid).values())
 
 
 def test_a_worker_killed_in_the_middle_of_a_stage_leaves_nothing_partial(
