@@ -14,8 +14,9 @@ files), so :func:`keep_finish_bundle_outputs` installs a bundle function that co
 
 Its ParDo also hands every side input to the DoFn as a Dask bag that each bundle computes on
 its own (``list(bag)`` inside the task): the side input's whole upstream graph ran again in
-every bundle of every consumer. ``curate project`` on the 200 NER examples of the demo, in 4
-partitions, read its translations shards 14 times instead of 2 and aligned every chunk 4 times.
+every bundle of every consumer. ``curate project`` on the demo's 120 translated NER examples,
+in 4 partitions, read its translations shards 14 times instead of 4 and its examples shards 8
+times instead of 2, and ran 16 chunk alignments instead of 2 (``benchmarks/RESULTS.md``).
 :func:`compute_side_inputs_once` makes a side input one node of the pipeline's graph (all of
 its partitions gathered once) on which the consumer's bundles depend, so Dask computes it once
 and shares what it shares with the main path. A collection consumed as a main input by several
