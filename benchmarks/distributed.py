@@ -16,7 +16,9 @@ Printed per stage: the seconds of each configuration, Dask with one worker over 
 and the kilobytes per second the stage wrote to the store (its committed files over its seconds)
 and read from it (those files read back whole, timed), and the load average (``os.getloadavg``)
 before and after each configuration, so that a run says whether the machine was quiet. Every
-configuration must commit the same number of rows per stage. The last line is
+configuration must commit the same number of rows per stage, but for the stages in
+:data:`SAMPLED`, whose counts follow eflomal's sampling (a difference there is printed with its
+reason). The last line is
 ``dask_speedup X``: the whole set's seconds with one worker over those with two.
 
     nice -n 10 .venv/bin/python benchmarks/distributed.py --size 100000 [--partitions 16]
@@ -148,6 +150,15 @@ def load(average: tuple[float, float, float]) -> str:
     return " / ".join(f"{x:.2f}" for x in average)
 
 
+#: stages whose committed row count may differ between two runs of the same data, and why
+SAMPLED = {
+    "build-parallel": (
+        "its filter drops pairs flagged projection_trouble, and the projections follow word "
+        "alignments that eflomal samples afresh in every run (the eflomal binary takes no seed)"
+    ),
+}
+
+
 def rate(nbytes: int, seconds: float) -> str:
     return f"{nbytes / seconds / 1e3:8.1f}" if seconds and nbytes else "       -"
 
@@ -191,8 +202,12 @@ def main() -> None:
                     results[name] = measure(name, fresh(name), beam_args, work)
         print(f"load after: {os.getloadavg()}", flush=True)
     for stage in STAGES:
-        if len({r[stage]["rows"] for r in results.values()}) != 1:
+        counts = {name: r[stage]["rows"] for name, r in results.items()}
+        if len(set(counts.values())) == 1:
+            continue
+        if stage not in SAMPLED:
             raise SystemExit(f"{stage}: the configurations committed different row counts")
+        print(f"{stage}: rows differ between configurations {counts}: {SAMPLED[stage]}")
     print(
         f"{'stage':<15} {'local s':>8} {'dask1 s':>8} {'dask2 s':>8} {'d1/local':>8} "
         f"{'speedup':>8}  kB/s written (local dask1 dask2)  kB/s read back"
