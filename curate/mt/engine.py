@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
+from curate.allocator import keep_large_buffers_on_heap
 from curate.errors import UserError
 from curate.mt.batching import Outcome, Unit, input_units, outcomes, token_calls
 from curate.mt.dedup import distinct_inputs
@@ -248,6 +249,7 @@ class TranslationEngine:
         """
         import ctranslate2
 
+        keep_large_buffers_on_heap()
         info = model if isinstance(model, ModelInfo) else resolve_model(model, download=download)
         choice = choose_device(
             device,

