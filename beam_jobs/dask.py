@@ -202,6 +202,8 @@ def _side_inputs_once_pardo() -> type:
 
     class ParDo(te.ParDo):  # type: ignore[misc, valid-type]
         def apply(self, input_bag: Any, side_inputs: Any = None) -> Any:
+            if not side_inputs:
+                return super().apply(input_bag, side_inputs)
             transform = self.transform
             args, kwargs = transform.raw_side_inputs
             main_input = next(iter(self.applied.main_inputs.values()))
@@ -228,8 +230,6 @@ def _side_inputs_once_pardo() -> type:
                 "user_state_context": None,
                 "bundle_finalizer_param": DoFn.BundleFinalizerParam(),
             }
-            if not side_inputs:
-                return super().apply(input_bag, side_inputs)
             specs, nodes = [], []
             for side in side_inputs:  # SideInputMaps over DaskBagWindowedIterators
                 specs.append((side._view_class, side._view_options, side._iterable.window_fn))
