@@ -40,6 +40,7 @@ from beam_jobs.dask import (
     is_dask,
     keep_finish_bundle_outputs,
 )
+from curate.cores import WORKER_CORES_VARIABLE, share_of_cores
 from curate.errors import UserError
 from curate.progress import (
     PROGRESS_DIR,
@@ -73,7 +74,8 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     local runner is always chosen explicitly. With ``direct_num_workers > 1`` (and no other
     ``direct_running_mode`` asked for) its workers are processes running :mod:`beam_jobs.worker`,
     which keeps Beam's worker chatter off the terminal; under ``--debug`` (root logger at DEBUG)
-    they are Beam's own, logging everything.
+    they are Beam's own, logging everything. Each worker is given its share of the machine's
+    cores (:mod:`curate.cores`), so that N workers start as many translation threads as one.
     """
     runner = options.view_as(StandardOptions).runner
     if (runner or "").lower() not in LOCAL_RUNNERS:
@@ -85,13 +87,14 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
     from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
     direct = options.view_as(DirectOptions)
-    if (direct.direct_num_workers or 1) > 1 and direct.direct_running_mode == "in_memory":
-        if logging.getLogger().level <= logging.DEBUG:
-            direct.direct_running_mode = "multi_processing"
-        else:
-            command = f"{shlex.quote(sys.executable)} -m beam_jobs.worker"
-            workers = SubprocessSDKEnvironment.from_command_string(command)
-            return beam.Pipeline(runner=FnApiRunner(default_environment=workers), options=options)
+    workers = direct.direct_num_workers or 1
+    if workers > 1 and direct.direct_running_mode == "in_memory":
+        debugging = logging.getLogger().level <= logging.DEBUG
+        module = "apache_beam.runners.worker.sdk_worker_main" if debugging else "beam_jobs.worker"
+        share = f"{WORKER_CORES_VARIABLE}={share_of_cores(workers)}"
+        command = f"{share} {shlex.quote(sys.executable)} -m {module}"
+        environment = SubprocessSDKEnvironment.from_command_string(command)
+        return beam.Pipeline(runner=FnApiRunner(default_environment=environment), options=options)
     return beam.Pipeline(runner=FnApiRunner(), options=options)
 
 

@@ -13,7 +13,8 @@ files), so :func:`keep_finish_bundle_outputs` installs a bundle function that co
 ``finish_bundle``; it is applied when a pipeline is built for the DaskRunner. That bundle
 function also keeps large buffers on the heap in the worker (:mod:`curate.allocator`): Dask's
 nanny starts workers with a fixed malloc trim threshold, under which translation ran 2.7x
-slower there.
+slower there, and gives the worker its share of its machine's cores (:mod:`curate.cores`): two
+workers on one host each started a translator replica per core of the host.
 
 Its ParDo also hands every side input to the DoFn as a Dask bag that each bundle computes on
 its own (``list(bag)`` inside the task): the side input's whole upstream graph ran again in
@@ -34,13 +35,16 @@ it runs, and is placed by its main input and the workers' load as without side i
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from curate.allocator import keep_large_buffers_on_heap
+from curate.cores import WORKER_CORES_VARIABLE, available_cores
 
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 
@@ -111,6 +115,7 @@ def _apply_dofn_to_bundle(
     from apache_beam.runners.common import DoFnInvoker
 
     keep_large_buffers_on_heap()  # the nanny started this worker with a fixed trim threshold
+    share_cores_with_host_workers()
     invoker = DoFnInvoker.create_invoker(*do_fn_invoker_args, **do_fn_invoker_kwargs)
     invoker.invoke_setup()
     invoker.invoke_start_bundle()
@@ -119,6 +124,31 @@ def _apply_dofn_to_bundle(
     invoker.invoke_finish_bundle()
     invoker.invoke_teardown()
     return [v.value for v in tagged_receivers.values]
+
+
+@functools.cache
+def share_cores_with_host_workers() -> int | None:
+    """Give this Dask worker its share of its machine's cores (:mod:`curate.cores`), in
+    proportion to its threads among those of all workers on the same host; the share, or None
+    outside a Dask worker. Asked once per worker process, at its first bundle: workers that join
+    later do not change the share of those already running. A share the deployment set in the
+    worker's environment is kept."""
+    from distributed import get_client, get_worker
+    from distributed.comm import get_address_host
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a task on a distributed worker
+        return None
+    if WORKER_CORES_VARIABLE in os.environ:  # the deployment gave this worker its share
+        return available_cores()
+    client = get_client()
+    workers = client.sync(client.scheduler.identity, n_workers=-1)["workers"]
+    host = get_address_host(worker.address)
+    threads_on_host = sum(w["nthreads"] for w in workers.values() if w["host"] == host)
+    cores = max(1, available_cores() * worker.state.nthreads // max(1, threads_on_host))
+    os.environ[WORKER_CORES_VARIABLE] = str(cores)
+    return cores
 
 
 def keep_finish_bundle_outputs() -> None:

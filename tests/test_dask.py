@@ -223,6 +223,33 @@ def test_a_collection_with_side_branches_is_computed_once_on_dask(cluster, tmp_p
     assert finished_by == set(cluster.run(os.getpid).values())
 
 
+def _cores(n: int, folder: str) -> int:
+    """The cores this bundle's process may use, left as a file named by element and process."""
+    from curate.cores import available_cores
+
+    Path(folder, f"{n}-{os.getpid()}").write_text(str(available_cores()))
+    return n
+
+
+def test_two_workers_on_one_host_each_get_half_of_its_cores(cluster, tmp_path):
+    """Two Dask workers of one thread each on one machine: every bundle runs with half of the
+    machine's cores (a translation model then starts one replica per core of that share, not
+    per core of the machine in each worker)."""
+    import apache_beam as beam
+
+    from beam_jobs.common import make_pipeline, pipeline_options
+    from beam_jobs.dask import closing_runner_client, dask_beam_args
+    from curate.cores import machine_cores, share_of_cores
+
+    options = pipeline_options(dask_beam_args(cluster.scheduler.address, partitions=4))
+    with closing_runner_client(), make_pipeline(options) as p:
+        _ = p | beam.Create(range(8)) | beam.Reshuffle() | beam.Map(_cores, folder=str(tmp_path))
+    reports = {path.name: int(path.read_text()) for path in tmp_path.iterdir()}
+    assert len(reports) == 8
+    assert {int(name.split("-")[1]) for name in reports} <= set(cluster.run(os.getpid).values())
+    assert set(reports.values()) == {share_of_cores(2, cores=machine_cores())}
+
+
 def test_a_worker_killed_in_the_middle_of_a_stage_leaves_nothing_partial(
     cluster, s3_store_uri, tmp_path
 ):

@@ -7,20 +7,21 @@ recipe default) we fall back to the CPU with a logged warning (once per load: th
 much slower, the user should know); when the user insisted (``--device cuda``,
 ``strict=True``) that is a :class:`~curate.errors.UserError`.
 
-Threads on the CPU: ``intra_threads=1`` and one translator replica per core
-(``inter_threads``) was the fastest setting measured on the reference machine (see
-ENVIRONMENT.md); more intra-op threads made small models up to 10x slower.
+Threads on the CPU: ``intra_threads=1`` and one translator replica per core this process may use
+(``inter_threads``; a worker's share where several share the machine, :mod:`curate.cores`) was
+the fastest setting measured on the reference machine (see ENVIRONMENT.md); more intra-op
+threads made small models up to 10x slower.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 from dataclasses import dataclass
 
 import ctranslate2
 
+from curate.cores import available_cores
 from curate.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,6 @@ class DeviceChoice:
             "inter_threads": self.inter_threads,
             "intra_threads": self.intra_threads,
         }
-
-
-def available_cores() -> int:
-    """Cores this process may run on (respects CPU affinity and container limits)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @functools.cache
