@@ -113,6 +113,33 @@ def test_small_batches_each_submitted_before_the_last_is_collected_give_the_same
     assert not any(r["from_memory"] for r in batched)
 
 
+def test_one_file_in_tiny_shards_over_two_workers_gives_the_rows_of_one_shard(
+    store, model, tmp_path, monkeypatch
+):
+    """A stage committed as one file is still cut into shards that every worker reads a part
+    of; the rows are those of one shard on one worker."""
+    import beam_jobs.translate as translate
+
+    assert len(store.stage_files("segments")) == 1
+    run_translate(store, job(model, run_id="whole"))
+    rows = "SELECT source_id, text, score FROM translations WHERE run_id = '{}' ORDER BY source_id"
+    whole = store.sql(rows.format("whole")).to_pylist()
+    again = Store(tmp_path / "again")
+    run_ingest(
+        again,
+        [InputSpec(str(SAMPLES / "news_en.jsonl"), "jsonl")],
+        IngestConfig("news", "ingest-news", lang="en"),
+    )
+    monkeypatch.setattr(translate, "SHARD_ROWS", 7)
+    manifest = run_translate(again, job(model, run_id="sharded"), workers=2)
+    sharded = again.sql(rows.format("sharded")).to_pylist()
+    assert manifest["counts"]["translate"]["in"] == len(whole) > 2 * 7
+    assert [(r["source_id"], r["text"]) for r in sharded] == [
+        (r["source_id"], r["text"]) for r in whole
+    ]
+    assert [r["score"] for r in sharded] == pytest.approx([r["score"] for r in whole], abs=0.01)
+
+
 def test_an_object_store_gets_the_same_translations_and_memory_as_a_local_disk(
     store, model, s3_store_uri
 ):
