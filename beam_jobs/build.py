@@ -36,6 +36,7 @@ from beam_jobs.common import (
     Execution,
     Expected,
     WriteStagesFn,
+    parallelism,
     run_job,
     translation_pairs,
     upstream_fingerprints,
@@ -44,6 +45,7 @@ from beam_jobs.shards import (
     bucket_count,
     buckets_of,
     concat,
+    even_shards,
     join_tables,
     read_shards,
     sides,
@@ -157,7 +159,9 @@ def exact_bucket(bucket: tuple[int, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def band_keys(table: pa.Table, job: BuildJob) -> Iterator[pa.Table]:
-    """For each row, one record per LSH band: ``(band, band hash, id, order, signature)``."""
+    """One record per row and LSH band: ``(band hash, id, order, signature)``, in one table
+    (the band is part of the hash), so that the bucketing after it cuts one table, not one per
+    band."""
     if table.num_rows == 0:
         return
     config = ParallelConfig.from_dict(job.config)
@@ -168,17 +172,12 @@ def band_keys(table: pa.Table, job: BuildJob) -> Iterator[pa.Table]:
     # hash values come from xxh32 (curate.trainsets.parallel.near_signatures): 4 bytes each
     values = np.stack([s.hashvalues for s in signatures]).astype(np.uint32)
     blobs = pa.array([v.tobytes() for v in values], pa.binary())
+    hashes = []
     for band in range(bands):
         part = values[:, band * width : (band + 1) * width]
-        hashes = [xxhash.xxh64_intdigest(row.tobytes() + bytes([band])) for row in part]
-        yield pa.table(
-            {
-                "band_hash": pa.array([f"{h:016x}" for h in hashes], pa.string()),
-                "id": table.column("id"),
-                _ORDER: table.column(_ORDER),
-                "signature": blobs,
-            }
-        )
+        hashes += [f"{xxhash.xxh64_intdigest(row.tobytes() + bytes([band])):016x}" for row in part]
+    rows = pa.table({"id": table.column("id"), _ORDER: table.column(_ORDER), "signature": blobs})
+    yield pa.concat_tables([rows] * bands).add_column(0, "band_hash", pa.array(hashes, pa.string()))
 
 
 def near_bucket(bucket: tuple[int, Any], threshold: float) -> Iterator[tuple[str, Any]]:
@@ -250,9 +249,11 @@ def parallel_samples(
     """``(samples, counts)`` elements of the parallel builder over shards of the store (the
     samples maybe spilled: :func:`beam_jobs.spill.restore` reads them back)."""
     config = ParallelConfig.from_dict(job.config)
-    translations = store_shards(store, "translations", SHARD_ROWS)
-    tags = store_shards(store, "artifact_tags", SHARD_ROWS)
-    buckets = bucket_count(sum(s.rows for s in translations), SHARD_ROWS)
+    workers = parallelism(p.options)  # every step's buckets (and shards) a multiple of it
+    translations = even_shards(store, "translations", SHARD_ROWS, workers)
+    tags = even_shards(store, "artifact_tags", SHARD_ROWS, workers)
+    rows_in = sum(s.rows for s in translations)
+    buckets = bucket_count(rows_in, SHARD_ROWS, workers)
     rows = read_shards(p, "Translations", translations) | "Order" >> beam.Map(with_order)
     tagged = read_shards(p, "Tags", tags, _TAG_COLUMNS)
     filtered = (
@@ -274,8 +275,8 @@ def parallel_samples(
         survivors, counts = _rows_and_counts(exact, "Exact")
         all_counts.append(counts)
     if config.dedup_near:
-        # one record per row and LSH band: as many buckets again per band
-        band_buckets = buckets * lsh_bands(config)[0]
+        # one record per row and LSH band: buckets of about SHARD_ROWS records
+        band_buckets = bucket_count(rows_in * lsh_bands(config)[0], SHARD_ROWS, workers)
         duplicates = (
             survivors
             | "BandKeys" >> beam.FlatMap(band_keys, job=job)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import shlex
 import sys
 import uuid
@@ -65,6 +66,22 @@ def pipeline_options(beam_args: list[str] | None = None, workers: int = 1) -> Pi
     if workers > 1:
         options.view_as(DirectOptions).direct_num_workers = workers
     return options
+
+
+def parallelism(options: PipelineOptions) -> int:
+    """How many workers share a job's buckets: the local runner's ``direct_num_workers`` (0:
+    one per core); 1 on other runners.
+
+    A job rounds its bucket count up to a multiple of it (:func:`beam_jobs.shards.bucket_count`):
+    the local runner deals a grouping's keys to its workers in turn, so 5 buckets on 2 workers
+    are 3 and 2 (the stage takes 3 buckets' time), 6 are 3 and 3. Beam's DaskRunner sends a
+    key to a partition by a hash of the key, so no count of buckets divides evenly there.
+    """
+    runner = options.view_as(StandardOptions).runner
+    if (runner or "").lower() in LOCAL_RUNNERS:
+        workers = options.view_as(DirectOptions).direct_num_workers
+        return (os.cpu_count() or 1) if workers == 0 else max(1, workers or 1)
+    return 1
 
 
 def make_pipeline(options: PipelineOptions) -> beam.Pipeline:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apache_beam as beam
 import numpy as np
@@ -24,7 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from curate.store.shards import Shard, read_shard
+from curate.store.shards import Shard, read_shard, store_shards
+
+if TYPE_CHECKING:
+    from curate.store import Store
 
 
 def read_shards(
@@ -40,9 +43,29 @@ def read_shards(
     )
 
 
-def bucket_count(rows: int, rows_per_bucket: int) -> int:
-    """Buckets for a join of ``rows`` rows so that one holds about ``rows_per_bucket``."""
-    return max(1, math.ceil(rows / max(1, rows_per_bucket)))
+def bucket_count(rows: int, rows_per_bucket: int, parallelism: int = 1) -> int:
+    """Buckets for a join of ``rows`` rows so that one holds about ``rows_per_bucket``.
+
+    With ``parallelism`` workers sharing the buckets (:func:`beam_jobs.common.parallelism`),
+    the count is rounded up to a multiple of it, so that each worker gets as many: 100,000
+    rows in buckets of 20,000 are 6 buckets for 2 workers (3 each), not 5 (3 and 2).
+    """
+    buckets = max(1, math.ceil(rows / max(1, rows_per_bucket)))
+    if parallelism > 1:
+        buckets = math.ceil(buckets / parallelism) * parallelism
+    return buckets
+
+
+def even_shards(store: Store, stage: str, rows_per_shard: int, parallelism: int = 1) -> list[Shard]:
+    """Shards of ``stage`` of at most ``rows_per_shard`` rows, at least as many as
+    :func:`bucket_count` gives for ``parallelism`` workers (a multiple of them), so that the
+    workers reading them get as many each."""
+    shards = store_shards(store, stage, rows_per_shard)
+    rows = sum(s.rows for s in shards)
+    wanted = bucket_count(rows, rows_per_shard, parallelism)
+    if rows and len(shards) < wanted:
+        shards = store_shards(store, stage, max(1, math.ceil(rows / wanted)))
+    return shards
 
 
 def bucket_count_below(rows: int, limit: int) -> int:

@@ -14,10 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from beam_jobs.common import parallelism, pipeline_options
+from beam_jobs.dask import dask_beam_args
 from beam_jobs.detect import DetectJob, run_detect
 from beam_jobs.ingest import InputSpec, run_ingest
 from beam_jobs.project import ProjectJob, run_align, run_project
-from beam_jobs.shards import bucket_count_below, buckets_of, even_slices
+from beam_jobs.shards import bucket_count, bucket_count_below, buckets_of, even_shards, even_slices
 from beam_jobs.translate import TranslateJob, run_translate
 from curate.align.registry import get_aligner
 from curate.artifacts.config import DetectConfig
@@ -95,6 +97,17 @@ def test_chunks_of_a_bucket_are_even_and_buckets_stay_below_the_chunk():
     buckets = bucket_count_below(len(ids), 20_000)
     assert buckets == 11 and bucket_count_below(20_000, 20_000) == 1
     assert max(Counter(buckets_of(ids, buckets).tolist()).values()) <= 20_000
+
+
+def test_bucket_counts_are_a_multiple_of_the_workers_that_share_them():
+    """The local runner deals a grouping's keys to its workers in turn: 5 buckets on 2 workers
+    would be 3 and 2, so 2 workers get 6; one worker keeps the count the rows ask for."""
+    assert bucket_count(100_000, 20_000) == 5 and bucket_count(100_000, 20_000, 2) == 6
+    assert bucket_count(120_000, 20_000, 2) == 6 and bucket_count(100_000, 20_000, 4) == 8
+    assert bucket_count(10, 20_000) == 1 and bucket_count(10, 20_000, 2) == 2
+    assert parallelism(pipeline_options([])) == 1
+    assert parallelism(pipeline_options([], workers=2)) == 2
+    assert parallelism(pipeline_options(dask_beam_args("tcp://127.0.0.1:1", 8))) == 1
 
 
 # -- jobs -------------------------------------------------------------------------------------
@@ -342,7 +355,8 @@ def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
     """Shards and buckets of 3 rows: filters, exact duplicates (GroupByKey on the dedup key)
     and near duplicates (GroupByKey on LSH band keys) give the samples and the counts of one
     build_parallel call over the pair as it was read before; also with every value between
-    steps written to a spill file (none kept inline)."""
+    steps written to a spill file (none kept inline), and on two worker processes (bucket
+    counts rounded up to a multiple of the workers)."""
     import beam_jobs.build as job
     import beam_jobs.spill as spill
 
@@ -353,11 +367,17 @@ def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
                               run_id="bp")  # fmt: skip
     counts = expected.report.to_counts()
     assert {"duplicate_exact", "duplicate_near"} <= set(counts["filtered"])
-    for shard_rows, inline in ((20_000, spill.INLINE_BYTES), (3, spill.INLINE_BYTES), (3, 0)):
+    # the last: two worker processes, buckets of 60 rows rounded up to a multiple of 2 (4)
+    for shard_rows, inline, workers in (
+        (20_000, spill.INLINE_BYTES, 1),
+        (3, spill.INLINE_BYTES, 1),
+        (3, 0, 1),
+        (60, spill.INLINE_BYTES, 2),
+    ):
         monkeypatch.setattr(job, "SHARD_ROWS", shard_rows)
         monkeypatch.setattr(spill, "INLINE_BYTES", inline)
-        run_id = f"bp-{shard_rows}-{inline}"
-        manifest = job.run_build(store, job.BuildJob(run_id, "parallel"))
+        run_id = f"bp-{shard_rows}-{inline}-{workers}"
+        manifest = job.run_build(store, job.BuildJob(run_id, "parallel"), workers=workers)
         got = manifest["counts"]["build.parallel"]
         assert (got["in"], got["out"], got["filtered"]) == (
             counts["in"], counts["out"], counts["filtered"]
@@ -367,6 +387,14 @@ def test_parallel_build_in_tiny_shards_equals_the_library_on_the_whole_pair(
         assert mine == {
             (s["source_id"], s["split"], s["text"], s["n_tokens"]) for s in expected.samples
         }
+
+
+def test_shards_of_a_stage_are_a_multiple_of_the_workers(bitext_store):
+    """200 rows in shards of at most 70 are 3 shards; for 2 workers, 4 shards of 50."""
+    assert [s.rows for s in even_shards(bitext_store, "translations", 70)] == [67, 67, 66]
+    shards = even_shards(bitext_store, "translations", 70, parallelism=2)
+    assert [s.rows for s in shards] == [50, 50, 50, 50]
+    assert [s.rows for s in even_shards(bitext_store, "translations", 100, 2)] == [100, 100]
 
 
 def test_jobs_read_shards_of_a_store_on_object_storage(s3_store_uri, tmp_path):
