@@ -36,6 +36,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beam_jobs.dask import (
+    bounded_shuffles,
     closing_runner_client,
     compute_side_inputs_once,
     is_dask,
@@ -99,6 +100,7 @@ def make_pipeline(options: PipelineOptions) -> beam.Pipeline:
         if is_dask(runner):
             keep_finish_bundle_outputs()
             compute_side_inputs_once()
+            bounded_shuffles()
         return beam.Pipeline(options=options)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from apache_beam.transforms.environments import SubprocessSDKEnvironment

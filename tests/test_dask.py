@@ -322,3 +322,22 @@ def test_a_worker_killed_in_the_middle_of_a_stage_leaves_nothing_partial(
         again = curate(*command)
         assert again.returncode == 0, again.stderr[-3000:]
     assert content(store) == expected
+
+
+def test_a_grouping_on_dask_has_at_most_the_pipelines_partitions_and_deals_int_keys_in_turn():
+    """Beam's own translation shuffled into as many partitions as its input had (Flatten adds
+    them up), with a split task per input and output partition, and sent each bucket number to
+    a partition by a hash: buckets shared partitions while others stayed empty."""
+    import dask
+    import dask.bag as db
+
+    from beam_jobs.dask import group_by_key
+
+    items = [(i % 6, i) for i in range(60)] + [("text", 1), ("text", 2)]
+    grouped = group_by_key(db.from_sequence(items, npartitions=20), 8)
+    assert grouped.npartitions == 8
+    parts = dask.compute(*grouped.to_delayed(), scheduler="sync")
+    for j in range(6):  # bucket j alone in partition j, with every value
+        assert [(k, sorted(v)) for k, v in parts[j] if k != "text"] == [(j, list(range(j, 60, 6)))]
+    assert [sorted(v) for p in parts for k, v in p if k == "text"] == [[1, 2]]
+    assert len(group_by_key(db.from_sequence(items, npartitions=3), 8).to_delayed()) == 3
