@@ -116,7 +116,7 @@ def test_jobs_construct_and_serialise_for_cluster_runners(runner, tmp_path):
             staging,
         ),
     )
-    assert list(translate) == ["Files", "Read", "Groups", "Batch", "Translate", "Write"]
+    assert list(translate) == ["Shards", "Read", "Groups", "Batch", "Translate", "Write"]
     model = translate["Translate"][0]
     assert isinstance(model, translate_job.TranslateBatchesFn)
     assert (model.job, model.store_root) == (job, "gs://bucket/store")
