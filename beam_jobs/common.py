@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
 import shlex
 import sys
 import uuid
@@ -70,8 +69,8 @@ def pipeline_options(beam_args: list[str] | None = None, workers: int = 1) -> Pi
 
 
 def parallelism(options: PipelineOptions) -> int:
-    """How many workers share a job's buckets: the local runner's ``direct_num_workers`` (0:
-    one per core); 1 on other runners.
+    """How many workers share a job's buckets: the local runner's ``direct_num_workers`` (the
+    worker processes :func:`make_pipeline` starts); 1 on other runners.
 
     A job rounds its bucket count up to a multiple of it (:func:`beam_jobs.shards.bucket_count`):
     the local runner deals a grouping's keys to its workers in turn, so 5 buckets on 2 workers
@@ -80,8 +79,7 @@ def parallelism(options: PipelineOptions) -> int:
     """
     runner = options.view_as(StandardOptions).runner
     if (runner or "").lower() in LOCAL_RUNNERS:
-        workers = options.view_as(DirectOptions).direct_num_workers
-        return (os.cpu_count() or 1) if workers == 0 else max(1, workers or 1)
+        return max(1, options.view_as(DirectOptions).direct_num_workers or 1)
     return 1
 
 
