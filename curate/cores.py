@@ -3,12 +3,11 @@
 A translation model on the CPU starts one replica per core it may use (:mod:`curate.mt.device`).
 Where several worker processes of one job run on the same machine (``--workers N`` on the
 local runner, several Dask workers on one host), each counting every core of the machine would
-start N times as many threads as there are cores: on 2 cores, two local workers of one
-replica per core translated 0.94x as fast as one worker, and two Dask workers 0.92x
-(``benchmarks/RESULTS.md``). The runner glue in ``beam_jobs`` therefore gives each worker its
-share in the environment variable ``CURATE_WORKER_CORES`` before the worker runs any step, and
-:func:`available_cores` honours it. A user or deployment may set it too (for example where a
-container's affinity shows more cores than its CPU quota); the smaller of the two counts wins.
+start N times as many threads as there are cores. The runner glue in ``beam_jobs`` therefore
+gives each worker its share in the environment variable ``CURATE_WORKER_CORES`` before the
+worker runs any step, and :func:`available_cores` honours it. A user or deployment may set it
+too (for example where a container's affinity shows more cores than its CPU quota); the smaller
+of the two counts wins.
 """
 
 from __future__ import annotations
