@@ -74,8 +74,10 @@ def parallelism(options: PipelineOptions) -> int:
 
     A job rounds its bucket count up to a multiple of it (:func:`beam_jobs.shards.bucket_count`):
     the local runner deals a grouping's keys to its workers in turn, so 5 buckets on 2 workers
-    are 3 and 2 (the stage takes 3 buckets' time), 6 are 3 and 3. Beam's DaskRunner sends a
-    key to a partition by a hash of the key, so no count of buckets divides evenly there.
+    are 3 and 2 (the stage takes 3 buckets' time), 6 are 3 and 3. On Dask the bucket numbers
+    go to distinct partitions (:func:`beam_jobs.dask.group_by_key`) and the count is left as the
+    rows give it: rounded up to 16 partitions, a 20,000-row build made far more tasks than it
+    balanced (``benchmarks/RESULTS.md``).
     """
     runner = options.view_as(StandardOptions).runner
     if (runner or "").lower() in LOCAL_RUNNERS:
