@@ -4,8 +4,9 @@ processes on 127.0.0.1, each in its own working directory) with the store on a r
 
 - the demo recipe, run with ``curate run --runner dask --dask-address``, commits in every stage
   the rows of an in-process run on a local store, and both workers run bundles. Rows are
-  compared whole, except what eflomal's sampler decides (word links and what is projected
-  through them): eflomal seeds itself from ``/dev/urandom``, so two in-process runs differ
+  compared whole, except what eflomal's sampler decides (word links, what is projected
+  through them, and the parallel pairs of sources flagged ``projection_trouble``, which the
+  build drops): eflomal seeds itself from ``/dev/urandom``, so two in-process runs differ
   there too;
 - the stage commands (``translate``, ``align``, ``project``, ``detect``, ``build``,
   ``export``) take an ``s3://`` ``--store`` and ``--dask-address``, write nothing beside the
@@ -98,6 +99,22 @@ def comparable(stage: str, row: dict) -> str:
     return json.dumps({k: v for k, v in row.items() if k not in drop}, sort_keys=True, default=str)
 
 
+def troubled_sources(store: Store) -> set[str]:
+    """Sources flagged by ``projection_trouble``: the parallel build drops their pairs, and the
+    flag follows the projections, so eflomal's sampling decides which pairs are built."""
+    query = "SELECT DISTINCT source_id FROM artifact_tags WHERE detector = 'projection_trouble'"
+    return set(store.sql(query + " AND flag").column(0).to_pylist())
+
+
+def without(sources: set[str], rows: list[str]) -> list[str]:
+    """``rows`` less the parallel training samples built from ``sources``."""
+    return [
+        r
+        for r in rows
+        if not ('"config": "parallel"' in r and json.loads(r)["source_id"] in sources)
+    ]
+
+
 def rows_of(store: Store, stage: str, query: str | None = None) -> list[str]:
     """The committed rows of ``stage`` (or of ``query`` over it), sorted (a content hash)."""
     rows = store.sql(query or f'SELECT * FROM "{stage}"').to_pylist()
@@ -170,8 +187,9 @@ def test_the_demo_recipe_on_dask_with_the_store_on_s3_commits_what_a_local_run_d
     expected = content(reference)
     assert all(expected[stage] for stage in STAGES if stage != "quarantine")
     got = content(remote)
+    troubled = troubled_sources(reference) | troubled_sources(remote)
     for stage in STAGES:
-        assert got[stage] == expected[stage], stage
+        assert without(troubled, got[stage]) == without(troubled, expected[stage]), stage
     local, remote_scores = scores_of(reference), scores_of(remote)
     assert local.keys() == remote_scores.keys()
     assert all(abs(remote_scores[k] - v) < 0.01 for k, v in local.items() if v is not None)
