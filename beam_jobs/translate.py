@@ -31,14 +31,12 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils import shared
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
@@ -349,12 +347,6 @@ def _token_estimate(element: tuple[str, list[dict[str, Any]]]) -> int:
     return len(element[1][0]["text"] or "") // _CHARS_PER_TOKEN + 1
 
 
-@lru_cache(maxsize=8)
-def _filesystem(store_uri: str) -> Any:
-    """The store's ``pyarrow.fs`` filesystem, resolved once per worker process."""
-    return resolve_location(store_uri).fs
-
-
 def read_shard_rows(shard: Shard, targets: tuple[str, ...]) -> Iterator[Any]:
     """``(target, row)`` for each row of a shard of the source stage and each requested target
     language."""
@@ -369,18 +361,13 @@ def read_shard_rows(shard: Shard, targets: tuple[str, ...]) -> Iterator[Any]:
                     yield target, row
 
 
-def expected_pairs(
-    files: list[str], langs: tuple[str, ...], targets: tuple[str, ...], store_uri: str
-) -> int:
-    """How many ``(target, row)`` elements :func:`read_shard_rows` yields over ``files``
-    (Parquet metadata only)."""
-    total = 0
-    for path in files:
-        lang = _partition_value(path, "lang")
-        if not langs or lang in langs:
-            rows = pq.ParquetFile(path, filesystem=_filesystem(store_uri)).metadata.num_rows
-            total += rows * sum(target != lang for target in targets)
-    return total
+def expected_pairs(shards: list[Shard], targets: tuple[str, ...]) -> int:
+    """How many ``(target, row)`` elements :func:`read_shard_rows` yields over ``shards`` (from
+    the plan: no file is read again)."""
+    return sum(
+        shard.rows * sum(t != dict(shard.partition).get("lang", "und") for t in targets)
+        for shard in shards
+    )
 
 
 def source_tokens(element: Any, tables: dict[str, Any]) -> tuple[int, int]:
@@ -516,7 +503,7 @@ def run_translate(
             lambda p, staging: build(p, shards, job, store.uri, staging, join),
             Execution(tuple(beam_args or ()), workers, force, progress),
             models={"model": model_version},
-            expected=Expected(expected_pairs(files, job.source_langs, job.targets, store.uri)),
+            expected=Expected(expected_pairs(shards, job.targets)),
         )
     finally:
         _PRELOADED.pop(job.run_id, None)
